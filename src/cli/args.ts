@@ -1,0 +1,104 @@
+// Command-line arguments of `l2softmax train`, turned into a run config.
+
+import { parseArgs } from 'node:util';
+import { formatErrors, resolveConfig, setField, DEFAULT_CONFIG, type RunConfig } from '../shared/config';
+
+export const USAGE = `Usage: node dist/cli.js train [options]
+
+Trains a face-verification model with the L2-constrained softmax loss (or plain
+softmax) and reports LFW-protocol verification metrics after every epoch.
+
+Options:
+  --config FILE          run config JSON (fields as in the extension's settings)
+  --loss NAME            l2-softmax (default) or softmax
+  --alpha N              scale of the normalized feature (default ${DEFAULT_CONFIG.alpha})
+  --alpha-trainable      learn alpha (starts at --alpha)
+  --dataset SRC          "synthetic" (default) or an ImageFolder root (root/<identity>/<image>)
+  --pairs FILE           LFW pairs.txt (or CSV path1,path2,same) for verification
+  --epochs N             (default ${DEFAULT_CONFIG.epochs})
+  --batch-size N         (default ${DEFAULT_CONFIG.batchSize})
+  --lr N                 learning rate (default ${DEFAULT_CONFIG.learningRate})
+  --optimizer NAME       adam (default) or sgd (with momentum ${DEFAULT_CONFIG.momentum})
+  --image-size N         input side in pixels (default ${DEFAULT_CONFIG.imageSize})
+  --device NAME          auto (default), gpu or cpu
+  --seed N               (default ${DEFAULT_CONFIG.seed})
+  --out DIR              run folder (default .l2softmax/runs/<id>)
+  --json                 print raw protocol events (JSON lines) instead of the report
+  -h, --help             this help
+
+Exit code: 0 when the run completed, 1 when it failed, 2 for bad arguments, 3 when stopped (Ctrl+C).`;
+
+export interface CliOptions {
+  config: RunConfig;
+  out?: string;
+  json: boolean;
+  help: boolean;
+}
+
+export class UsageError extends Error {}
+
+const NUMERIC: Record<string, string> = {
+  alpha: 'alpha',
+  epochs: 'epochs',
+  'batch-size': 'batchSize',
+  lr: 'learningRate',
+  'image-size': 'imageSize',
+  seed: 'seed',
+};
+
+/** Parses argv (without "node cli.js"); `readConfig` loads a --config file. */
+export function parseCli(argv: string[], readConfig: (file: string) => unknown): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string' },
+        loss: { type: 'string' },
+        alpha: { type: 'string' },
+        'alpha-trainable': { type: 'boolean' },
+        dataset: { type: 'string' },
+        pairs: { type: 'string' },
+        epochs: { type: 'string' },
+        'batch-size': { type: 'string' },
+        lr: { type: 'string' },
+        optimizer: { type: 'string' },
+        'image-size': { type: 'string' },
+        device: { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { config: DEFAULT_CONFIG, json: false, help: true };
+  const command = positionals[0] ?? 'train';
+  if (command !== 'train' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}" (only "train" exists)`);
+  const base = values.config ? readConfig(values.config) : {};
+  const first = resolveConfig(base);
+  if (!first.ok) throw new UsageError(`${values.config}: ${formatErrors(first.errors)}`);
+  let config = first.config;
+  for (const [flag, field] of Object.entries(NUMERIC)) {
+    const v = values[flag as keyof typeof values];
+    if (typeof v === 'string') {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got "${v}"`);
+      config = setField(config, field, n);
+    }
+  }
+  if (values.loss !== undefined) config = setField(config, 'loss', values.loss);
+  if (values.optimizer !== undefined) config = setField(config, 'optimizer', values.optimizer);
+  if (values.device !== undefined) config = setField(config, 'device', values.device);
+  if (values['alpha-trainable']) config = setField(config, 'alphaTrainable', true);
+  if (values.dataset !== undefined) config = setField(config, 'dataset.path', values.dataset === 'synthetic' ? '' : values.dataset);
+  if (values.pairs !== undefined) config = setField(config, 'dataset.pairsFile', values.pairs);
+  const checked = resolveConfig(config);
+  if (!checked.ok) throw new UsageError(formatErrors(checked.errors));
+  return { config: checked.config, out: values.out, json: Boolean(values.json), help: false };
+}

@@ -1,0 +1,59 @@
+// Human-readable progress for the CLI: one line per epoch and a final table.
+
+import type { EpochEvent, FinishedEvent, StartedEvent, TrainerEvent } from '../shared/events';
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+export function formatStarted(e: StartedEvent): string {
+  const c = e.config;
+  const d = e.dataset;
+  const loss = c.loss === 'l2-softmax' ? `L2-softmax, alpha ${c.alpha}${c.alphaTrainable ? ' (trainable)' : ''}` : 'softmax (baseline)';
+  return [
+    `Backend   ${e.backend.description}`,
+    `Data      ${d.source}: ${d.identities} identities, ${d.images} images; verification ${d.verifyIdentities} identities, ${d.pairs} pairs in ${d.folds} folds`,
+    `Model     ${loss}; ${c.imageSize}x${c.imageSize}x${c.channels} input, width ${c.width}, ${c.embeddingSize}-d embedding, ${e.parameters.toLocaleString('en-US')} parameters`,
+    `Training  ${c.epochs} epochs x ${e.stepsPerEpoch} steps, batch ${c.batchSize}, ${c.optimizer} lr ${c.learningRate}, seed ${c.seed}; alpha_low(p=0.9) = ${e.alphaLow.toFixed(2)}`,
+  ].join('\n');
+}
+
+export function tarAt(e: { verification: EpochEvent['verification'] }, far: number): number {
+  return e.verification.tarAtFar.find((t) => Math.abs(t.far - far) < far * 1e-6)?.tar ?? NaN;
+}
+
+export function formatEpoch(e: EpochEvent): string {
+  const v = e.verification;
+  const alpha = e.alpha === null ? '' : `  alpha ${e.alpha.toFixed(2)}`;
+  return (
+    `epoch ${String(e.epoch).padStart(String(e.epochs).length)}/${e.epochs}  loss ${e.trainLoss.toFixed(3)}  train acc ${pct(e.trainAccuracy)}${alpha}` +
+    `  |f| ${e.featureNorm.mean.toFixed(1)}  | 10-fold acc ${pct(v.accuracy)} ± ${pct(v.accuracyStd)}  TAR@FAR=1e-3 ${pct(tarAt(e, 1e-3))}` +
+    `  AUC ${v.auc.toFixed(4)}  EER ${pct(v.eer)}  | ${Math.round(e.imagesPerSec)} img/s, ${e.seconds.toFixed(1)} s`
+  );
+}
+
+export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): string {
+  const epochs = events.filter((e): e is EpochEvent => e.type === 'epoch');
+  const rows = [['epoch', 'loss', 'train acc', 'alpha', '10-fold acc', 'std', 'AUC', 'EER', 'TAR@1e-4', 'TAR@1e-3', 'TAR@1e-2', 'TAR@1e-1']];
+  for (const e of epochs) {
+    const v = e.verification;
+    rows.push([
+      String(e.epoch),
+      e.trainLoss.toFixed(3),
+      pct(e.trainAccuracy),
+      e.alpha === null ? '-' : e.alpha.toFixed(2),
+      pct(v.accuracy),
+      pct(v.accuracyStd),
+      v.auc.toFixed(4),
+      pct(v.eer),
+      ...[1e-4, 1e-3, 1e-2, 1e-1].map((f) => pct(tarAt(e, f))),
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const table = rows.map((r) => r.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n');
+  const s = finished.summary;
+  const head =
+    `Run ${finished.status}` +
+    (finished.reason ? ` (${finished.reason})` : '') +
+    ` in ${s.seconds.toFixed(1)} s, ${s.steps} steps, ${Math.round(s.imagesPerSec)} images/s while training` +
+    (s.bestAccuracy !== null ? `; best 10-fold accuracy ${pct(s.bestAccuracy)} at epoch ${s.bestEpoch}` : '');
+  return epochs.length ? `${head}\n\n${table}` : head;
+}

@@ -1,0 +1,260 @@
+// Run configuration: the single source of truth for what a training run does.
+// Imports nothing, so the trainer, the host and the webview can all share it.
+
+export type LossKind = 'l2-softmax' | 'softmax';
+export type OptimizerKind = 'adam' | 'sgd';
+export type DeviceKind = 'auto' | 'gpu' | 'cpu';
+
+export const LOSSES: readonly LossKind[] = ['l2-softmax', 'softmax'];
+export const OPTIMIZERS: readonly OptimizerKind[] = ['adam', 'sgd'];
+export const DEVICES: readonly DeviceKind[] = ['auto', 'gpu', 'cpu'];
+
+/** Parameters of the built-in synthetic face set (used when `dataset.path` is empty). */
+export interface SyntheticConfig {
+  /** Training identities (classes). */
+  identities: number;
+  imagesPerIdentity: number;
+  /** Held-out identities used only for verification pairs (open set, as on LFW). */
+  verifyIdentities: number;
+  verifyImagesPerIdentity: number;
+  /** Share of deliberately low-quality images (blur, low contrast, occlusion, heavy noise). */
+  hardShare: number;
+  /** Matched pairs per fold (as many mismatched); 10 folds. */
+  pairsPerFold: number;
+}
+
+export interface DatasetConfig {
+  /** ImageFolder root (`root/<identity>/<image>`); empty = built-in synthetic faces. */
+  path: string;
+  /** LFW pairs.txt or CSV `path1,path2,same`; empty = pairs generated from held-out identities. */
+  pairsFile: string;
+  /** Folder the pairs file's images live in; empty = the folder holding the pairs file. */
+  pairsImages: string;
+  /** Training identities with fewer images are skipped. */
+  minImagesPerIdentity: number;
+  synthetic: SyntheticConfig;
+}
+
+export interface RunConfig {
+  loss: LossKind;
+  /** Scale of the L2-normalized feature (the paper's alpha). */
+  alpha: number;
+  alphaTrainable: boolean;
+  embeddingSize: number;
+  /** Channels of the first conv block; later blocks use 2x and 4x. */
+  width: number;
+  imageSize: number;
+  channels: 1 | 3;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer: OptimizerKind;
+  /** Momentum for SGD (ignored by Adam). */
+  momentum: number;
+  seed: number;
+  device: DeviceKind;
+  dataset: DatasetConfig;
+}
+
+export const DEFAULT_CONFIG: RunConfig = {
+  loss: 'l2-softmax',
+  alpha: 16,
+  alphaTrainable: false,
+  embeddingSize: 64,
+  width: 16,
+  imageSize: 32,
+  channels: 3,
+  epochs: 8,
+  batchSize: 64,
+  learningRate: 0.001,
+  optimizer: 'adam',
+  momentum: 0.9,
+  seed: 42,
+  device: 'auto',
+  dataset: {
+    path: '',
+    pairsFile: '',
+    pairsImages: '',
+    minImagesPerIdentity: 2,
+    synthetic: {
+      identities: 120,
+      imagesPerIdentity: 20,
+      verifyIdentities: 60,
+      verifyImagesPerIdentity: 10,
+      hardShare: 0.2,
+      pairsPerFold: 100,
+    },
+  },
+};
+
+export interface FieldError {
+  /** Dotted path of the field, e.g. `dataset.synthetic.identities`. */
+  field: string;
+  message: string;
+}
+
+export type ConfigResult = { ok: true; config: RunConfig } | { ok: false; errors: FieldError[] };
+
+type Rule =
+  | { kind: 'number'; min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean }
+  | { kind: 'enum'; values: readonly (string | number)[] }
+  | { kind: 'boolean' }
+  | { kind: 'string' };
+
+const RULES: Record<string, Rule> = {
+  loss: { kind: 'enum', values: LOSSES },
+  alpha: { kind: 'number', min: 0, exclusiveMin: true, max: 1e4 },
+  alphaTrainable: { kind: 'boolean' },
+  embeddingSize: { kind: 'number', integer: true, min: 2, max: 4096 },
+  width: { kind: 'number', integer: true, min: 1, max: 512 },
+  imageSize: { kind: 'number', integer: true, min: 8, max: 512 },
+  channels: { kind: 'enum', values: [1, 3] },
+  epochs: { kind: 'number', integer: true, min: 1, max: 10000 },
+  batchSize: { kind: 'number', integer: true, min: 1, max: 4096 },
+  learningRate: { kind: 'number', min: 0, exclusiveMin: true, max: 10 },
+  optimizer: { kind: 'enum', values: OPTIMIZERS },
+  momentum: { kind: 'number', min: 0, max: 0.9999 },
+  seed: { kind: 'number', integer: true, min: 0, max: 2 ** 31 - 1 },
+  device: { kind: 'enum', values: DEVICES },
+  'dataset.path': { kind: 'string' },
+  'dataset.pairsFile': { kind: 'string' },
+  'dataset.pairsImages': { kind: 'string' },
+  'dataset.minImagesPerIdentity': { kind: 'number', integer: true, min: 1, max: 100000 },
+  'dataset.synthetic.identities': { kind: 'number', integer: true, min: 2, max: 100000 },
+  'dataset.synthetic.imagesPerIdentity': { kind: 'number', integer: true, min: 2, max: 10000 },
+  'dataset.synthetic.verifyIdentities': { kind: 'number', integer: true, min: 2, max: 100000 },
+  'dataset.synthetic.verifyImagesPerIdentity': { kind: 'number', integer: true, min: 2, max: 10000 },
+  'dataset.synthetic.hardShare': { kind: 'number', min: 0, max: 1 },
+  'dataset.synthetic.pairsPerFold': { kind: 'number', integer: true, min: 1, max: 100000 },
+};
+
+/** Checks one field's value; returns the reason it is bad, or undefined. */
+export function checkField(field: string, value: unknown): string | undefined {
+  const rule = RULES[field];
+  if (!rule) return 'unknown setting';
+  switch (rule.kind) {
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : `must be true or false, got ${show(value)}`;
+    case 'string':
+      return typeof value === 'string' ? undefined : `must be a text value, got ${show(value)}`;
+    case 'enum':
+      return rule.values.includes(value as string | number)
+        ? undefined
+        : `must be one of ${rule.values.map((v) => JSON.stringify(v)).join(', ')}, got ${show(value)}`;
+    case 'number': {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return `must be a finite number, got ${show(value)}`;
+      if (rule.integer && !Number.isInteger(value)) return `must be a whole number, got ${value}`;
+      if (rule.min !== undefined) {
+        if (rule.exclusiveMin ? value <= rule.min : value < rule.min) {
+          return `must be ${rule.exclusiveMin ? 'greater than' : 'at least'} ${rule.min}, got ${value}`;
+        }
+      }
+      if (rule.max !== undefined && value > rule.max) return `must be at most ${rule.max}, got ${value}`;
+      return undefined;
+    }
+  }
+}
+
+export const CONFIG_FIELDS: readonly string[] = Object.keys(RULES);
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return String(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Merges a partial configuration over the defaults and validates every field.
+ * Each error names the field and why it is bad; unknown fields are errors too,
+ * so a typo never silently falls back to a default.
+ */
+export function resolveConfig(input: unknown, base: RunConfig = DEFAULT_CONFIG): ConfigResult {
+  const errors: FieldError[] = [];
+  if (input !== undefined && !isObject(input)) {
+    return { ok: false, errors: [{ field: '(config)', message: 'must be a JSON object' }] };
+  }
+  const merged = structuredCloneConfig(base) as unknown as Record<string, unknown>;
+  const walk = (src: Record<string, unknown>, dst: Record<string, unknown>, prefix: string) => {
+    for (const [key, value] of Object.entries(src)) {
+      const field = prefix + key;
+      const nested = dst[key];
+      if (isObject(nested)) {
+        if (!isObject(value)) errors.push({ field, message: `must be an object, got ${show(value)}` });
+        else walk(value, nested, field + '.');
+        continue;
+      }
+      if (!(field in RULES)) {
+        errors.push({ field, message: 'unknown setting' });
+        continue;
+      }
+      dst[key] = value;
+    }
+  };
+  if (input) walk(input, merged, '');
+  const config = merged as unknown as RunConfig;
+  for (const field of CONFIG_FIELDS) {
+    if (errors.some((e) => e.field === field)) continue;
+    const reason = checkField(field, getField(config, field));
+    if (reason) errors.push({ field, message: reason });
+  }
+  return errors.length ? { ok: false, errors } : { ok: true, config };
+}
+
+export function getField(config: RunConfig, field: string): unknown {
+  let node: unknown = config;
+  for (const part of field.split('.')) node = isObject(node) ? node[part] : undefined;
+  return node;
+}
+
+/** Returns a copy of `config` with one dotted field set (not validated). */
+export function setField(config: RunConfig, field: string, value: unknown): RunConfig {
+  const copy = structuredCloneConfig(config) as unknown as Record<string, unknown>;
+  const parts = field.split('.');
+  let node = copy;
+  for (const part of parts.slice(0, -1)) node = node[part] as Record<string, unknown>;
+  node[parts[parts.length - 1]] = value;
+  return copy as unknown as RunConfig;
+}
+
+export function formatErrors(errors: FieldError[]): string {
+  return errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+}
+
+function structuredCloneConfig(config: RunConfig): RunConfig {
+  return JSON.parse(JSON.stringify(config)) as RunConfig;
+}
+
+/**
+ * The paper's lower bound on alpha (Ranjan et al. 2017, eq. 8): with C classes,
+ * a normalized feature scaled by alpha can reach a target-class probability p
+ * only if alpha >= log(p (C - 2) / (1 - p)).
+ */
+export function alphaLowerBound(classes: number, p = 0.9): number {
+  if (!(classes > 2)) return 0;
+  return Math.log((p * (classes - 2)) / (1 - p));
+}
+
+/** Short human label, e.g. "L2 α=16 · synthetic". */
+export function describeConfig(config: RunConfig): string {
+  const loss =
+    config.loss === 'softmax'
+      ? 'Softmax'
+      : `L2 α=${config.alphaTrainable ? `${trimNumber(config.alpha)}↗` : trimNumber(config.alpha)}`;
+  const data = config.dataset.path ? baseName(config.dataset.path) : 'synthetic';
+  return `${loss} · ${data}`;
+}
+
+function trimNumber(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toPrecision(3).replace(/\.?0+$/, '');
+}
+
+function baseName(p: string): string {
+  const parts = p.split(/[\\/]+/).filter(Boolean);
+  return parts[parts.length - 1] ?? p;
+}

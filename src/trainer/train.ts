@@ -1,0 +1,285 @@
+// The training loop: backend -> dataset -> net -> epochs of steps, each epoch
+// ending with LFW-protocol verification and a checkpoint. Reports everything
+// as protocol events through `emit`; never throws (failures become events).
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { alphaLowerBound, type RunConfig } from '../shared/config';
+import type { ErrorCode, EventBody, FinishStatus, NormStats, RunSummary, Verification } from '../shared/events';
+import { initBackend } from './backend';
+import { saveCheckpoint } from './checkpoint';
+import type { Dataset } from './data';
+import { loadDataset } from './dataset';
+import { TrainerError, describeError } from './errors';
+import { verify } from './metrics';
+import { buildNet, countParameters, crossEntropy, type Net } from './model';
+import { formatPairs } from './pairs';
+import { Rng, hashSeed } from './rng';
+
+export interface TrainOptions {
+  config: RunConfig;
+  outDir: string;
+  emit: (event: EventBody) => void;
+  /** Polled after every step; true asks for a graceful stop. */
+  shouldStop: () => boolean;
+  /** Minimum milliseconds between step events (the last step of an epoch is always sent). */
+  stepInterval?: number;
+}
+
+interface StepStats {
+  loss: number;
+  accuracy: number;
+  norm: NormStats;
+}
+
+export async function train(opts: TrainOptions): Promise<FinishStatus> {
+  const { config, outDir, emit } = opts;
+  const started = Date.now();
+  const summary: RunSummary = {
+    epochs: 0,
+    steps: 0,
+    seconds: 0,
+    imagesPerSec: 0,
+    finalLoss: null,
+    alpha: null,
+    bestEpoch: null,
+    bestAccuracy: null,
+    final: null,
+  };
+  const finish = (status: FinishStatus, extra: { reason?: string; code?: ErrorCode } = {}) => {
+    summary.seconds = (Date.now() - started) / 1000;
+    emit({ type: 'finished', status, summary, ...extra });
+    return status;
+  };
+  let net: Net | undefined;
+  let optimizer: tf.Optimizer | undefined;
+  try {
+    const backend = await initBackend(config.device, {
+      info: (message) => emit({ type: 'log', level: 'info', message }),
+      warn: (code, message) => emit({ type: 'warning', code, message }),
+    });
+    emit({ type: 'log', level: 'info', message: `Backend: ${backend.description}` });
+    const data = await loadDataset(config, (message) => emit({ type: 'log', level: 'info', message }));
+    await fs.mkdir(outDir, { recursive: true });
+    await fs.writeFile(path.join(outDir, 'verification-pairs.txt'), formatPairs(data.pairsFile));
+    const classes = data.train.classNames.length;
+    net = buildNet(config, classes);
+    optimizer = makeOptimizer(config);
+    const stepsPerEpoch = Math.ceil(data.train.count / config.batchSize);
+    emit({
+      type: 'started',
+      backend,
+      dataset: data.stats,
+      alphaLow: alphaLowerBound(classes, 0.9),
+      config,
+      stepsPerEpoch,
+      parameters: countParameters(net.train),
+      pid: process.pid,
+    });
+    if (config.loss === 'l2-softmax' && config.alpha < alphaLowerBound(classes, 0.9)) {
+      emit({
+        type: 'warning',
+        code: 'alpha-below-bound',
+        message: `alpha = ${config.alpha} is below the lower bound ${alphaLowerBound(classes, 0.9).toFixed(2)} for ${classes} classes (p = 0.9): training may underfit.`,
+      });
+    }
+    const rng = new Rng(hashSeed(config.seed, 7));
+    const interval = opts.stepInterval ?? 200;
+    let lastEvent = 0;
+    let windowImages = 0;
+    let windowStart = Date.now();
+    let trainedImages = 0;
+    let trainTime = 0;
+    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+      const epochStart = Date.now();
+      const order = rng.shuffle(Array.from({ length: data.train.count }, (_, i) => i));
+      let lossSum = 0;
+      let accSum = 0;
+      let seen = 0;
+      const norms: NormStats = { mean: 0, min: Infinity, max: -Infinity };
+      let stopped = false;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const idx = order.slice(s * config.batchSize, (s + 1) * config.batchSize);
+        const t0 = Date.now();
+        const stats = await trainStep(net, optimizer, data, idx, config, rng);
+        trainTime += Date.now() - t0;
+        summary.steps++;
+        if (!Number.isFinite(stats.loss)) {
+          throw new TrainerError(
+            'non-finite-loss',
+            `The loss became ${stats.loss} at epoch ${epoch}, step ${s + 1}. Lower the learning rate${config.loss === 'l2-softmax' ? ' or alpha' : ''} and start again.`,
+          );
+        }
+        lossSum += stats.loss * idx.length;
+        accSum += stats.accuracy * idx.length;
+        norms.mean += stats.norm.mean * idx.length;
+        norms.min = Math.min(norms.min, stats.norm.min);
+        norms.max = Math.max(norms.max, stats.norm.max);
+        seen += idx.length;
+        trainedImages += idx.length;
+        windowImages += idx.length;
+        const now = Date.now();
+        stopped = opts.shouldStop();
+        if (now - lastEvent >= interval || s === stepsPerEpoch - 1 || stopped) {
+          emit({
+            type: 'step',
+            epoch,
+            step: summary.steps,
+            epochStep: s + 1,
+            loss: stats.loss,
+            accuracy: stats.accuracy,
+            alpha: net.l2 ? net.l2.currentAlpha() : null,
+            featureNorm: stats.norm,
+            imagesPerSec: windowImages / Math.max((now - windowStart) / 1000, 1e-3),
+          });
+          lastEvent = now;
+          windowImages = 0;
+          windowStart = now;
+        }
+        summary.finalLoss = stats.loss;
+        if (stopped) break;
+      }
+      summary.alpha = net.l2 ? net.l2.currentAlpha() : null;
+      summary.imagesPerSec = trainedImages / Math.max(trainTime / 1000, 1e-3);
+      if (stopped) {
+        await checkpoint(net, optimizer, config, outDir, epoch, emit, { partial: true, step: summary.steps });
+        return finish('stopped', { reason: `stopped by request during epoch ${epoch}` });
+      }
+      const verification = await runVerification(net, data, config.batchSize);
+      summary.epochs = epoch;
+      summary.final = verification;
+      if (summary.bestAccuracy === null || verification.accuracy > summary.bestAccuracy) {
+        summary.bestAccuracy = verification.accuracy;
+        summary.bestEpoch = epoch;
+      }
+      emit({
+        type: 'epoch',
+        epoch,
+        epochs: config.epochs,
+        trainLoss: lossSum / seen,
+        trainAccuracy: accSum / seen,
+        alpha: summary.alpha,
+        featureNorm: { ...norms, mean: norms.mean / seen },
+        verification,
+        seconds: (Date.now() - epochStart) / 1000,
+        imagesPerSec: seen / Math.max((Date.now() - epochStart) / 1000, 1e-3),
+      });
+      await checkpoint(net, optimizer, config, outDir, epoch, emit, { partial: false, step: summary.steps, accuracy: verification.accuracy });
+      if (opts.shouldStop() && epoch < config.epochs) return finish('stopped', { reason: `stopped by request after epoch ${epoch}` });
+    }
+    return finish('completed');
+  } catch (err) {
+    const { code, message } = describeError(err);
+    emit({ type: 'error', code, message });
+    if (code === 'internal' && err instanceof Error && err.stack) emit({ type: 'log', level: 'debug', message: err.stack });
+    return finish('failed', { reason: message, code });
+  } finally {
+    net?.train.dispose();
+    optimizer?.dispose();
+  }
+}
+
+function makeOptimizer(config: RunConfig): tf.Optimizer {
+  return config.optimizer === 'sgd' ? tf.train.momentum(config.learningRate, config.momentum) : tf.train.adam(config.learningRate);
+}
+
+async function trainStep(net: Net, optimizer: tf.Optimizer, data: Dataset, idx: number[], config: RunConfig, rng: Rng): Promise<StepStats> {
+  const { imageSize: size, channels } = config;
+  const pixels = await data.train.batch(idx);
+  flipHalf(pixels, idx.length, size, channels, rng);
+  const labels = Int32Array.from(idx, (i) => data.train.labels[i]);
+  const values = tf.tidy(() => {
+    const xs = tf.tensor4d(pixels, [idx.length, size, size, channels]);
+    const ys = tf.tensor1d(labels, 'int32');
+    let stats: tf.Tensor | undefined;
+    const vars = net.train.trainableWeights.map((w) => w.read() as tf.Variable);
+    const { value, grads } = tf.variableGrads(() => {
+      const [emb, logits] = net.train.apply(xs, { training: true }) as [tf.Tensor2D, tf.Tensor2D];
+      const loss = crossEntropy(logits, ys);
+      const norm = tf.sqrt(tf.sum(tf.square(emb), -1));
+      const acc = tf.mean(tf.cast(tf.equal(tf.argMax(logits, -1), ys), 'float32'));
+      stats = tf.keep(tf.stack([loss, acc, tf.mean(norm), tf.min(norm), tf.max(norm)]));
+      return loss;
+    }, vars);
+    optimizer.applyGradients(grads);
+    value.dispose();
+    return stats as tf.Tensor;
+  });
+  const [loss, accuracy, mean, min, max] = Array.from(await values.data());
+  values.dispose();
+  return { loss, accuracy, norm: { mean, min, max } };
+}
+
+/** Mirrors a random half of the batch left-right (faces are roughly symmetric). */
+function flipHalf(pixels: Float32Array, n: number, size: number, channels: number, rng: Rng): void {
+  const len = size * size * channels;
+  for (let k = 0; k < n; k++) {
+    if (rng.next() < 0.5) continue;
+    for (let y = 0; y < size; y++) {
+      const row = k * len + y * size * channels;
+      for (let x = 0; x < size >> 1; x++) {
+        const a = row + x * channels;
+        const b = row + (size - 1 - x) * channels;
+        for (let c = 0; c < channels; c++) {
+          const t = pixels[a + c];
+          pixels[a + c] = pixels[b + c];
+          pixels[b + c] = t;
+        }
+      }
+    }
+  }
+}
+
+/** Embeds every verification image once, then scores the pairs by cosine similarity. */
+export async function runVerification(net: Net, data: Dataset, batchSize: number): Promise<Verification> {
+  const { count } = data.verify;
+  let dim = 0;
+  let embeddings = new Float32Array(0);
+  const size = Math.max(batchSize, 64);
+  const first = net.embedder.inputs[0].shape as number[];
+  for (let start = 0; start < count; start += size) {
+    const idx = Array.from({ length: Math.min(size, count - start) }, (_, i) => start + i);
+    const pixels = await data.verify.batch(idx);
+    const out = tf.tidy(() => {
+      const xs = tf.tensor4d(pixels, [idx.length, first[1], first[2], first[3]]);
+      const emb = net.embedder.predict(xs) as tf.Tensor2D;
+      return tf.div(emb, tf.add(tf.sqrt(tf.sum(tf.square(emb), -1, true)), 1e-12));
+    });
+    const values = (await out.data()) as Float32Array;
+    if (!dim) {
+      dim = out.shape[1] as number;
+      embeddings = new Float32Array(count * dim);
+    }
+    embeddings.set(values, start * dim);
+    out.dispose();
+  }
+  const { a, b, same, fold } = data.pairs;
+  const scores = new Float64Array(a.length);
+  for (let k = 0; k < a.length; k++) {
+    let dot = 0;
+    const oa = a[k] * dim;
+    const ob = b[k] * dim;
+    for (let d = 0; d < dim; d++) dot += embeddings[oa + d] * embeddings[ob + d];
+    scores[k] = dot;
+  }
+  return verify({ scores, same }, fold);
+}
+
+async function checkpoint(
+  net: Net,
+  optimizer: tf.Optimizer,
+  config: RunConfig,
+  outDir: string,
+  epoch: number,
+  emit: TrainOptions['emit'],
+  meta: Record<string, unknown>,
+): Promise<void> {
+  const dir = path.join(outDir, 'checkpoints', `epoch-${String(epoch).padStart(3, '0')}`);
+  try {
+    await saveCheckpoint(dir, net.train, optimizer, config, { epoch, ...meta });
+  } catch (err) {
+    throw new TrainerError('checkpoint', `Could not write the checkpoint to ${dir}: ${(err as Error).message}. Check free disk space and permissions.`);
+  }
+  emit({ type: 'checkpoint', epoch, path: dir });
+}

@@ -1,0 +1,168 @@
+// Conv2D gradient kernels for the WebAssembly backend, composed from kernels
+// it does have (Transpose, Reverse, PadV2, Slice, Conv2D on XNNPACK).
+//
+// tfjs-backend-wasm 4.22 ships no Conv2DBackpropFilter (tfjs issue 8474), so
+// training any conv net fails there, and its Conv2DBackpropInput is a naive loop.
+// Both gradients are themselves convolutions:
+// - filter gradient: correlate x, transposed to [Cin, H, W, N] (batch becomes
+//   channels), with dy transposed to [OH, OW, N, Cout] used as the filter, at
+//   stride 1 and dilation = the forward stride; result [Cin, FH, FW, Cout]
+//   transposed to [FH, FW, Cin, Cout] (the identity behind torch's conv2d_weight);
+// - input gradient: correlate dy with zeros inserted between its rows/columns
+//   (stride - 1 of them) with the spatially reversed filter whose in/out
+//   channels are swapped, padded by (filter - 1 - forward padding).
+
+import * as tf from '@tensorflow/tfjs';
+
+type Info = tf.TensorInfo;
+type Backend = tf.KernelBackend & { disposeData(dataId: object, force?: boolean): boolean };
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+class Scope {
+  private readonly temps: Info[] = [];
+  constructor(private readonly backend: Backend) {}
+
+  run(kernel: string, inputs: Record<string, Info>, attrs: Record<string, unknown>): Info {
+    const config = tf.getKernel(kernel, 'wasm');
+    if (!config) throw new Error(`wasm backend has no ${kernel} kernel`);
+    const out = config.kernelFunc({ inputs, backend: this.backend, attrs: attrs as tf.NamedAttrMap }) as Info;
+    this.temps.push(out);
+    return out;
+  }
+
+  /** A view with another shape over the same data (row-major, so free). */
+  reshape(x: Info, shape: number[]): Info {
+    return { dataId: x.dataId, shape, dtype: x.dtype };
+  }
+
+  /** Frees every intermediate except `keep`. */
+  finish(keep: Info): Info {
+    for (const t of this.temps) if (t !== keep && t.dataId !== keep.dataId) this.backend.disposeData(t.dataId);
+    return keep;
+  }
+}
+
+function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs) {
+  if (attrs.dataFormat && attrs.dataFormat !== 'NHWC') throw new Error('only NHWC convolutions are supported');
+  const dil = attrs.dilations ?? 1;
+  if ((Array.isArray(dil) ? dil : [dil, dil]).some((d) => d !== 1)) throw new Error('dilated convolution gradients are not supported');
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
+export function conv2dBackpropFilter(x: Info, dy: Info, filterShape: number[], attrs: ConvAttrs, backend: Backend): Info {
+  const info = convInfo(x.shape, filterShape, attrs);
+  const s = new Scope(backend);
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const [n, h, w, cin] = x.shape;
+  const [, oh, ow] = dy.shape;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  // Rows/columns past what the last output reads contribute nothing: drop them,
+  // or pad so the correlation yields exactly fh x fw.
+  let bottom = fh + (oh - 1) * sh - h - top;
+  let right = fw + (ow - 1) * sw - w - left;
+  let xs = x;
+  if (bottom < 0 || right < 0) {
+    xs = s.run('Slice', { x }, { begin: [0, 0, 0, 0], size: [n, h + Math.min(bottom, 0), w + Math.min(right, 0), cin] });
+    bottom = Math.max(bottom, 0);
+    right = Math.max(right, 0);
+  }
+  const xt = s.run('Transpose', { x: xs }, { perm: [3, 1, 2, 0] }); // [Cin, H, W, N]
+  const dyt = s.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }); // [OH, OW, N, Cout]
+  const g = s.run(
+    'Conv2D',
+    { x: xt, filter: dyt },
+    {
+      strides: [1, 1],
+      pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+      dataFormat: 'NHWC',
+      dilations: [sh, sw],
+      dimRoundingMode: undefined,
+    },
+  ); // [Cin, FH, FW, Cout]
+  return s.finish(s.run('Transpose', { x: g }, { perm: [1, 2, 0, 3] }));
+}
+
+export function conv2dBackpropInput(dy: Info, filter: Info, inputShape: number[], attrs: ConvAttrs, backend: Backend): Info {
+  const info = convInfo(inputShape, filter.shape, attrs);
+  const s = new Scope(backend);
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const [n, h, w] = inputShape;
+  const [, oh, ow, cout] = dy.shape;
+  let d = dy;
+  if (sh > 1 || sw > 1) {
+    // Insert stride-1 zeros after every row/column, then drop the trailing ones.
+    const padded = s.run(
+      'PadV2',
+      { x: s.reshape(dy, [n, oh, 1, ow, 1, cout]) },
+      { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 },
+    );
+    d = s.run('Slice', { x: s.reshape(padded, [n, oh * sh, ow * sw, cout]) }, {
+      begin: [0, 0, 0, 0],
+      size: [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, cout],
+    });
+  }
+  const dh = (oh - 1) * sh + 1;
+  const dw = (ow - 1) * sw + 1;
+  const top = fh - 1 - info.padInfo.top;
+  const left = fw - 1 - info.padInfo.left;
+  const bottom = h + fh - 1 - dh - top;
+  const right = w + fw - 1 - dw - left;
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) throw new Error('unsupported padding for the composed input gradient');
+  const reversed = s.run('Reverse', { x: filter }, { dims: [0, 1] });
+  const flipped = s.run('Transpose', { x: reversed }, { perm: [0, 1, 3, 2] }); // [FH, FW, Cout, Cin]
+  return s.finish(
+    s.run(
+      'Conv2D',
+      { x: d, filter: flipped },
+      {
+        strides: [1, 1],
+        pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+        dimRoundingMode: undefined,
+      },
+    ),
+  );
+}
+
+/** Registers (or replaces) the composed kernels on the wasm backend. */
+export function registerWasmConvGradients(): void {
+  for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput']) {
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  }
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { x, dy } = inputs as { x: Info; dy: Info };
+      const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
+      return conv2dBackpropFilter(x, dy, a.filterShape, a, backend as Backend);
+    },
+  });
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { dy, filter } = inputs as { dy: Info; filter: Info };
+      const a = attrs as unknown as ConvAttrs & { inputShape: number[] };
+      return conv2dBackpropInput(dy, filter, a.inputShape, a, backend as Backend);
+    },
+  });
+}
