@@ -1,0 +1,210 @@
+// Runs on disk: <root>/<id>/{run.json, events.jsonl, trainer.log, checkpoints/}.
+// run.json is rewritten atomically (temp file + rename); events.jsonl is
+// append-only and read back tolerating a truncated last line (a crash mid-write).
+
+import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
+import * as path from 'node:path';
+import type { RunConfig } from '../shared/config';
+import { parseEventLine, type BackendInfo, type DatasetStats, type ErrorCode, type RunSummary, type TrainerEvent } from '../shared/events';
+
+export type RunStatus = 'queued' | 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';
+
+export const ACTIVE: ReadonlySet<RunStatus> = new Set(['queued', 'running']);
+
+export interface RunProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  loss: number | null;
+  imagesPerSec: number | null;
+}
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  status: RunStatus;
+  config: RunConfig;
+  createdAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  /** Trainer process id while running (lets another window tell a live run from an abandoned one). */
+  pid?: number;
+  backend?: BackendInfo;
+  dataset?: DatasetStats;
+  alphaLow?: number;
+  progress?: RunProgress;
+  summary?: RunSummary;
+  /** Why a run failed, stopped or was interrupted, in words a user can act on. */
+  reason?: string;
+  code?: ErrorCode | 'spawn' | 'exit' | 'interrupted';
+}
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export class RunStore {
+  private readonly streams = new Map<string, WriteStream>();
+
+  constructor(readonly root: string) {}
+
+  /** The folder of run `id`; throws for ids that could address anything outside the runs folder. */
+  dir(id: string): string {
+    if (typeof id !== 'string' || !ID_PATTERN.test(id) || id.includes('..')) throw new Error(`invalid run id: ${JSON.stringify(id)}`);
+    const dir = path.resolve(this.root, id);
+    if (path.dirname(dir) !== path.resolve(this.root)) throw new Error(`invalid run id: ${JSON.stringify(id)}`);
+    return dir;
+  }
+
+  file(id: string, name: 'run.json' | 'events.jsonl' | 'trainer.log' | 'config.json'): string {
+    return path.join(this.dir(id), name);
+  }
+
+  newId(now = new Date()): string {
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+  }
+
+  async create(config: RunConfig, name: string, now = new Date()): Promise<RunRecord> {
+    let id = this.newId(now);
+    while (await exists(this.dir(id))) id = this.newId(now);
+    await fs.mkdir(this.dir(id), { recursive: true });
+    const record: RunRecord = { id, name, status: 'queued', config, createdAt: now.toISOString() };
+    await fs.writeFile(this.file(id, 'config.json'), JSON.stringify(config, null, 2));
+    await this.save(record);
+    return record;
+  }
+
+  async save(record: RunRecord): Promise<void> {
+    const target = this.file(record.id, 'run.json');
+    const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(record, null, 2));
+    await fs.rename(tmp, target);
+  }
+
+  async get(id: string): Promise<RunRecord | undefined> {
+    try {
+      const record = JSON.parse(await fs.readFile(this.file(id, 'run.json'), 'utf8')) as RunRecord;
+      return isRecord(record) && record.id === id ? record : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every readable run, newest first; folders without a valid run.json are skipped. */
+  async list(): Promise<RunRecord[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.root);
+    } catch {
+      return [];
+    }
+    const records = await Promise.all(names.filter((n) => ID_PATTERN.test(n)).map((n) => this.get(n)));
+    return records.filter((r): r is RunRecord => !!r).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+  }
+
+  appendEvent(id: string, event: TrainerEvent): void {
+    this.stream(id).write(JSON.stringify(event) + '\n');
+  }
+
+  private stream(id: string): WriteStream {
+    let s = this.streams.get(id);
+    if (!s) {
+      s = createWriteStream(this.file(id, 'events.jsonl'), { flags: 'a' });
+      s.on('error', () => undefined); // a deleted folder must not crash the host
+      this.streams.set(id, s);
+    }
+    return s;
+  }
+
+  /** Flushes and closes the run's events file. */
+  async closeEvents(id: string): Promise<void> {
+    const s = this.streams.get(id);
+    if (!s) return;
+    this.streams.delete(id);
+    await new Promise<void>((resolve) => s.end(() => resolve()));
+  }
+
+  async readEvents(id: string): Promise<TrainerEvent[]> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.file(id, 'events.jsonl'), 'utf8');
+    } catch {
+      return [];
+    }
+    const events: TrainerEvent[] = [];
+    for (const line of text.split('\n')) {
+      const event = parseEventLine(line);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  async rename(id: string, name: string): Promise<RunRecord> {
+    const record = await this.require(id);
+    record.name = name;
+    await this.save(record);
+    return record;
+  }
+
+  async delete(id: string): Promise<void> {
+    const record = await this.get(id);
+    if (record && ACTIVE.has(record.status) && isAlive(record.pid)) throw new Error(`run "${record.name}" is still running; stop it first`);
+    await this.closeEvents(id);
+    await fs.rm(this.dir(id), { recursive: true, force: true });
+  }
+
+  /**
+   * Runs left "running" or "queued" by a window that closed (their trainer is
+   * gone) become "interrupted". Runs whose trainer still lives are left alone:
+   * another window may own them.
+   */
+  async markInterrupted(owned: ReadonlySet<string> = new Set()): Promise<RunRecord[]> {
+    const changed: RunRecord[] = [];
+    for (const record of await this.list()) {
+      if (!ACTIVE.has(record.status) || owned.has(record.id)) continue;
+      if (record.status === 'running' && isAlive(record.pid)) continue;
+      record.status = 'interrupted';
+      record.reason = 'The editor window that ran this closed before the run finished.';
+      record.code = 'interrupted';
+      record.endedAt ??= new Date().toISOString();
+      delete record.pid;
+      await this.save(record);
+      changed.push(record);
+    }
+    return changed;
+  }
+
+  private async require(id: string): Promise<RunRecord> {
+    const record = await this.get(id);
+    if (!record) throw new Error(`no run with id ${id}`);
+    return record;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.streams.keys()].map((id) => this.closeEvents(id)));
+  }
+}
+
+function isRecord(value: unknown): value is RunRecord {
+  const r = value as RunRecord;
+  return typeof r === 'object' && r !== null && typeof r.id === 'string' && typeof r.name === 'string' && typeof r.status === 'string' && typeof r.createdAt === 'string' && typeof r.config === 'object';
+}
+
+export function isAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,108 @@
+// The user-facing settings (`l2softmax.*`) and how they map onto a run config.
+// The Settings tree, the configuration contribution in package.json (checked by
+// a test) and the run snapshot all come from this one table.
+
+import { DEFAULT_CONFIG, getField, resolveConfig, setField, type ConfigResult, type RunConfig } from '../shared/config';
+
+export type SettingKind = 'number' | 'integer' | 'boolean' | 'enum' | 'folder' | 'file' | 'text';
+
+export interface SettingSpec {
+  /** Key under `l2softmax.` */
+  key: string;
+  /** Run-config field it sets; undefined for host-only settings. */
+  field?: string;
+  kind: SettingKind;
+  label: string;
+  description: string;
+  default: unknown;
+  options?: readonly (string | number)[];
+  min?: number;
+  max?: number;
+}
+
+const d = DEFAULT_CONFIG;
+
+export const SETTINGS: readonly SettingSpec[] = [
+  { key: 'loss', field: 'loss', kind: 'enum', label: 'Loss', options: ['l2-softmax', 'softmax'], default: d.loss, description: 'L2-constrained softmax (features normalized and scaled by alpha) or plain softmax, the baseline.' },
+  { key: 'alpha', field: 'alpha', kind: 'number', label: 'Alpha', min: 0, default: d.alpha, description: 'Norm alpha that every feature is scaled to before the classifier. Must exceed alpha_low = log(p (C - 2) / (1 - p)) for C classes.' },
+  { key: 'alphaTrainable', field: 'alphaTrainable', kind: 'boolean', label: 'Alpha trainable', default: d.alphaTrainable, description: 'Learn alpha as one extra parameter, starting from the alpha setting.' },
+  { key: 'datasetFolder', field: 'dataset.path', kind: 'folder', label: 'Dataset folder', default: d.dataset.path, description: 'ImageFolder root (root/<identity>/<image>). Empty: the built-in synthetic face set.' },
+  { key: 'pairsFile', field: 'dataset.pairsFile', kind: 'file', label: 'Pairs file', default: d.dataset.pairsFile, description: 'LFW pairs.txt (or CSV path1,path2,same) for verification. Empty: pairs drawn from held-out identities.' },
+  { key: 'pairsImagesFolder', field: 'dataset.pairsImages', kind: 'folder', label: 'Pairs images folder', default: d.dataset.pairsImages, description: 'Folder holding the images the pairs file names. Empty: the folder of the pairs file.' },
+  { key: 'minImagesPerIdentity', field: 'dataset.minImagesPerIdentity', kind: 'integer', label: 'Min images per identity', min: 1, default: d.dataset.minImagesPerIdentity, description: 'Training identities with fewer images are skipped.' },
+  { key: 'imageSize', field: 'imageSize', kind: 'integer', label: 'Image size', min: 8, max: 512, default: d.imageSize, description: 'Side of the square network input in pixels; images are resized to it.' },
+  { key: 'channels', field: 'channels', kind: 'enum', label: 'Channels', options: [3, 1], default: d.channels, description: '3 for RGB, 1 for grayscale.' },
+  { key: 'epochs', field: 'epochs', kind: 'integer', label: 'Epochs', min: 1, default: d.epochs, description: 'Passes over the training set; verification and a checkpoint follow each.' },
+  { key: 'batchSize', field: 'batchSize', kind: 'integer', label: 'Batch size', min: 1, max: 4096, default: d.batchSize, description: 'Images per training step.' },
+  { key: 'learningRate', field: 'learningRate', kind: 'number', label: 'Learning rate', min: 0, max: 10, default: d.learningRate, description: 'Step size of the optimizer.' },
+  { key: 'optimizer', field: 'optimizer', kind: 'enum', label: 'Optimizer', options: ['adam', 'sgd'], default: d.optimizer, description: 'Adam, or SGD with momentum.' },
+  { key: 'embeddingSize', field: 'embeddingSize', kind: 'integer', label: 'Embedding size', min: 2, max: 4096, default: d.embeddingSize, description: 'Dimension of the face descriptor f(x).' },
+  { key: 'width', field: 'width', kind: 'integer', label: 'Backbone width', min: 1, max: 512, default: d.width, description: 'Channels of the first conv block (then 2x and 4x).' },
+  { key: 'seed', field: 'seed', kind: 'integer', label: 'Seed', min: 0, default: d.seed, description: 'Seeds weights, data order and the synthetic faces: equal seeds give comparable runs.' },
+  { key: 'device', field: 'device', kind: 'enum', label: 'Device', options: ['auto', 'gpu', 'cpu'], default: d.device, description: 'auto: GPU when tfjs-node-gpu can use one, else the CPU. gpu: fail rather than fall back. cpu: never the GPU.' },
+  { key: 'nodePath', kind: 'file', label: 'Node path', default: '', description: 'Node.js used to run the trainer. Empty: `node` on PATH, else the editor\'s own runtime.' },
+  { key: 'runsFolder', kind: 'folder', label: 'Runs folder', default: '', description: 'Where runs are stored. Empty: .l2softmax/runs in the workspace (global storage without a folder).' },
+  { key: 'maxConcurrentRuns', kind: 'integer', label: 'Max concurrent runs', min: 1, max: 16, default: 1, description: 'Runs beyond this many wait in a queue.' },
+];
+
+export function settingSpec(key: string): SettingSpec | undefined {
+  return SETTINGS.find((s) => s.key === key);
+}
+
+/** Checks a value for one setting; returns the reason it is bad, or undefined. */
+export function checkSetting(spec: SettingSpec, value: unknown): string | undefined {
+  switch (spec.kind) {
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : 'must be true or false';
+    case 'enum':
+      return spec.options?.includes(value as string | number) ? undefined : `must be one of ${spec.options?.join(', ')}`;
+    case 'folder':
+    case 'file':
+    case 'text':
+      return typeof value === 'string' ? undefined : 'must be text';
+    case 'number':
+    case 'integer': {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a finite number';
+      if (spec.kind === 'integer' && !Number.isInteger(value)) return 'must be a whole number';
+      if (spec.min !== undefined && (spec.key === 'alpha' || spec.key === 'learningRate' ? value <= spec.min : value < spec.min)) {
+        return spec.key === 'alpha' || spec.key === 'learningRate' ? `must be greater than ${spec.min}` : `must be at least ${spec.min}`;
+      }
+      if (spec.max !== undefined && value > spec.max) return `must be at most ${spec.max}`;
+      return undefined;
+    }
+  }
+}
+
+/** Parses what a user typed into an input box for a numeric setting. */
+export function parseNumberInput(spec: SettingSpec, text: string): { value?: number; error?: string } {
+  const trimmed = text.trim();
+  if (!trimmed) return { error: 'Enter a number.' };
+  const value = Number(trimmed);
+  if (!Number.isFinite(value)) return { error: `"${trimmed}" is not a finite number.` };
+  const reason = checkSetting(spec, value);
+  return reason ? { error: `${spec.label} ${reason}.` } : { value };
+}
+
+/** Snapshots settings (read through `get`) into a validated run config. */
+export function configFromSettings(get: (key: string) => unknown, base: RunConfig = DEFAULT_CONFIG): ConfigResult {
+  let config = base;
+  for (const spec of SETTINGS) {
+    if (!spec.field) continue;
+    const value = get(spec.key);
+    if (value !== undefined) config = setField(config, spec.field, value);
+  }
+  const result = resolveConfig(config);
+  if (result.ok) return result;
+  // Name the setting, not the internal field.
+  return {
+    ok: false,
+    errors: result.errors.map((e) => {
+      const spec = SETTINGS.find((s) => s.field === e.field);
+      return spec ? { field: `l2softmax.${spec.key}`, message: e.message } : e;
+    }),
+  };
+}
+
+export function settingFromConfig(config: RunConfig, spec: SettingSpec): unknown {
+  return spec.field ? getField(config, spec.field) : undefined;
+}
