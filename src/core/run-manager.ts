@@ -160,7 +160,6 @@ export class RunManager implements Disposable {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         // Own process group, so a stop can signal the whole tree.
         detached: process.platform !== 'win32',
-        windowsHide: true,
       });
     } catch (err) {
       log.end();

@@ -116,6 +116,12 @@ export class RunStore {
     return s;
   }
 
+  /** Resolves once every event appended so far is on disk. */
+  async flushEvents(id: string): Promise<void> {
+    const s = this.streams.get(id);
+    if (s && !s.destroyed) await new Promise<void>((resolve) => s.write('', () => resolve()));
+  }
+
   /** Flushes and closes the run's events file. */
   async closeEvents(id: string): Promise<void> {
     const s = this.streams.get(id);
@@ -132,9 +138,12 @@ export class RunStore {
       return [];
     }
     const events: TrainerEvent[] = [];
-    for (const line of text.split('\n')) {
-      const event = parseEventLine(line);
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const event = parseEventLine(lines[i]);
       if (event) events.push(event);
+      // Yield now and then: a 100k-step history must not freeze the extension host.
+      if (i % 5000 === 4999) await new Promise((r) => setImmediate(r));
     }
     return events;
   }

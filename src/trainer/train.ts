@@ -85,7 +85,7 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
       });
     }
     const rng = new Rng(hashSeed(config.seed, 7));
-    const interval = opts.stepInterval ?? 200;
+    const interval = opts.stepInterval ?? (Number(process.env.L2SOFTMAX_STEP_INTERVAL_MS) || 200);
     let lastEvent = 0;
     let windowImages = 0;
     let windowStart = Date.now();

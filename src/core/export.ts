@@ -1,0 +1,69 @@
+// CSV export of per-epoch metrics, one row per epoch of every run.
+
+import type { RunSnapshot } from '../shared/dashboard';
+
+const FARS = [1e-4, 1e-3, 1e-2, 1e-1];
+
+export const CSV_COLUMNS = [
+  'run_id',
+  'run_name',
+  'loss',
+  'alpha_setting',
+  'alpha_trainable',
+  'epoch',
+  'train_loss',
+  'train_accuracy',
+  'alpha',
+  'feature_norm_mean',
+  'feature_norm_min',
+  'feature_norm_max',
+  'verification_accuracy',
+  'verification_accuracy_std',
+  'auc',
+  'eer',
+  ...FARS.map((f) => `tar_at_far_${f.toExponential()}`),
+  'threshold',
+  'pairs',
+  'epoch_seconds',
+  'images_per_sec',
+] as const;
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function metricsCsv(runs: RunSnapshot[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const run of runs) {
+    for (const e of run.epochs) {
+      const v = e.verification;
+      const row = [
+        run.id,
+        run.name,
+        run.config.loss,
+        run.config.loss === 'l2-softmax' ? run.config.alpha : '',
+        run.config.loss === 'l2-softmax' ? run.config.alphaTrainable : '',
+        e.epoch,
+        e.trainLoss,
+        e.trainAccuracy,
+        e.alpha,
+        e.featureNorm.mean,
+        e.featureNorm.min,
+        e.featureNorm.max,
+        v.accuracy,
+        v.accuracyStd,
+        v.auc,
+        v.eer,
+        ...FARS.map((f) => v.tarAtFar.find((t) => Math.abs(t.far - f) < f * 1e-6)?.tar),
+        v.threshold,
+        v.pairs,
+        e.seconds,
+        e.imagesPerSec,
+      ];
+      lines.push(row.map(cell).join(','));
+    }
+  }
+  return lines.join('\n') + '\n';
+}

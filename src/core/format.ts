@@ -1,0 +1,73 @@
+// Short texts shown in the Runs view, status bar and tooltips (no vscode here, so they are unit-tested).
+
+import { alphaLowerBound, type RunConfig } from '../shared/config';
+import type { RunRecord } from './run-store';
+
+export const pct = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)}%`);
+
+export function tarAt(record: RunRecord, far: number): number | undefined {
+  return record.summary?.final?.tarAtFar.find((t) => Math.abs(t.far - far) < far * 1e-6)?.tar;
+}
+
+/** One line for the Runs view: progress while running, results when done, the reason when not. */
+export function runDescription(record: RunRecord): string {
+  const p = record.progress;
+  switch (record.status) {
+    case 'queued':
+      return 'queued';
+    case 'running':
+      if (!p) return 'starting…';
+      return `epoch ${Math.max(p.epoch, 1)}/${p.epochs}${p.loss !== null ? ` · loss ${p.loss.toFixed(3)}` : ''}`;
+    default: {
+      const s = record.summary;
+      if (s?.bestAccuracy !== null && s?.bestAccuracy !== undefined) {
+        return `acc ${pct(s.bestAccuracy)} · TAR@1e-3 ${pct(tarAt(record, 1e-3))}`;
+      }
+      return record.status;
+    }
+  }
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '–';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  return h ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;
+}
+
+/** Seconds left, from the recent images/s; undefined until a rate is known. */
+export function eta(record: RunRecord): number | undefined {
+  const p = record.progress;
+  if (!p || !p.imagesPerSec || p.imagesPerSec <= 0) return undefined;
+  const stepsLeft = p.epochs * p.stepsPerEpoch - p.step;
+  return (stepsLeft * record.config.batchSize) / p.imagesPerSec;
+}
+
+export function statusText(record: RunRecord): string {
+  const p = record.progress;
+  if (!p) return `L2-Softmax: ${record.name} starting…`;
+  const left = eta(record);
+  return `epoch ${Math.max(p.epoch, 1)}/${p.epochs}${p.loss !== null ? ` · loss ${p.loss.toFixed(3)}` : ''}${left !== undefined ? ` · ETA ${formatDuration(left)}` : ''}`;
+}
+
+/** The config as markdown table rows (field | value), nested fields flattened. */
+export function configRows(config: RunConfig): [string, string][] {
+  const rows: [string, string][] = [];
+  const walk = (obj: Record<string, unknown>, prefix: string) => {
+    for (const [k, v] of Object.entries(obj)) {
+      if (v && typeof v === 'object') walk(v as Record<string, unknown>, `${prefix}${k}.`);
+      else rows.push([`${prefix}${k}`, v === '' ? '(empty)' : String(v)]);
+    }
+  };
+  walk(config as unknown as Record<string, unknown>, '');
+  if (!config.dataset.path) return rows.filter(([k]) => !k.startsWith('dataset.pairs') && k !== 'dataset.minImagesPerIdentity');
+  return rows.filter(([k]) => !k.startsWith('dataset.synthetic.'));
+}
+
+/** The alpha a user should start from: 25% above the paper's bound at p = 0.9, rounded up. */
+export function suggestAlpha(classes: number): { alpha: number; alphaLow: number } {
+  const alphaLow = alphaLowerBound(classes, 0.9);
+  return { alpha: Math.max(1, Math.ceil(alphaLow * 1.25)), alphaLow };
+}

@@ -1,0 +1,257 @@
+// Command handlers: thin glue between the UI and the core (run manager, store).
+
+import { existsSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { countClasses } from '../core/classes';
+import { pct, suggestAlpha, tarAt } from '../core/format';
+import type { RunManager } from '../core/run-manager';
+import { ACTIVE, type RunRecord, type RunStore } from '../core/run-store';
+import { describeConfig, formatErrors } from '../shared/config';
+import type { Dashboards } from './dashboard';
+import type { RunsView } from './runs-view';
+import { editSetting } from './settings-view';
+import { readRunConfig, resetSettings, settingsTarget } from './workspace-config';
+
+export interface Services {
+  store: RunStore;
+  manager: RunManager;
+  runs: RunsView;
+  runsTree: vscode.TreeView<RunRecord>;
+  dashboards: Dashboards;
+  output: vscode.LogOutputChannel;
+}
+
+type RunArg = RunRecord | string | undefined;
+
+export function registerCommands(s: Services): vscode.Disposable[] {
+  const reg = (id: string, fn: (...args: never[]) => unknown) =>
+    vscode.commands.registerCommand(id, async (...args: never[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        s.output.error(`${id}: ${(err as Error).stack ?? err}`);
+        void vscode.window.showErrorMessage(`L2-Softmax: ${(err as Error).message}`);
+        return undefined;
+      }
+    });
+  return [
+    reg('l2softmax.startRun', () => startRun(s)),
+    reg('l2softmax.stopRun', async (arg: RunArg) => {
+      const run = await pickRun(s, arg, 'Stop which run?', (r) => ACTIVE.has(r.status));
+      if (run) await s.manager.stop(run.id);
+    }),
+    reg('l2softmax.openDashboard', async (arg: RunArg) => {
+      const run = await pickRun(s, arg, 'Open the dashboard of which run?');
+      if (run) await s.dashboards.open(run.id);
+    }),
+    reg('l2softmax.compareRuns', async (arg: RunArg, selected?: RunRecord[]) => {
+      let runs = selected?.length ? selected : s.runsTree.selection;
+      if (runs.length < 2) {
+        const picks = await vscode.window.showQuickPick(
+          s.runs.all().map((r) => ({ label: r.name, description: r.status, run: r, picked: runs.some((x) => x.id === r.id) })),
+          { canPickMany: true, title: 'Compare runs', placeHolder: 'Select two or more runs' },
+        );
+        if (!picks) return;
+        runs = picks.map((p) => p.run);
+      }
+      if (runs.length < 2) {
+        void vscode.window.showWarningMessage('L2-Softmax: select at least two runs to compare (Ctrl/Cmd+click in the Runs view).');
+        return;
+      }
+      await s.dashboards.compare(runs.map((r) => r.id));
+    }),
+    reg('l2softmax.rerun', async (arg: RunArg) => {
+      const run = await pickRun(s, arg, 'Rerun which run?');
+      if (!run) return;
+      if (!requireTrust()) return;
+      return launch(s, run.config, `${run.name.replace(/ \(rerun( \d+)?\)$/, '')} (rerun)`);
+    }),
+    reg('l2softmax.deleteRun', async (arg: RunArg, selected?: RunRecord[]) => {
+      const first = await pickRun(s, arg, 'Delete which run?', (r) => !ACTIVE.has(r.status));
+      if (!first) return;
+      const runs = selected?.length ? selected.filter((r) => !ACTIVE.has(r.status)) : [first];
+      const what = runs.length === 1 ? `run "${runs[0].name}"` : `${runs.length} runs`;
+      const ok = await vscode.window.showWarningMessage(`Delete ${what} with its checkpoints and logs?`, { modal: true }, 'Delete');
+      if (ok !== 'Delete') return;
+      for (const run of runs) {
+        s.dashboards.close(run.id);
+        await s.store.delete(run.id);
+        s.runs.remove(run.id);
+      }
+    }),
+    reg('l2softmax.renameRun', async (arg: RunArg) => {
+      const run = await pickRun(s, arg, 'Rename which run?');
+      if (!run) return;
+      const name = await vscode.window.showInputBox({
+        title: 'Rename run',
+        value: run.name,
+        validateInput: (t) => (t.trim() ? undefined : 'A run needs a name.'),
+      });
+      if (!name?.trim()) return;
+      const live = s.manager.get(run.id);
+      if (live) {
+        live.name = name.trim();
+        await s.store.save(live);
+      } else await s.store.rename(run.id, name.trim());
+      await s.runs.refresh();
+      s.dashboards.renamed(run.id, name.trim());
+    }),
+    reg('l2softmax.revealRun', async (arg: RunArg) => {
+      const run = await pickRun(s, arg, 'Reveal which run folder?');
+      if (!run) return;
+      const uri = vscode.Uri.file(s.store.dir(run.id));
+      const inWorkspace = vscode.workspace.getWorkspaceFolder(uri);
+      await vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', uri);
+    }),
+    reg('l2softmax.showLog', async (arg: RunArg) => {
+      const run = await pickRun(s, arg, 'Show the log of which run?');
+      if (!run) return;
+      const file = s.store.file(run.id, 'trainer.log');
+      if (!existsSync(file)) {
+        void vscode.window.showInformationMessage(`L2-Softmax: run "${run.name}" has no log yet (it never started).`);
+        return;
+      }
+      await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
+    }),
+    reg('l2softmax.editSetting', (key: string | { id?: string; key?: string }) => {
+      const k = typeof key === 'string' ? key : (key?.key ?? '');
+      return editSetting(k);
+    }),
+    reg('l2softmax.resetSettings', async () => {
+      const ok = await vscode.window.showWarningMessage('Reset every L2-Softmax setting of this workspace to its default?', { modal: true }, 'Reset');
+      if (ok === 'Reset') await resetSettings();
+    }),
+    reg('l2softmax.suggestAlpha', () => suggest()),
+  ];
+}
+
+function requireTrust(): boolean {
+  if (vscode.workspace.isTrusted) return true;
+  void vscode.window
+    .showErrorMessage('L2-Softmax: starting a training run runs Node.js with this workspace\'s settings, so it needs a trusted workspace.', 'Manage Workspace Trust')
+    .then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
+  return false;
+}
+
+async function startRun(s: Services): Promise<RunRecord | undefined> {
+  if (!requireTrust()) return undefined;
+  const result = readRunConfig();
+  if (!result.ok) {
+    const action = await vscode.window.showErrorMessage(`L2-Softmax: fix these settings before starting a run: ${formatErrors(result.errors)}`, 'Open Settings');
+    if (action) await vscode.commands.executeCommand('workbench.action.openSettings', 'l2softmax');
+    return undefined;
+  }
+  const config = result.config;
+  for (const [label, p] of [
+    ['Dataset folder', config.dataset.path],
+    ['Pairs file', config.dataset.pairsFile],
+  ] as const) {
+    if (p && !existsSync(p)) {
+      void vscode.window.showErrorMessage(`L2-Softmax: ${label} ${p} does not exist. Change it in the Settings view (clear the dataset folder to use the built-in synthetic faces).`);
+      return undefined;
+    }
+  }
+  return launch(s, config, describeConfig(config));
+}
+
+async function launch(s: Services, config: RunRecord['config'], name: string): Promise<RunRecord> {
+  const run = await s.manager.start(config, name);
+  s.output.info(`[${name}] ${run.status === 'queued' ? 'queued' : 'started'} (run ${run.id})`);
+  if (run.status === 'queued') {
+    void vscode.window.showInformationMessage(`L2-Softmax: "${name}" is queued: ${s.manager.runningCount()} run(s) already use the l2softmax.maxConcurrentRuns limit.`);
+  }
+  if (vscode.workspace.getConfiguration('l2softmax').get('openDashboardOnStart', true)) await s.dashboards.open(run.id, true);
+  void showStartProgress(s, run);
+  return run;
+}
+
+/** A cancellable notification while the trainer loads its backend and dataset. */
+function showStartProgress(s: Services, run: RunRecord): Thenable<void> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `L2-Softmax: ${run.name}`, cancellable: true },
+    (progress, token) =>
+      new Promise<void>((resolve) => {
+        progress.report({ message: run.status === 'queued' ? 'waiting in the queue…' : 'loading the backend and dataset…' });
+        const subs: vscode.Disposable[] = [];
+        const done = () => {
+          subs.forEach((d) => d.dispose());
+          resolve();
+        };
+        subs.push(
+          token.onCancellationRequested(() => {
+            void s.manager.stop(run.id);
+            done();
+          }),
+          s.manager.onDidEvent(({ run: r, event }) => {
+            if (r.id !== run.id) return;
+            if (event.type === 'started') {
+              progress.report({ message: `training on ${event.backend.description}` });
+              setTimeout(done, 2500);
+            }
+          }),
+          s.manager.onDidChangeRun((r) => {
+            if (r.id === run.id && !ACTIVE.has(r.status)) done();
+          }),
+        );
+      }),
+  );
+}
+
+/** Resolves a command argument to a run, asking with a quick pick when there is none. */
+async function pickRun(s: Services, arg: RunArg, title: string, filter: (r: RunRecord) => boolean = () => true): Promise<RunRecord | undefined> {
+  if (typeof arg === 'string') return s.manager.get(arg) ?? (await s.store.get(arg));
+  if (arg && typeof arg === 'object' && typeof arg.id === 'string') return s.manager.get(arg.id) ?? (await s.store.get(arg.id)) ?? arg;
+  await s.runs.refresh();
+  const candidates = s.runs.all().filter(filter);
+  if (!candidates.length) {
+    void vscode.window.showInformationMessage('L2-Softmax: there is no such run.');
+    return undefined;
+  }
+  if (candidates.length === 1) return candidates[0];
+  const pick = await vscode.window.showQuickPick(
+    candidates.map((r) => ({ label: r.name, description: `${r.status} · ${new Date(r.createdAt).toLocaleString()}`, run: r })),
+    { title },
+  );
+  return pick?.run;
+}
+
+async function suggest(): Promise<void> {
+  const result = readRunConfig();
+  if (!result.ok) {
+    void vscode.window.showErrorMessage(`L2-Softmax: fix these settings first: ${formatErrors(result.errors)}`);
+    return;
+  }
+  const count = await countClasses(result.config);
+  if (count.error || count.classes < 3) {
+    void vscode.window.showErrorMessage(`L2-Softmax: cannot count the identities of the dataset: ${count.error ?? `only ${count.classes} found`}. Check the dataset folder setting.`);
+    return;
+  }
+  const previous = result.config.alpha;
+  const { alpha, alphaLow } = suggestAlpha(count.classes);
+  const config = vscode.workspace.getConfiguration('l2softmax');
+  await config.update('alpha', alpha, settingsTarget());
+  const note = result.config.loss === 'softmax' ? ' (alpha is used once the loss is l2-softmax)' : '';
+  const undo = await vscode.window.showInformationMessage(
+    `L2-Softmax: alpha set to ${alpha}${note}. With ${count.classes} training identities the paper's lower bound for a 0.9 target-class probability is ` +
+      `alpha_low = log(0.9 × (${count.classes} − 2) / 0.1) = ${alphaLow.toFixed(2)}; a smaller alpha caps how confident the classifier can be, so training underfits. ` +
+      `The suggestion is 25% above the bound.`,
+    'Undo',
+  );
+  if (undo) await config.update('alpha', previous, settingsTarget());
+}
+
+export function notifyEnd(run: RunRecord, dashboards: Dashboards): void {
+  if (run.status === 'completed') {
+    const s = run.summary;
+    void vscode.window
+      .showInformationMessage(
+        `L2-Softmax: "${run.name}" completed: 10-fold accuracy ${pct(s?.bestAccuracy)} (best), TAR@FAR=1e-3 ${pct(tarAt(run, 1e-3))}.`,
+        'Open Dashboard',
+      )
+      .then((a) => a && dashboards.open(run.id));
+  } else if (run.status === 'failed') {
+    void vscode.window
+      .showErrorMessage(`L2-Softmax: "${run.name}" failed: ${run.reason ?? 'unknown reason'}`, 'Show Log')
+      .then((a) => a && vscode.commands.executeCommand('l2softmax.showLog', run.id));
+  }
+}

@@ -1,0 +1,120 @@
+// The Runs view: run history newest first, updated live from run-manager events.
+
+import * as vscode from 'vscode';
+import { configRows, pct, runDescription, tarAt } from '../core/format';
+import type { RunManager } from '../core/run-manager';
+import type { RunRecord, RunStatus, RunStore } from '../core/run-store';
+
+const ICONS: Record<RunStatus, [string, string | undefined]> = {
+  queued: ['clock', undefined],
+  running: ['sync~spin', 'charts.blue'],
+  completed: ['pass', 'testing.iconPassed'],
+  stopped: ['debug-stop', 'charts.yellow'],
+  failed: ['error', 'testing.iconFailed'],
+  interrupted: ['warning', 'charts.orange'],
+};
+
+export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<RunRecord | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private records: RunRecord[] = [];
+  private loaded?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly manager: RunManager,
+  ) {
+    this.subscriptions.push(
+      this.changed,
+      manager.onDidChangeRun((record) => this.upsert(record)),
+    );
+  }
+
+  /** Re-reads the history from disk. */
+  refresh(): Promise<void> {
+    this.loaded = this.store.list().then((list) => {
+      const live = this.manager.ids();
+      this.records = list.map((r) => (live.has(r.id) ? (this.manager.get(r.id) ?? r) : r));
+      this.changed.fire(undefined);
+    });
+    return this.loaded;
+  }
+
+  private upsert(record: RunRecord): void {
+    const i = this.records.findIndex((r) => r.id === record.id);
+    if (i >= 0) this.records[i] = record;
+    else this.records.unshift(record);
+    // Step events arrive several times a second: coalesce redraws.
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.changed.fire(undefined);
+      }, 250);
+    }
+  }
+
+  remove(id: string): void {
+    this.records = this.records.filter((r) => r.id !== id);
+    this.changed.fire(undefined);
+  }
+
+  all(): RunRecord[] {
+    return this.records;
+  }
+
+  find(id: string): RunRecord | undefined {
+    return this.records.find((r) => r.id === id);
+  }
+
+  async getChildren(element?: RunRecord): Promise<RunRecord[]> {
+    if (element) return [];
+    if (!this.loaded) await this.refresh();
+    else await this.loaded;
+    return this.records;
+  }
+
+  getParent(): undefined {
+    return undefined;
+  }
+
+  getTreeItem(record: RunRecord): vscode.TreeItem {
+    const item = new vscode.TreeItem(record.name, vscode.TreeItemCollapsibleState.None);
+    item.id = record.id;
+    item.description = runDescription(record);
+    const [icon, color] = ICONS[record.status] ?? ['circle-outline', undefined];
+    item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+    item.contextValue = `run.${record.status}`;
+    item.tooltip = tooltip(record);
+    item.command = { command: 'l2softmax.openDashboard', title: 'Open Dashboard', arguments: [record] };
+    return item;
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.subscriptions.forEach((d) => d.dispose());
+  }
+}
+
+function tooltip(record: RunRecord): vscode.MarkdownString {
+  const md = new vscode.MarkdownString();
+  md.appendMarkdown(`**${escape(record.name)}** — ${record.status}\n\n`);
+  if (record.reason) md.appendMarkdown(`${escape(record.reason)}\n\n`);
+  const s = record.summary;
+  if (s?.final) {
+    md.appendMarkdown(
+      `Best 10-fold accuracy ${pct(s.bestAccuracy)} (epoch ${s.bestEpoch}); latest AUC ${s.final.auc.toFixed(4)}, EER ${pct(s.final.eer)}, ` +
+        `TAR@FAR=1e-3 ${pct(tarAt(record, 1e-3))}\n\n`,
+    );
+  }
+  if (record.backend) md.appendMarkdown(`Backend: ${escape(record.backend.description)}\n\n`);
+  md.appendMarkdown(`Started ${new Date(record.startedAt ?? record.createdAt).toLocaleString()}\n\n`);
+  md.appendMarkdown('| setting | value |\n|---|---|\n');
+  for (const [k, v] of configRows(record.config)) md.appendMarkdown(`| ${k} | ${escape(v)} |\n`);
+  return md;
+}
+
+function escape(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}

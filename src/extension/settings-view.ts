@@ -1,0 +1,180 @@
+// The Settings view: one item per l2softmax.* setting, edited in place.
+
+import * as vscode from 'vscode';
+import { existsSync, statSync } from 'node:fs';
+import { countClasses } from '../core/classes';
+import { SETTINGS, checkSetting, parseNumberInput, settingSpec, type SettingSpec } from '../core/settings';
+import { alphaLowerBound } from '../shared/config';
+import { readRunConfig, settingsTarget } from './workspace-config';
+
+export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<SettingSpec | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor() {
+    this.subscriptions.push(
+      this.changed,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('l2softmax')) this.changed.fire(undefined);
+      }),
+    );
+  }
+
+  getChildren(element?: SettingSpec): SettingSpec[] {
+    return element ? [] : [...SETTINGS];
+  }
+
+  getTreeItem(spec: SettingSpec): vscode.TreeItem {
+    const value = vscode.workspace.getConfiguration('l2softmax').get(spec.key);
+    const item = new vscode.TreeItem(spec.label, vscode.TreeItemCollapsibleState.None);
+    item.id = `setting.${spec.key}`;
+    item.description = display(spec, value);
+    item.contextValue = `setting.${spec.kind}`;
+    item.iconPath = new vscode.ThemeIcon(ICONS[spec.kind]);
+    item.command = { command: 'l2softmax.editSetting', title: 'Edit Setting', arguments: [spec.key] };
+    item.tooltip = new vscode.MarkdownString(`**${spec.label}** (\`l2softmax.${spec.key}\`)\n\n${spec.description}\n\nCurrent: \`${display(spec, value)}\`, default \`${display(spec, spec.default)}\``);
+    return item;
+  }
+
+  /** Tooltips that need the disk (class count for alpha_low) are filled in lazily. */
+  async resolveTreeItem(item: vscode.TreeItem, spec: SettingSpec): Promise<vscode.TreeItem> {
+    if (spec.key !== 'alpha' && spec.key !== 'datasetFolder') return item;
+    const config = readRunConfig();
+    if (!config.ok) return item;
+    const count = await countClasses(config.config);
+    const md = item.tooltip instanceof vscode.MarkdownString ? item.tooltip : new vscode.MarkdownString();
+    if (count.error) md.appendMarkdown(`\n\n$(warning) ${count.error}`);
+    else {
+      const low = alphaLowerBound(count.classes, 0.9);
+      md.appendMarkdown(`\n\n${count.classes} training identities (${count.source}): alpha_low = log(0.9 (C − 2) / 0.1) = **${low.toFixed(2)}**`);
+    }
+    md.supportThemeIcons = true;
+    item.tooltip = md;
+    return item;
+  }
+
+  dispose(): void {
+    this.subscriptions.forEach((d) => d.dispose());
+  }
+}
+
+const ICONS: Record<SettingSpec['kind'], string> = {
+  number: 'symbol-number',
+  integer: 'symbol-number',
+  boolean: 'symbol-boolean',
+  enum: 'symbol-enum',
+  folder: 'folder',
+  file: 'file',
+  text: 'symbol-string',
+};
+
+function display(spec: SettingSpec, value: unknown): string {
+  if (spec.kind === 'boolean') return value ? 'on' : 'off';
+  if (spec.key === 'datasetFolder' && !value) return 'built-in synthetic faces';
+  if ((spec.kind === 'folder' || spec.kind === 'file') && !value) return spec.key === 'nodePath' ? 'node on PATH' : 'not set';
+  return String(value);
+}
+
+/** Edits one setting with the right control; returns true when a value was written. */
+export async function editSetting(key: string): Promise<boolean> {
+  const spec = settingSpec(key);
+  if (!spec) {
+    void vscode.window.showErrorMessage(`L2-Softmax: there is no setting "${key}".`);
+    return false;
+  }
+  const config = vscode.workspace.getConfiguration('l2softmax');
+  const current = config.get(spec.key);
+  let value: unknown;
+  switch (spec.kind) {
+    case 'boolean':
+      value = !current;
+      break;
+    case 'enum': {
+      const pick = await vscode.window.showQuickPick(
+        (spec.options ?? []).map((o) => ({ label: String(o), description: o === current ? 'current' : undefined, value: o })),
+        { title: spec.label, placeHolder: spec.description },
+      );
+      if (!pick) return false;
+      value = pick.value;
+      break;
+    }
+    case 'number':
+    case 'integer': {
+      const text = await vscode.window.showInputBox({
+        title: spec.label,
+        prompt: spec.description,
+        value: String(current ?? spec.default),
+        validateInput: (t) => parseNumberInput(spec, t).error,
+      });
+      if (text === undefined) return false;
+      value = parseNumberInput(spec, text).value;
+      break;
+    }
+    case 'folder':
+    case 'file':
+    case 'text': {
+      const picked = await pickPath(spec, String(current ?? ''));
+      if (picked === undefined) return false;
+      value = picked;
+      break;
+    }
+  }
+  const reason = checkSetting(spec, value);
+  if (reason) {
+    void vscode.window.showErrorMessage(`L2-Softmax: ${spec.label} ${reason}; the setting was not changed.`);
+    return false;
+  }
+  await config.update(spec.key, value, settingsTarget());
+  return true;
+}
+
+async function pickPath(spec: SettingSpec, current: string): Promise<string | undefined> {
+  const folder = spec.kind === 'folder';
+  const clearLabel = spec.key === 'datasetFolder' ? 'Use the built-in synthetic faces' : 'Clear';
+  const choice = await vscode.window.showQuickPick(
+    [
+      { label: folder ? '$(folder-opened) Choose a folder…' : '$(file) Choose a file…', id: 'browse' },
+      { label: '$(edit) Type a path…', id: 'type' },
+      { label: `$(close) ${clearLabel}`, id: 'clear' },
+    ],
+    { title: spec.label, placeHolder: current ? `Current: ${current}` : spec.description },
+  );
+  if (!choice) return undefined;
+  if (choice.id === 'clear') return '';
+  let target: string | undefined;
+  if (choice.id === 'browse') {
+    const uris = await vscode.window.showOpenDialog({
+      canSelectFolders: folder,
+      canSelectFiles: !folder,
+      canSelectMany: false,
+      defaultUri: current ? vscode.Uri.file(current) : vscode.workspace.workspaceFolders?.[0]?.uri,
+      openLabel: `Use as ${spec.label.toLowerCase()}`,
+    });
+    target = uris?.[0]?.fsPath;
+  } else {
+    target = await vscode.window.showInputBox({
+      title: spec.label,
+      prompt: spec.description,
+      value: current,
+      validateInput: (t) => checkPath(t.trim(), folder),
+    });
+    target = target?.trim();
+  }
+  if (!target) return undefined;
+  const problem = checkPath(target, folder);
+  if (problem) {
+    void vscode.window.showErrorMessage(`L2-Softmax: ${problem}; ${spec.label} was not changed.`);
+    return undefined;
+  }
+  return target;
+}
+
+function checkPath(p: string, folder: boolean): string | undefined {
+  if (!p) return undefined;
+  if (!existsSync(p)) return `${p} does not exist`;
+  const isDir = statSync(p).isDirectory();
+  if (folder && !isDir) return `${p} is a file, not a folder`;
+  if (!folder && isDir) return `${p} is a folder, not a file`;
+  return undefined;
+}

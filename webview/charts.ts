@@ -1,0 +1,125 @@
+// Chart.js setup shared by the run and comparison views.
+
+import {
+  Chart,
+  Decimation,
+  Filler,
+  Legend,
+  LineController,
+  LineElement,
+  LinearScale,
+  LogarithmicScale,
+  PointElement,
+  Tooltip,
+  type ChartDataset,
+  type ChartOptions,
+  type ScaleOptions,
+} from 'chart.js';
+import type { Point } from './model';
+import type { Theme } from './theme';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Filler, Legend, Tooltip, Decimation);
+
+export type LineDataset = ChartDataset<'line', Point[]>;
+
+export interface AxisSpec {
+  title: string;
+  log?: boolean;
+  min?: number;
+  max?: number;
+  percent?: boolean;
+  /** Whole-number ticks (epochs). */
+  integer?: boolean;
+}
+
+export function lineChart(canvas: HTMLCanvasElement, theme: Theme, x: AxisSpec, y: AxisSpec, datasets: LineDataset[]): Chart<'line', Point[]> {
+  return new Chart(canvas, {
+    type: 'line',
+    data: { datasets },
+    options: chartOptions(theme, x, y),
+  });
+}
+
+function axis(theme: Theme, spec: AxisSpec): ScaleOptions<'linear'> {
+  return {
+    type: spec.log ? ('logarithmic' as 'linear') : 'linear',
+    min: spec.min,
+    max: spec.max,
+    title: { display: true, text: spec.title, color: theme.muted },
+    grid: { color: theme.grid },
+    border: { color: theme.grid },
+    ticks: {
+      color: theme.muted,
+      maxTicksLimit: 8,
+      precision: spec.integer ? 0 : undefined,
+      callback: spec.percent
+        ? (v) => `${Math.round(Number(v) * 100)}%`
+        : spec.log
+          ? (v) => {
+              const e = Math.log10(Number(v));
+              return Math.abs(e - Math.round(e)) < 1e-9 ? `1e${Math.round(e)}` : '';
+            }
+          : undefined,
+    },
+  } as ScaleOptions<'linear'>;
+}
+
+export function chartOptions(theme: Theme, x: AxisSpec, y: AxisSpec): ChartOptions<'line'> {
+  return {
+    animation: false,
+    responsive: true,
+    maintainAspectRatio: false,
+    parsing: false,
+    normalized: true,
+    interaction: { mode: 'nearest', axis: 'x', intersect: false },
+    scales: { x: axis(theme, x), y: axis(theme, y) },
+    plugins: {
+      // Keeps 100k-point series responsive: draws at most a few points per pixel.
+      decimation: { enabled: true, algorithm: 'lttb', samples: 1000, threshold: 2000 },
+      legend: {
+        labels: { color: theme.foreground, boxWidth: 12, filter: (item) => !String(item.text).startsWith('_') },
+      },
+      tooltip: {
+        filter: (item) => !String(item.dataset.label).startsWith('_'),
+        callbacks: y.percent ? { label: (c) => `${c.dataset.label}: ${((c.parsed.y ?? NaN) * 100).toFixed(2)}%` } : undefined,
+      },
+    },
+    elements: { point: { radius: 0, hoverRadius: 3 }, line: { borderWidth: 1.5, tension: 0 } },
+  };
+}
+
+/** Re-applies theme colours to an existing chart's axes and legend. */
+export function retheme(chart: Chart<'line', Point[]>, theme: Theme): void {
+  const scales = chart.options.scales as Record<string, { grid?: { color?: string }; border?: { color?: string }; ticks?: { color?: string }; title?: { color?: string } }>;
+  for (const s of Object.values(scales)) {
+    if (s.grid) s.grid.color = theme.grid;
+    if (s.border) s.border.color = theme.grid;
+    if (s.ticks) s.ticks.color = theme.muted;
+    if (s.title) s.title.color = theme.muted;
+  }
+  const legend = chart.options.plugins?.legend?.labels;
+  if (legend) legend.color = theme.foreground;
+}
+
+/** Batches redraws into one animation frame, however many events arrive. */
+export class Redraw {
+  private dirty = new Set<Chart<'line', Point[]>>();
+  private scheduled = false;
+  constructor(private readonly before: () => void = () => undefined) {}
+
+  mark(chart: Chart<'line', Point[]> | undefined): void {
+    if (!chart) return;
+    this.dirty.add(chart);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => this.flush());
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    this.before();
+    const charts = [...this.dirty];
+    this.dirty.clear();
+    for (const c of charts) c.update('none');
+  }
+}

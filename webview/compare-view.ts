@@ -1,0 +1,217 @@
+// Several runs in one panel: overlaid curves and ROCs, a config diff and a metrics table.
+
+import type { Chart } from 'chart.js';
+import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
+import type { TrainerEvent } from '../src/shared/events';
+import { lineChart, Redraw, retheme, type LineDataset } from './charts';
+import { h, table } from './dom';
+import { bestEpoch, configDiff, distinctColors, pct, rocPoints, smooth, tarAt, type Point } from './model';
+import { readTheme, type Theme } from './theme';
+
+type Post = (m: WebviewMessage) => void;
+
+interface Curve {
+  id: ChartId;
+  title: string;
+  x: Parameters<typeof lineChart>[2];
+  y: Parameters<typeof lineChart>[3];
+  data: (run: RunSnapshot) => Point[];
+}
+
+const CURVES: Curve[] = [
+  {
+    id: 'loss',
+    title: 'Training loss (smoothed, by epoch)',
+    x: { title: 'epoch', min: 0 },
+    y: { title: 'cross-entropy' },
+    data: (r) => {
+      const per = r.started?.stepsPerEpoch ?? 1;
+      return smooth(r.steps.step.map((s) => s / per), r.steps.loss, 0.9);
+    },
+  },
+  {
+    id: 'verification',
+    title: 'Verification accuracy (10-fold)',
+    x: { title: 'epoch', min: 1, integer: true },
+    y: { title: 'accuracy', percent: true },
+    data: (r) => r.epochs.map((e) => ({ x: e.epoch, y: e.verification.accuracy })),
+  },
+  {
+    id: 'roc',
+    title: 'ROC at each run\'s best epoch',
+    x: { title: 'false accept rate', log: true, min: 1e-5, max: 1 },
+    y: { title: 'true accept rate', percent: true, min: 0, max: 1 },
+    data: (r) => {
+      const b = bestEpoch(r.epochs);
+      return b ? rocPoints(b.verification) : [];
+    },
+  },
+  {
+    id: 'accuracy',
+    title: 'Training accuracy (by epoch)',
+    x: { title: 'epoch', min: 1, integer: true },
+    y: { title: 'accuracy', percent: true, min: 0, max: 1 },
+    data: (r) => r.epochs.map((e) => ({ x: e.epoch, y: e.trainAccuracy })),
+  },
+  {
+    id: 'alpha',
+    title: 'Alpha (l2-softmax runs)',
+    x: { title: 'epoch', min: 1, integer: true },
+    y: { title: 'alpha' },
+    data: (r) => r.epochs.filter((e) => e.alpha !== null).map((e) => ({ x: e.epoch, y: e.alpha as number })),
+  },
+  {
+    id: 'norm',
+    title: 'Mean feature norm ‖f(x)‖ (by epoch)',
+    x: { title: 'epoch', min: 1, integer: true },
+    y: { title: '‖f(x)‖' },
+    data: (r) => r.epochs.map((e) => ({ x: e.epoch, y: e.featureNorm.mean })),
+  },
+];
+
+export class CompareView {
+  readonly charts = new Map<ChartId, Chart<'line', Point[]>>();
+  private theme: Theme = readTheme();
+  private colors: string[] = [];
+  private readonly redraw = new Redraw();
+  private tables!: HTMLElement;
+
+  constructor(
+    private readonly root: HTMLElement,
+    readonly runs: RunSnapshot[],
+    private readonly post: Post,
+  ) {
+    this.render();
+  }
+
+  private datasets(curve: Curve): LineDataset[] {
+    return this.runs.map((r, i) => ({
+      label: r.name,
+      data: curve.data(r),
+      borderColor: this.colors[i],
+      borderWidth: 2,
+      pointRadius: curve.id === 'loss' || curve.id === 'roc' ? 0 : 2.5,
+      stepped: curve.id === 'roc' ? ('after' as const) : false,
+    }));
+  }
+
+  private render(): void {
+    this.colors = distinctColors(this.runs.length, this.theme.palette);
+    this.root.replaceChildren();
+    this.root.append(
+      h(
+        'header',
+        {},
+        h('h1', {}, `Comparing ${this.runs.length} runs`),
+        h('div', { class: 'actions' }, h('button', { id: 'export-csv', onclick: () => this.post({ type: 'exportCsv' }) }, 'Export CSV')),
+      ),
+    );
+    this.tables = h('section', { id: 'compare-tables' });
+    const grid = h('section', { class: 'grid' });
+    this.root.append(this.tables, grid);
+    for (const curve of CURVES) {
+      const canvas = h('canvas', { id: `chart-${curve.id}` });
+      grid.append(
+        h(
+          'div',
+          { class: 'card', 'data-chart': curve.id },
+          h('h2', {}, curve.title, h('span', { class: 'spacer' }), h('button', { onclick: () => this.exportPng(curve.id) }, 'PNG')),
+          h('div', { class: 'chart' }, canvas),
+        ),
+      );
+      this.charts.set(curve.id, lineChart(canvas, this.theme, curve.x, curve.y, this.datasets(curve)));
+    }
+    this.renderTables();
+  }
+
+  private renderTables(): void {
+    const swatch = (i: number) => h('span', { class: 'swatch', style: `background:${this.colors[i]}` });
+    const metrics = this.runs.map((r, i) => {
+      const b = bestEpoch(r.epochs);
+      const v = b?.verification;
+      return [
+        [swatch(i), r.name],
+        r.status,
+        b ? String(b.epoch) : '–',
+        v ? `${pct(v.accuracy, 2)} ± ${pct(v.accuracyStd, 2)}` : '–',
+        v ? v.auc.toFixed(4) : '–',
+        v ? pct(v.eer, 2) : '–',
+        ...[1e-4, 1e-3, 1e-2, 1e-1].map((f) => (v ? pct(tarAt(v, f), 2) : '–')),
+      ];
+    });
+    const diff = configDiff(this.runs.map((r) => r.config));
+    this.tables.replaceChildren(
+      h(
+        'div',
+        { class: 'card', id: 'metrics-table' },
+        h('h2', {}, 'Metrics at each run\'s best epoch'),
+        table(['run', 'status', 'best epoch', '10-fold accuracy', 'AUC', 'EER', 'TAR@1e-4', 'TAR@1e-3', 'TAR@1e-2', 'TAR@1e-1'], metrics),
+      ),
+      h('div', { style: 'height: 12px' }),
+      h(
+        'div',
+        { class: 'card', id: 'config-diff' },
+        h('h2', {}, 'Settings that differ'),
+        diff.length
+          ? table(['setting', ...this.runs.map((r) => r.name)], diff.map((d) => [d.field, ...d.values]))
+          : h('div', { class: 'empty' }, 'These runs share every setting.'),
+      ),
+      h('div', { style: 'height: 12px' }),
+    );
+  }
+
+  event(runId: string, e: TrainerEvent): void {
+    const run = this.runs.find((r) => r.id === runId);
+    if (!run) return;
+    if (e.type === 'step' && run.steps.step.length && e.step <= run.steps.step[run.steps.step.length - 1]) return;
+    if (e.type === 'epoch' && run.epochs.some((x) => x.epoch === e.epoch)) return;
+    applyEvent(run, e);
+    if (e.type !== 'step' && e.type !== 'epoch' && e.type !== 'started') return;
+    const i = this.runs.indexOf(run);
+    for (const curve of CURVES) {
+      if (e.type === 'step' && curve.id !== 'loss') continue;
+      const chart = this.charts.get(curve.id);
+      if (!chart) continue;
+      chart.data.datasets[i].data = curve.data(run);
+      this.redraw.mark(chart);
+    }
+    if (e.type === 'epoch') this.renderTables();
+  }
+
+  status(runId: string, status: RunSnapshot['status'], name: string): void {
+    const run = this.runs.find((r) => r.id === runId);
+    if (!run) return;
+    run.status = status;
+    run.name = name;
+    this.renderTables();
+  }
+
+  private exportPng(id: ChartId): void {
+    const chart = this.charts.get(id);
+    if (!chart) return;
+    const out = document.createElement('canvas');
+    out.width = chart.canvas.width;
+    out.height = chart.canvas.height;
+    const ctx = out.getContext('2d') as CanvasRenderingContext2D;
+    ctx.fillStyle = this.theme.background;
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.drawImage(chart.canvas, 0, 0);
+    this.post({ type: 'exportPng', chart: id, dataUrl: out.toDataURL('image/png') });
+  }
+
+  retheme(): void {
+    this.theme = readTheme();
+    this.colors = distinctColors(this.runs.length, this.theme.palette);
+    for (const chart of this.charts.values()) {
+      retheme(chart, this.theme);
+      chart.data.datasets.forEach((d, i) => (d.borderColor = this.colors[i]));
+      this.redraw.mark(chart);
+    }
+    this.renderTables();
+  }
+
+  dispose(): void {
+    for (const c of this.charts.values()) c.destroy();
+    this.charts.clear();
+  }
+}

@@ -1,0 +1,341 @@
+// The dashboard of one run: header, live charts and the TAR@FAR table.
+
+import type { Chart } from 'chart.js';
+import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
+import type { TrainerEvent } from '../src/shared/events';
+import { lineChart, Redraw, retheme, type LineDataset } from './charts';
+import { h, table } from './dom';
+import { Ema, bestEpoch, etaSeconds, formatDuration, pct, rocPoints, tarAt, type Point } from './model';
+import { readTheme, withAlpha, type Theme } from './theme';
+
+type Post = (m: WebviewMessage) => void;
+
+const FARS = [1e-4, 1e-3, 1e-2, 1e-1];
+
+/** Chart data held here (not inside Chart.js), so live points append in O(1). */
+interface Series {
+  raw: Point[];
+  smooth: Point[];
+  epochLoss: Point[];
+  acc: Point[];
+  epochAcc: Point[];
+  alpha: Point[];
+  alphaLow: Point[];
+  normMin: Point[];
+  normMax: Point[];
+  normMean: Point[];
+  verif: Point[];
+  verifLo: Point[];
+  verifHi: Point[];
+}
+
+export class RunView {
+  readonly charts = new Map<ChartId, Chart<'line', Point[]>>();
+  private readonly series: Series = { raw: [], smooth: [], epochLoss: [], acc: [], epochAcc: [], alpha: [], alphaLow: [], normMin: [], normMax: [], normMean: [], verif: [], verifLo: [], verifHi: [] };
+  private ema: Ema;
+  private weight = 0.9;
+  private theme: Theme = readTheme();
+  private readonly redraw = new Redraw();
+  private header!: HTMLElement;
+  private table!: HTMLElement;
+
+  constructor(
+    private readonly root: HTMLElement,
+    readonly run: RunSnapshot,
+    private readonly post: Post,
+  ) {
+    this.ema = new Ema(this.weight);
+    this.rebuildSeries();
+    this.render();
+  }
+
+  private rebuildSeries(): void {
+    const s = this.series;
+    const st = this.run.steps;
+    for (const k of Object.keys(s) as (keyof Series)[]) s[k].length = 0;
+    this.ema = new Ema(this.weight);
+    for (let i = 0; i < st.step.length; i++) this.pushStep(st.step[i], st.loss[i], st.accuracy[i], st.alpha[i], st.normMean[i], st.normMin[i], st.normMax[i]);
+    for (const e of this.run.epochs) this.pushEpoch(e);
+    this.updateAlphaLow();
+  }
+
+  private pushStep(step: number, loss: number, acc: number, alpha: number | null, mean: number, min: number, max: number): void {
+    const s = this.series;
+    s.raw.push({ x: step, y: loss });
+    s.smooth.push({ x: step, y: this.ema.next(loss) });
+    s.acc.push({ x: step, y: acc });
+    if (alpha !== null) s.alpha.push({ x: step, y: alpha });
+    s.normMean.push({ x: step, y: mean });
+    s.normMin.push({ x: step, y: min });
+    s.normMax.push({ x: step, y: max });
+  }
+
+  private pushEpoch(e: Extract<TrainerEvent, { type: 'epoch' }>): void {
+    const s = this.series;
+    const lastStep = this.run.steps.step[this.run.steps.step.length - 1] ?? e.epoch;
+    const x = this.run.started ? e.epoch * this.run.started.stepsPerEpoch : lastStep;
+    s.epochLoss.push({ x, y: e.trainLoss });
+    s.epochAcc.push({ x, y: e.trainAccuracy });
+    s.verif.push({ x: e.epoch, y: e.verification.accuracy });
+    s.verifLo.push({ x: e.epoch, y: e.verification.accuracy - e.verification.accuracyStd });
+    s.verifHi.push({ x: e.epoch, y: e.verification.accuracy + e.verification.accuracyStd });
+  }
+
+  private updateAlphaLow(): void {
+    const low = this.run.started?.alphaLow;
+    const s = this.series;
+    s.alphaLow.length = 0;
+    if (low === undefined || !s.alpha.length) return;
+    s.alphaLow.push({ x: s.alpha[0].x, y: low }, { x: s.alpha[s.alpha.length - 1].x, y: low });
+  }
+
+  /** Applies a live event; duplicates (already in the snapshot) are ignored. */
+  event(e: TrainerEvent): void {
+    const st = this.run.steps;
+    if (e.type === 'step' && st.step.length && e.step <= st.step[st.step.length - 1]) return;
+    if (e.type === 'epoch' && this.run.epochs.some((x) => x.epoch === e.epoch)) return;
+    if (e.type === 'warning' && this.run.warnings.includes(e.message)) return;
+    applyEvent(this.run, e);
+    switch (e.type) {
+      case 'step':
+        this.pushStep(e.step, e.loss, e.accuracy, e.alpha, e.featureNorm.mean, e.featureNorm.min, e.featureNorm.max);
+        this.updateAlphaLow();
+        for (const id of ['loss', 'accuracy', 'alpha', 'norm'] as ChartId[]) this.redraw.mark(this.charts.get(id));
+        this.renderHeader();
+        break;
+      case 'epoch':
+        this.pushEpoch(e);
+        for (const id of ['loss', 'accuracy', 'verification'] as ChartId[]) this.redraw.mark(this.charts.get(id));
+        this.updateRoc();
+        this.renderTable();
+        this.renderHeader();
+        break;
+      case 'started':
+      case 'finished':
+      case 'warning':
+      case 'error':
+        this.updateAlphaLow();
+        this.renderHeader();
+        break;
+    }
+  }
+
+  status(status: RunSnapshot['status'], name: string, reason?: string): void {
+    this.run.status = status;
+    this.run.name = name;
+    if (reason) this.run.reason = reason;
+    this.renderHeader();
+  }
+
+  private render(): void {
+    this.root.replaceChildren();
+    this.header = h('section', { class: 'header' });
+    this.table = h('section', { class: 'card', id: 'tar-table' });
+    const grid = h('section', { class: 'grid' });
+    this.root.append(this.header, grid, h('div', { style: 'height: 12px' }), this.table);
+    this.renderHeader();
+    const t = this.theme;
+    const s = this.series;
+    const slider = h('input', { type: 'range', min: '0', max: '0.99', step: '0.01', value: String(this.weight), 'aria-label': 'smoothing', id: 'smoothing' });
+    const sliderValue = h('span', {}, this.weight.toFixed(2));
+    slider.addEventListener('input', () => {
+      this.weight = Number(slider.value);
+      sliderValue.textContent = this.weight.toFixed(2);
+      const ema = new Ema(this.weight);
+      s.smooth.length = 0;
+      for (const p of s.raw) s.smooth.push({ x: p.x, y: ema.next(p.y) });
+      this.ema = ema;
+      this.redraw.mark(this.charts.get('loss'));
+    });
+    const l2 = this.run.config.loss === 'l2-softmax';
+    this.card(grid, 'loss', 'Training loss', { title: 'step' }, { title: 'cross-entropy' }, [
+      { label: '_raw', data: s.raw, borderColor: t.loss, borderWidth: 1 },
+      { label: `smoothed`, data: s.smooth, borderColor: t.smooth, borderWidth: 2 },
+      { label: 'epoch mean', data: s.epochLoss, borderColor: t.palette[1], pointRadius: 3, showLine: false },
+    ], h('div', { class: 'controls' }, 'Smoothing', slider, sliderValue));
+    this.card(grid, 'accuracy', 'Training accuracy', { title: 'step' }, { title: 'accuracy', percent: true, min: 0, max: 1 }, [
+      { label: 'per step', data: s.acc, borderColor: t.loss, borderWidth: 1 },
+      { label: 'epoch mean', data: s.epochAcc, borderColor: t.palette[1], pointRadius: 3, showLine: false },
+    ]);
+    this.card(grid, 'alpha', l2 ? `Alpha${this.run.config.alphaTrainable ? ' (trainable)' : ' (fixed)'}` : 'Alpha (not used by plain softmax)', { title: 'step' }, { title: 'alpha' }, [
+      { label: 'alpha', data: s.alpha, borderColor: t.palette[3], borderWidth: 2 },
+      { label: 'alpha_low (p = 0.9)', data: s.alphaLow, borderColor: t.warn, borderDash: [6, 4], borderWidth: 1.5 },
+    ]);
+    this.card(grid, 'norm', 'Feature norm ‖f(x)‖ before normalization', { title: 'step' }, { title: '‖f(x)‖' }, [
+      { label: '_min', data: s.normMin, borderColor: withAlpha(t.palette[2], 0.4), borderWidth: 0.5 },
+      { label: 'min–max', data: s.normMax, borderColor: withAlpha(t.palette[2], 0.4), borderWidth: 0.5, backgroundColor: withAlpha(t.palette[2], 0.18), fill: '-1' },
+      { label: 'mean', data: s.normMean, borderColor: t.palette[2], borderWidth: 2 },
+    ]);
+    this.card(grid, 'verification', 'Verification accuracy (10-fold)', { title: 'epoch', min: 1, integer: true }, { title: 'accuracy', percent: true }, [
+      { label: '_lo', data: s.verifLo, borderColor: 'transparent' },
+      { label: '± std', data: s.verifHi, borderColor: 'transparent', backgroundColor: t.band, fill: '-1' },
+      { label: 'mean', data: s.verif, borderColor: t.smooth, borderWidth: 2, pointRadius: 3 },
+    ]);
+    this.card(grid, 'roc', 'ROC', { title: 'false accept rate', log: true, min: 1e-5, max: 1 }, { title: 'true accept rate', percent: true, min: 0, max: 1 }, [
+      { label: 'latest epoch', data: [], borderColor: t.smooth, borderWidth: 2, stepped: 'after' },
+      { label: 'best epoch', data: [], borderColor: t.palette[1], borderWidth: 1.5, borderDash: [5, 3], stepped: 'after' },
+    ]);
+    this.updateRoc();
+    this.renderTable();
+  }
+
+  private card(grid: HTMLElement, id: ChartId, title: string, x: Parameters<typeof lineChart>[2], y: Parameters<typeof lineChart>[3], datasets: LineDataset[], extra?: HTMLElement): void {
+    const canvas = h('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': title });
+    grid.append(
+      h(
+        'div',
+        { class: 'card', 'data-chart': id },
+        h('h2', {}, title, h('span', { class: 'spacer' }), h('button', { title: 'Save this chart as PNG', onclick: () => this.exportPng(id) }, 'PNG')),
+        h('div', { class: 'chart' }, canvas),
+        extra,
+      ),
+    );
+    this.charts.set(id, lineChart(canvas, this.theme, x, y, datasets));
+  }
+
+  private exportPng(id: ChartId): void {
+    const chart = this.charts.get(id);
+    if (!chart) return;
+    // Paint the theme background under the transparent canvas so the PNG reads anywhere.
+    const src = chart.canvas;
+    const out = document.createElement('canvas');
+    out.width = src.width;
+    out.height = src.height;
+    const ctx = out.getContext('2d') as CanvasRenderingContext2D;
+    ctx.fillStyle = this.theme.background;
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.drawImage(src, 0, 0);
+    this.post({ type: 'exportPng', chart: id, dataUrl: out.toDataURL('image/png') });
+  }
+
+  private updateRoc(): void {
+    const chart = this.charts.get('roc');
+    if (!chart) return;
+    const latest = this.run.epochs[this.run.epochs.length - 1];
+    const best = bestEpoch(this.run.epochs);
+    chart.data.datasets[0].data = latest ? rocPoints(latest.verification) : [];
+    chart.data.datasets[0].label = latest ? `latest (epoch ${latest.epoch})` : 'latest epoch';
+    chart.data.datasets[1].data = best ? rocPoints(best.verification) : [];
+    chart.data.datasets[1].label = best ? `best (epoch ${best.epoch})` : 'best epoch';
+    this.redraw.mark(chart);
+  }
+
+  private renderHeader(): void {
+    const r = this.run;
+    const st = r.started;
+    const n = r.steps.step.length;
+    const rate = n ? r.steps.imagesPerSec[n - 1] : undefined;
+    const last = r.epochs[r.epochs.length - 1];
+    const epochNow = n ? r.steps.epoch[n - 1] : 0;
+    const c = r.config;
+    const gpu = st ? (st.backend.gpu ? `yes${st.backend.gpuName ? ` (${st.backend.gpuName})` : ''}` : 'no') : '–';
+    const stopping = r.status === 'running';
+    const parts: (HTMLElement | null)[] = [
+      h(
+        'header',
+        {},
+        h('h1', { id: 'run-name' }, r.name),
+        h('span', { class: `badge ${r.status}`, id: 'run-status' }, r.status),
+        h(
+          'div',
+          { class: 'actions' },
+          stopping ? h('button', { class: 'primary', id: 'stop', onclick: () => this.post({ type: 'stop', runId: r.id }) }, 'Stop') : null,
+          h('button', { id: 'show-log', onclick: () => this.post({ type: 'showLog', runId: r.id }) }, 'Log'),
+          h('button', { id: 'export-csv', onclick: () => this.post({ type: 'exportCsv' }) }, 'Export CSV'),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'facts', id: 'facts' },
+        h('span', {}, 'Backend ', h('b', { id: 'backend' }, st ? st.backend.description : 'starting…')),
+        h('span', {}, 'GPU ', h('b', { id: 'gpu' }, gpu)),
+        h('span', {}, 'Epoch ', h('b', {}, `${last ? last.epoch : epochNow}/${c.epochs}`)),
+        h('span', {}, 'Images/s ', h('b', { id: 'rate' }, rate ? Math.round(rate).toLocaleString() : '–')),
+        r.status === 'running' ? h('span', {}, 'ETA ', h('b', { id: 'eta' }, formatDuration(etaSeconds(r)))) : null,
+        r.finished ? h('span', {}, 'Took ', h('b', {}, formatDuration(r.finished.summary.seconds))) : null,
+      ),
+      st
+        ? h(
+            'div',
+            { class: 'facts', id: 'dataset' },
+            h('span', {}, 'Data ', h('b', {}, st.dataset.source)),
+            h('span', {}, h('b', {}, st.dataset.identities.toLocaleString()), ' identities, ', h('b', {}, st.dataset.images.toLocaleString()), ' images'),
+            h('span', {}, 'Verification ', h('b', {}, st.dataset.pairs.toLocaleString()), ` pairs (${st.dataset.folds} folds, ${st.dataset.verifyIdentities} identities)`),
+            h('span', {}, 'alpha_low ', h('b', {}, st.alphaLow.toFixed(2))),
+          )
+        : null,
+      r.reason && r.status !== 'completed' ? h('div', { class: 'reason', id: 'reason' }, r.reason) : null,
+      ...r.warnings.map((w) => h('div', { class: 'warning' }, `⚠ ${w}`)),
+      h(
+        'details',
+        {},
+        h('summary', {}, 'Configuration'),
+        table(
+          ['setting', 'value'],
+          Object.entries(flatten(c)).map(([k, v]) => [k, v]),
+        ),
+      ),
+    ];
+    this.header.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
+  }
+
+  private renderTable(): void {
+    const latest = this.run.epochs[this.run.epochs.length - 1];
+    const best = bestEpoch(this.run.epochs);
+    if (!latest || !best) {
+      this.table.replaceChildren(h('h2', {}, 'Verification'), h('div', { class: 'empty' }, 'Verification metrics appear after the first epoch.'));
+      return;
+    }
+    const v = latest.verification;
+    const b = best.verification;
+    this.table.replaceChildren(
+      h('h2', {}, `Verification: ${v.pairs.toLocaleString()} pairs`),
+      table(
+        ['metric', `latest (epoch ${latest.epoch})`, `best (epoch ${best.epoch})`],
+        [
+          ['10-fold accuracy', `${pct(v.accuracy, 2)} ± ${pct(v.accuracyStd, 2)}`, `${pct(b.accuracy, 2)} ± ${pct(b.accuracyStd, 2)}`],
+          ...FARS.map((f) => [`TAR @ FAR=${f.toExponential()}`, pct(tarAt(v, f), 2), pct(tarAt(b, f), 2)]),
+          ['AUC', v.auc.toFixed(4), b.auc.toFixed(4)],
+          ['EER', pct(v.eer, 2), pct(b.eer, 2)],
+          ['threshold (cosine)', v.threshold.toFixed(4), b.threshold.toFixed(4)],
+        ],
+      ),
+    );
+  }
+
+  retheme(): void {
+    this.theme = readTheme();
+    const t = this.theme;
+    const colors: Partial<Record<ChartId, (string | [string, string])[]>> = {
+      loss: [t.loss, t.smooth, t.palette[1]],
+      accuracy: [t.loss, t.palette[1]],
+      alpha: [t.palette[3], t.warn],
+      norm: [withAlpha(t.palette[2], 0.4), [withAlpha(t.palette[2], 0.4), withAlpha(t.palette[2], 0.18)], t.palette[2]],
+      verification: ['transparent', ['transparent', t.band], t.smooth],
+      roc: [t.smooth, t.palette[1]],
+    };
+    for (const [id, chart] of this.charts) {
+      retheme(chart, t);
+      chart.data.datasets.forEach((d, i) => {
+        const c = colors[id]?.[i];
+        if (Array.isArray(c)) [d.borderColor, d.backgroundColor] = c;
+        else if (c) d.borderColor = c;
+      });
+      this.redraw.mark(chart);
+    }
+  }
+
+  dispose(): void {
+    for (const c of this.charts.values()) c.destroy();
+    this.charts.clear();
+  }
+}
+
+export function flatten(obj: object, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (v && typeof v === 'object') Object.assign(out, flatten(v, `${prefix}${k}.`));
+    else out[`${prefix}${k}`] = v === '' ? '(empty)' : String(v);
+  }
+  return out;
+}
