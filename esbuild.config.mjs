@@ -51,6 +51,14 @@ if (process.env.L2SOFTMAX_WEBVIEW !== '0' && (await import('node:fs')).existsSyn
   });
 }
 
+// Integration tests run inside VS Code's extension host: one bundle per file, mocha loaded from node_modules.
+if (process.argv.includes('--tests')) {
+  const { readdirSync } = await import('node:fs');
+  const files = readdirSync('test/integration').filter((f) => f.endsWith('.ts')).map((f) => `test/integration/${f}`);
+  builds.length = 0;
+  builds.push({ ...common, entryPoints: files, platform: 'node', format: 'cjs', target: 'node18', outdir: 'out/integration', external: ['vscode', 'mocha', ...nodeExternals] });
+}
+
 if (watch) {
   const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
   await Promise.all(contexts.map((c) => c.watch()));

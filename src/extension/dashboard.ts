@@ -50,7 +50,7 @@ export class Dashboards implements vscode.Disposable {
     }
     const record = this.manager.get(runId) ?? (await this.store.get(runId));
     if (!record) throw new Error(`run ${runId} no longer exists`);
-    const panel = this.createPanel(`L2 · ${record.name}`, preserveFocus);
+    const panel = this.createPanel(record.name, preserveFocus);
     this.attach(panel, { mode: 'run', runIds: [runId] });
   }
 
@@ -61,7 +61,7 @@ export class Dashboards implements vscode.Disposable {
       existing.panel.reveal();
       return;
     }
-    const panel = this.createPanel(`L2 · compare ${runIds.length} runs`, false);
+    const panel = this.createPanel(`Compare ${runIds.length} runs`, false);
     this.attach(panel, { mode: 'compare', runIds });
   }
 
@@ -70,7 +70,7 @@ export class Dashboards implements vscode.Disposable {
   }
 
   renamed(runId: string, name: string): void {
-    for (const p of this.panels) if (p.state.mode === 'run' && p.state.runIds[0] === runId) p.panel.title = `L2 · ${name}`;
+    for (const p of this.panels) if (p.state.mode === 'run' && p.state.runIds[0] === runId) p.panel.title = name;
   }
 
   /** For tests: the open panels' states. */

@@ -5,7 +5,7 @@
 
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf';
 import type { DeviceKind } from '../shared/config';
 import type { BackendInfo } from '../shared/events';
 import { TrainerError } from './errors';

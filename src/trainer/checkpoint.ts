@@ -3,7 +3,7 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf';
 import type { RunConfig } from '../shared/config';
 
 function joinBuffers(data: ArrayBuffer | ArrayBuffer[] | undefined): Buffer {

@@ -2,7 +2,7 @@
 // -> fully connected classifier (with bias) -> softmax cross-entropy.
 // Plain softmax is the same network without the L2 constraint.
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf';
 import type { RunConfig } from '../shared/config';
 import { L2Constrain } from './l2-layer';
 

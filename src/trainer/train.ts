@@ -4,7 +4,7 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf';
 import { alphaLowerBound, type RunConfig } from '../shared/config';
 import type { ErrorCode, EventBody, FinishStatus, NormStats, RunSummary, Verification } from '../shared/events';
 import { initBackend } from './backend';

@@ -12,7 +12,7 @@
 //   (stride - 1 of them) with the spatially reversed filter whose in/out
 //   channels are swapped, padded by (filter - 1 - forward padding).
 
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tf';
 
 type Info = tf.TensorInfo;
 type Backend = tf.KernelBackend & { disposeData(dataId: object, force?: boolean): boolean };

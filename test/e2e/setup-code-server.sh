@@ -27,23 +27,25 @@ if [ -f "$MARK" ]; then
 fi
 
 echo "setup-code-server: installing code-server $VERSION into $CACHE (2-3 minutes)"
+# npm 11 blocks dependency install scripts by default; these native modules need theirs.
+ALLOW=--dangerously-allow-all-scripts
 rm -rf "$CACHE"
 mkdir -p "$CACHE"
 cd "$CACHE"
 echo '{"name":"code-server-harness","private":true}' > package.json
-npm_config_unsafe_perm=true npm install --no-audit --no-fund --ignore-scripts "code-server@$VERSION" >/dev/null
-npm rebuild argon2 >/dev/null
+npm install --no-audit --no-fund --ignore-scripts "code-server@$VERSION" >/dev/null
+npm rebuild $ALLOW argon2 >/dev/null
 VS="$CACHE/node_modules/code-server/lib/vscode"
 cd "$VS"
 npm install --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null
 mkdir -p node_modules/@vscode/ripgrep/bin
 cp "$(command -v rg)" node_modules/@vscode/ripgrep/bin/rg
 # node-pty's own post-install step fails on `npx node-gyp` after pty.node is built: harmless.
-npm rebuild @parcel/watcher @vscode/deviceid @vscode/spdlog kerberos native-watchdog node-pty @vscode/sqlite3 @vscode/policy-watcher >/dev/null 2>&1 || true
+npm rebuild $ALLOW @parcel/watcher @vscode/deviceid @vscode/spdlog kerberos native-watchdog node-pty @vscode/sqlite3 @vscode/policy-watcher >/dev/null 2>&1 || true
 test -f node_modules/node-pty/build/Release/pty.node || { echo "setup-code-server: node-pty did not build" >&2; exit 1; }
 ln -sfn node_modules node_modules.asar
 (cd bin/remote-cli && ln -sf code-linux.sh code-server)
 (cd bin/helpers && ln -sf browser-linux.sh browser.sh)
-(cd extensions && npm install --omit=dev --no-audit --no-fund >/dev/null)
+(cd extensions && npm install $ALLOW --omit=dev --no-audit --no-fund >/dev/null)
 touch "$MARK"
 echo "setup-code-server: ready"

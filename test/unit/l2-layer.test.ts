@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/trainer/tf';
 import { L2Constrain, l2Scale } from '../../src/trainer/l2-layer';
 import { Rng } from '../../src/trainer/rng';
 

@@ -1,7 +1,7 @@
 // Runs once before the unit tests: every tfjs test uses the WebAssembly backend
 // with our composed gradient kernels, the backend users get without a native build.
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/trainer/tf';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmConvGradients } from '../../src/trainer/wasm-kernels';
 

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/trainer/tf';
 import { resolveConfig, type RunConfig } from '../../src/shared/config';
 import type { EpochEvent, EventBody, FinishedEvent, StartedEvent } from '../../src/shared/events';
 import { loadCheckpointModel } from '../../src/trainer/checkpoint';

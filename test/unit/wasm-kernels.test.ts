@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../src/trainer/tf';
 import { Rng } from '../../src/trainer/rng';
 import { selfCheck } from '../../src/trainer/backend';
 

@@ -1,0 +1,128 @@
+// Runs the integration suite (test/integration) inside a real VS Code:
+// code-server 4.100.3 (see setup-code-server.sh) driven by Debian's Chromium.
+// The suite writes mocha's JSON report to a file; this harness waits for it,
+// prints the results, screenshots the window, and exits non-zero on failure.
+//   npx tsx test/e2e/run-vscode.ts
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, chromiumPath } from '../browser/harness';
+
+const ROOT = path.resolve(__dirname, '../..');
+const CODE_SERVER = path.join(ROOT, '.cache/code-server/node_modules/.bin/code-server');
+const SUITE = path.join(ROOT, 'out/integration');
+const RESULTS_DIR = path.join(ROOT, 'test-results');
+const TIMEOUT_MS = Number(process.env.L2SOFTMAX_E2E_TIMEOUT_MS ?? 20 * 60 * 1000);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitHttp(url: string, ms: number, server: ChildProcess): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if (server.exitCode !== null) throw new Error(`code-server exited with code ${server.exitCode}`);
+    try {
+      const res = await fetch(url, { redirect: 'manual' });
+      if (res.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`code-server did not answer at ${url} within ${ms} ms`);
+}
+
+interface MochaJson {
+  stats: { tests: number; passes: number; failures: number; pending: number; duration: number };
+  passes: { fullTitle: string; duration: number }[];
+  failures: { fullTitle: string; err: { message?: string; stack?: string } }[];
+}
+
+async function main(): Promise<number> {
+  if (!existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run test/e2e/setup-code-server.sh');
+  if (!existsSync(path.join(SUITE, 'index.js'))) throw new Error('the integration suite is not built: run npm run build:tests');
+  if (!existsSync(path.join(ROOT, 'dist/extension.js'))) throw new Error('the extension is not built: run npm run build');
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const tmp = mkdtempSync(path.join(tmpdir(), 'l2sm-e2e-'));
+  const userData = path.join(tmp, 'user-data');
+  const workspace = path.join(tmp, 'workspace');
+  const results = path.join(tmp, 'results.json');
+  mkdirSync(path.join(userData, 'User'), { recursive: true });
+  mkdirSync(workspace);
+  // Without these the trust dialog blocks the window and Restricted Mode disables the extension.
+  writeFileSync(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'workbench.colorTheme': 'Default Dark Modern' }),
+  );
+  const port = await freePort();
+  const log = createWriteStream(path.join(RESULTS_DIR, 'code-server.log'));
+  const server = spawn(
+    CODE_SERVER,
+    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--user-data-dir', userData, '--extensions-dir', path.join(tmp, 'extensions'), workspace],
+    { env: { ...process.env, L2SOFTMAX_TEST_OUT: results }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  server.stdout?.pipe(log);
+  server.stderr?.pipe(log);
+  const base = `http://127.0.0.1:${port}`;
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+  try {
+    await waitHttp(`${base}/healthz`, 60000, server);
+    const remote = (p: string) => `vscode-remote://127.0.0.1:${port}${p}`;
+    const payload = [
+      ['extensionDevelopmentPath', remote(ROOT)],
+      ['extensionTestsPath', remote(SUITE)],
+    ];
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    page.on('pageerror', (e) => log.write(`[page] ${e.message}\n`));
+    await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+    console.log(`e2e: VS Code (code-server) at ${base}, workspace ${workspace}`);
+    const t0 = Date.now();
+    let shot = false;
+    while (!existsSync(results)) {
+      if (server.exitCode !== null) throw new Error(`code-server exited (code ${server.exitCode}); see test-results/code-server.log`);
+      if (Date.now() - t0 > TIMEOUT_MS) {
+        await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-timeout.png') });
+        throw new Error(`the integration suite did not finish within ${TIMEOUT_MS / 60000} minutes; see test-results/vscode-timeout.png and code-server.log`);
+      }
+      if (!shot && Date.now() - t0 > 20000) {
+        const title = await page.title();
+        if (!/Extension Development Host/.test(title)) console.log(`e2e: window title is "${title}" (waiting for the Extension Development Host)`);
+        shot = true;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-window.png') });
+    const report = JSON.parse(readFileSync(results, 'utf8')) as MochaJson;
+    for (const p of report.passes) console.log(`  ✔ ${p.fullTitle} (${p.duration} ms)`);
+    for (const f of report.failures) console.log(`  ✘ ${f.fullTitle}\n      ${(f.err.stack ?? f.err.message ?? '').split('\n').slice(0, 6).join('\n      ')}`);
+    console.log(`e2e: ${report.stats.passes} passing, ${report.stats.failures} failing, ${report.stats.pending} pending in ${(report.stats.duration / 1000).toFixed(1)} s`);
+    return report.stats.failures === 0 && report.stats.passes > 0 ? 0 : 1;
+  } finally {
+    await browser.close().catch(() => undefined);
+    try {
+      process.kill(-(server.pid as number), 'SIGTERM');
+    } catch {
+      server.kill('SIGTERM');
+    }
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`e2e: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

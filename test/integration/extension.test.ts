@@ -1,0 +1,173 @@
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Api } from '../../src/extension/main';
+import type { RunRecord } from '../../src/core/run-store';
+
+const EXTENSION_ID = 'l2-softmax-lab.l2-softmax-lab';
+
+// Small enough to train in seconds on two CPU cores.
+const FAST: Record<string, unknown> = { imageSize: 16, width: 4, embeddingSize: 16, epochs: 1, batchSize: 64, learningRate: 0.003 };
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function until<T>(check: () => T | undefined | Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+/** Replaces a vscode.window function for one call sequence; returns a restore function. */
+function stub<K extends keyof typeof vscode.window>(name: K, impl: (typeof vscode.window)[K]): () => void {
+  const original = vscode.window[name];
+  (vscode.window as unknown as Record<string, unknown>)[name] = impl;
+  return () => ((vscode.window as unknown as Record<string, unknown>)[name] = original);
+}
+
+describe('L2-Softmax Lab in VS Code', () => {
+  let api: Api;
+  const config = () => vscode.workspace.getConfiguration('l2softmax');
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<Api>(EXTENSION_ID);
+    assert.ok(ext, `extension ${EXTENSION_ID} is not installed`);
+    api = await ext.activate();
+    for (const [k, v] of Object.entries(FAST)) await config().update(k, v, vscode.ConfigurationTarget.Workspace);
+    await config().update('openDashboardOnStart', false, vscode.ConfigurationTarget.Workspace);
+  });
+
+  after(async () => {
+    await api.manager.stopAll();
+  });
+
+  it('contributes its commands, with Start L2-Softmax Run in the palette', async () => {
+    const all = await vscode.commands.getCommands(true);
+    for (const id of ['startRun', 'stopRun', 'openDashboard', 'compareRuns', 'rerun', 'deleteRun', 'renameRun', 'revealRun', 'showLog', 'editSetting', 'resetSettings', 'suggestAlpha']) {
+      assert.ok(all.includes(`l2softmax.${id}`), `l2softmax.${id} is not registered`);
+    }
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    const start = pkg.contributes.commands.find((c: { command: string }) => c.command === 'l2softmax.startRun');
+    assert.equal(start.title, 'Start L2-Softmax Run');
+    assert.ok(!pkg.contributes.menus.commandPalette.some((m: { command: string }) => m.command === 'l2softmax.startRun'));
+  });
+
+  it('edits alpha through the Settings tree command, validating the input', async () => {
+    let validation: string | undefined | null;
+    const restore = stub('showInputBox', (async (options?: vscode.InputBoxOptions) => {
+      validation = (await options?.validateInput?.('-1')) as string | undefined;
+      assert.equal(await options?.validateInput?.('24'), undefined);
+      return '24';
+    }) as typeof vscode.window.showInputBox);
+    try {
+      assert.equal(await vscode.commands.executeCommand('l2softmax.editSetting', 'alpha'), true);
+    } finally {
+      restore();
+    }
+    assert.match(String(validation), /Alpha must be greater than 0/);
+    assert.equal(config().get('alpha'), 24);
+    const inspected = config().inspect('alpha');
+    assert.equal(inspected?.workspaceValue, 24);
+  });
+
+  it('toggles a boolean and picks an enum from the Settings tree', async () => {
+    const before = config().get<boolean>('alphaTrainable');
+    await vscode.commands.executeCommand('l2softmax.editSetting', 'alphaTrainable');
+    assert.equal(config().get('alphaTrainable'), !before);
+    await vscode.commands.executeCommand('l2softmax.editSetting', 'alphaTrainable');
+    const restore = stub('showQuickPick', (async (items: readonly (vscode.QuickPickItem & { value?: unknown })[] | Thenable<readonly vscode.QuickPickItem[]>) => {
+      const list = (await items) as (vscode.QuickPickItem & { value?: unknown })[];
+      return list.find((i) => i.label === 'sgd');
+    }) as unknown as typeof vscode.window.showQuickPick);
+    try {
+      await vscode.commands.executeCommand('l2softmax.editSetting', 'optimizer');
+    } finally {
+      restore();
+    }
+    assert.equal(config().get('optimizer'), 'sgd');
+    await config().update('optimizer', undefined, vscode.ConfigurationTarget.Workspace);
+  });
+
+  it('starts a short run from the palette command, shows it live and finished in the Runs view', async () => {
+    const seenRunning: string[] = [];
+    const sub = api.manager.onDidChangeRun((r) => r.status === 'running' && seenRunning.push(r.id));
+    const run = (await vscode.commands.executeCommand('l2softmax.startRun')) as RunRecord;
+    assert.ok(run && run.id, 'startRun returned no run');
+    assert.equal(run.config.alpha, 24, 'the run snapshot did not pick up the edited alpha');
+    assert.equal(run.config.epochs, 1);
+    const liveItems = await api.runs.getChildren();
+    const liveItem = api.runs.getTreeItem(liveItems.find((r) => r.id === run.id)!);
+    assert.equal(liveItem.contextValue, 'run.running');
+    const done = await until(async () => {
+      const r = await api.store.get(run.id);
+      return r && r.status !== 'running' && r.status !== 'queued' ? r : undefined;
+    }, 240000, 'the run to finish');
+    sub.dispose();
+    assert.equal(done.status, 'completed', done.reason);
+    assert.ok(seenRunning.includes(run.id));
+    await sleep(400); // the view coalesces redraws
+    const items = await api.runs.getChildren();
+    assert.equal(items[0].id, run.id, 'newest run first');
+    const item = api.runs.getTreeItem(items[0]);
+    assert.equal(item.contextValue, 'run.completed');
+    assert.equal((item.iconPath as vscode.ThemeIcon).id, 'pass');
+    assert.match(String(item.description), /^acc \d+\.\d% · TAR@1e-3 /);
+    assert.equal(item.label, 'L2 α=24 · synthetic');
+    const dir = api.store.dir(run.id);
+    for (const f of ['run.json', 'events.jsonl', 'trainer.log', 'config.json', 'verification-pairs.txt', 'checkpoints/epoch-001/model.json']) {
+      assert.ok(existsSync(path.join(dir, f)), `${f} missing from the run folder`);
+    }
+    assert.ok(dir.startsWith(path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.l2softmax', 'runs')));
+    const events = readFileSync(path.join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).type);
+    assert.equal(events[events.length - 1], 'finished');
+    assert.ok(events.includes('epoch'));
+  });
+
+  it('opens the dashboard of a finished run', async () => {
+    const [latest] = await api.runs.getChildren();
+    await vscode.commands.executeCommand('l2softmax.openDashboard', latest.id);
+    assert.ok(api.dashboards.openPanels().some((p) => p.mode === 'run' && p.runIds[0] === latest.id));
+    await sleep(3000); // lets the webview render, for the harness's screenshot
+  });
+
+  it('stops a second run within seconds', async () => {
+    await config().update('epochs', 200, vscode.ConfigurationTarget.Workspace);
+    const run = (await vscode.commands.executeCommand('l2softmax.startRun')) as RunRecord;
+    await until(() => (api.manager.get(run.id)?.progress?.step ?? 0) > 0 || undefined, 120000, 'the first training step');
+    const t0 = Date.now();
+    await vscode.commands.executeCommand('l2softmax.stopRun', run.id);
+    const stopped = await until(async () => {
+      const r = await api.store.get(run.id);
+      return r && r.status !== 'running' ? r : undefined;
+    }, 30000, 'the run to stop');
+    assert.equal(stopped.status, 'stopped');
+    assert.ok(Date.now() - t0 < 15000, `stopping took ${Date.now() - t0} ms`);
+    const items = await api.runs.getChildren();
+    assert.equal(api.runs.getTreeItem(items.find((r) => r.id === run.id)!).contextValue, 'run.stopped');
+    await config().update('epochs', 1, vscode.ConfigurationTarget.Workspace);
+  });
+
+  it('refuses to start with an invalid setting and says which', async () => {
+    await config().update('learningRate', -1, vscode.ConfigurationTarget.Workspace);
+    let shown = '';
+    const restore = stub('showErrorMessage', (async (message: string) => {
+      shown = message;
+      return undefined;
+    }) as typeof vscode.window.showErrorMessage);
+    try {
+      const before = (await api.store.list()).length;
+      assert.equal(await vscode.commands.executeCommand('l2softmax.startRun'), undefined);
+      assert.equal((await api.store.list()).length, before);
+    } finally {
+      restore();
+      await config().update('learningRate', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    assert.match(shown, /l2softmax\.learningRate: must be greater than 0/);
+  });
+});
