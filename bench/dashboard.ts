@@ -1,0 +1,127 @@
+// Dashboard benchmarks (not tests), in Debian's Chromium:
+// - opening a 100k-step run: time from `init` to the first painted frame;
+// - event-to-paint latency of live step events arriving at 20 per second.
+//   npx tsx bench/dashboard.ts
+
+import type { RunSnapshot } from '../src/shared/dashboard';
+import { emptySeries, pushStep } from '../src/shared/dashboard';
+import { DEFAULT_CONFIG } from '../src/shared/config';
+import type { EpochEvent, StartedEvent, StepEvent, Verification } from '../src/shared/events';
+import { launchBrowser, send, serve } from '../test/browser/harness';
+
+const STEPS = 100_000;
+const EPOCHS = 50;
+
+function verification(acc: number): Verification {
+  return {
+    pairs: 6000,
+    accuracy: acc,
+    accuracyStd: 0.01,
+    threshold: 0.3,
+    auc: 0.97,
+    eer: 0.08,
+    tarAtFar: [1e-4, 1e-3, 1e-2, 1e-1].map((far) => ({ far, tar: acc * (1 + Math.log10(far) / 10), threshold: 0.5 })),
+    roc: Array.from({ length: 61 }, (_, k) => ({ far: 10 ** (-5 + k / 12), tar: Math.min(1, acc + k / 200) })),
+  };
+}
+
+function step(i: number): StepEvent {
+  return {
+    v: 1,
+    time: Date.now(),
+    type: 'step',
+    epoch: Math.ceil(i / (STEPS / EPOCHS)),
+    step: i,
+    epochStep: ((i - 1) % (STEPS / EPOCHS)) + 1,
+    loss: 5 * Math.exp(-i / 30000) + 0.1 * Math.random(),
+    accuracy: Math.min(1, i / STEPS + 0.05 * Math.random()),
+    alpha: 16,
+    featureNorm: { mean: 10 + Math.sin(i / 1000), min: 5, max: 15 },
+    imagesPerSec: 500,
+  };
+}
+
+function bigRun(): RunSnapshot {
+  const steps = emptySeries();
+  for (let i = 1; i <= STEPS; i++) pushStep(steps, step(i));
+  const epochs: EpochEvent[] = Array.from({ length: EPOCHS }, (_, e) => ({
+    v: 1,
+    time: 0,
+    type: 'epoch',
+    epoch: e + 1,
+    epochs: EPOCHS,
+    trainLoss: 3 - e / 20,
+    trainAccuracy: e / EPOCHS,
+    alpha: 16,
+    featureNorm: { mean: 10, min: 5, max: 15 },
+    verification: verification(0.8 + e / 300),
+    seconds: 60,
+    imagesPerSec: 500,
+  }));
+  const started: StartedEvent = {
+    v: 1,
+    time: 0,
+    type: 'started',
+    backend: { name: 'wasm', gpu: false, description: 'WebAssembly' },
+    dataset: { source: 'bench', identities: 1000, images: 128000, imagesPerIdentity: { min: 128, median: 128, max: 128 }, verifyIdentities: 100, verifyImages: 1000, pairs: 6000, matchedPairs: 3000, folds: 10, imageSize: 32, channels: 3 },
+    alphaLow: 9.1,
+    config: { ...DEFAULT_CONFIG, epochs: EPOCHS * 2 },
+    stepsPerEpoch: STEPS / EPOCHS,
+    parameters: 1,
+    pid: 1,
+  };
+  return { id: 'big', name: '100k-step run', status: 'running', config: started.config, createdAt: new Date().toISOString(), started, steps, epochs, warnings: [] };
+}
+
+async function main(): Promise<void> {
+  const { url, server } = await serve();
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1400 } });
+    await page.goto(`${url}/?theme=vscode-dark`);
+    await page.waitForFunction(() => (window as unknown as { posted: { type: string }[] }).posted.some((m) => m.type === 'ready'));
+    const run = bigRun();
+    const json = JSON.stringify({ type: 'init', mode: 'run', runs: [run] });
+    const openMs: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      // A string, not a function: tsx would wrap named closures in a helper the page lacks.
+      const ms = (await page.evaluate(`new Promise((resolve) => {
+        const t0 = performance.now();
+        document.body.dataset.ready = '';
+        window.postMessage(JSON.parse(${JSON.stringify(json)}), '*');
+        (function wait() {
+          if (document.body.dataset.ready === 'true') requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - t0)));
+          else setTimeout(wait, 1);
+        })();
+      })`)) as number;
+      openMs.push(ms);
+    }
+    console.log(`open a ${STEPS.toLocaleString('en-US')}-step run (${(json.length / 2 ** 20).toFixed(1)} MiB init message): ${openMs.map((m) => m.toFixed(0)).join(', ')} ms to first paint`);
+    // Live: 20 step events per second for 10 s; latency from receipt to the next painted frame.
+    await page.evaluate(() => {
+      const w = window as unknown as { lat: number[] };
+      w.lat = [];
+      window.addEventListener('message', (e) => {
+        if (e.data?.type !== 'event') return;
+        const t0 = performance.now();
+        requestAnimationFrame(() => requestAnimationFrame(() => w.lat.push(performance.now() - t0)));
+      });
+    });
+    for (let i = 1; i <= 200; i++) {
+      await send(page, { type: 'event', runId: 'big', event: step(STEPS + i) });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await page.waitForTimeout(300);
+    const lat = (await page.evaluate(() => (window as unknown as { lat: number[] }).lat)).sort((a, b) => a - b);
+    const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(1);
+    console.log(`event-to-paint at 20 events/s on a ${STEPS.toLocaleString('en-US')}-step run: median ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms (${lat.length} events)`);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
