@@ -3,15 +3,31 @@
 
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { applyToRecord } from '../core/record';
+import { RunStore, isRunId, type RunRecord } from '../core/run-store';
+import { describeConfig } from '../shared/config';
 import { PROTOCOL_VERSION, type EventBody, type FinishedEvent, type TrainerEvent } from '../shared/events';
 import { consoleToStderr } from '../trainer/quiet';
 import { train } from '../trainer/train';
 import { USAGE, UsageError, parseCli } from './args';
 import { formatEpoch, formatStarted, formatSummary } from './report';
 
-function defaultOut(loss: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return path.join('.l2softmax', 'runs', `${stamp}-${loss}-${process.pid}`);
+/**
+ * The run folder, with a run.json like the extension's, so CLI runs appear in its
+ * Runs view: `.l2softmax/runs/<id>` by default, or --out (recorded when its name is a valid run id).
+ */
+async function openRun(out: string | undefined, config: RunRecord['config']): Promise<{ dir: string; store?: RunStore; record?: RunRecord }> {
+  const name = describeConfig(config);
+  if (!out) {
+    const store = new RunStore(path.resolve('.l2softmax', 'runs'));
+    const record = await store.create(config, name);
+    return { dir: store.dir(record.id), store, record };
+  }
+  const dir = path.resolve(out);
+  mkdirSync(dir, { recursive: true });
+  if (!isRunId(path.basename(dir))) return { dir };
+  const store = new RunStore(path.dirname(dir));
+  return { dir, store, record: await store.create(config, name, new Date(), path.basename(dir)) };
 }
 
 async function main(): Promise<number> {
@@ -36,10 +52,14 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  const out = path.resolve(opts.out ?? defaultOut(opts.config.loss));
-  mkdirSync(out, { recursive: true });
+  const { dir: out, store, record } = await openRun(opts.out, opts.config);
+  if (store && record) {
+    Object.assign(record, { status: 'running', startedAt: new Date().toISOString(), pid: process.pid });
+    await store.save(record);
+  }
   const eventsFile = path.join(out, 'events.jsonl');
   const events: TrainerEvent[] = [];
+  let saving: Promise<void> = Promise.resolve();
   let stops = 0;
   process.on('SIGINT', () => {
     if (++stops > 1) process.exit(130);
@@ -50,6 +70,13 @@ async function main(): Promise<number> {
     const event = { v: PROTOCOL_VERSION, time: Date.now(), ...body } as TrainerEvent;
     if (event.type !== 'step') events.push(event);
     appendFileSync(eventsFile, JSON.stringify(event) + '\n');
+    if (store && record && applyToRecord(record, event)) {
+      if (event.type === 'finished') {
+        record.endedAt = new Date().toISOString();
+        delete record.pid;
+      }
+      saving = saving.then(() => store.save(record)).catch(() => undefined);
+    }
     if (opts.json) return print(JSON.stringify(event));
     switch (event.type) {
       case 'started':
@@ -68,6 +95,7 @@ async function main(): Promise<number> {
     }
   };
   const status = await train({ config: opts.config, outDir: out, emit, shouldStop: () => stops > 0 });
+  await saving;
   return status === 'completed' ? 0 : status === 'stopped' ? 3 : 1;
 }
 

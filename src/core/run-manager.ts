@@ -7,6 +7,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { RunConfig } from '../shared/config';
 import { isTrainerEvent, type TrainerEvent } from '../shared/events';
 import { Emitter, type Disposable } from './emitter';
+import { applyToRecord } from './record';
 import { ACTIVE, type RunRecord, type RunStore } from './run-store';
 import { RuntimeError, type Runtime } from './runtime';
 
@@ -247,44 +248,13 @@ export class RunManager implements Disposable {
     }
     const { record } = a;
     this.opts.store.appendEvent(record.id, message);
-    let save = false;
+    let save = applyToRecord(record, message);
     switch (message.type) {
-      case 'started':
-        record.backend = message.backend;
-        record.dataset = message.dataset;
-        record.alphaLow = message.alphaLow;
-        record.progress = { epoch: 0, epochs: message.config.epochs, step: 0, stepsPerEpoch: message.stepsPerEpoch, loss: null, imagesPerSec: null };
-        save = true;
-        break;
       case 'step':
-        if (record.progress) {
-          record.progress = { ...record.progress, epoch: message.epoch, step: message.step, loss: message.loss, imagesPerSec: message.imagesPerSec };
-        }
         save = Date.now() - a.lastSave > SAVE_INTERVAL_MS;
         break;
-      case 'epoch': {
-        if (record.progress) record.progress = { ...record.progress, epoch: message.epoch, loss: message.trainLoss };
-        const best = record.summary?.bestAccuracy ?? null;
-        const better = best === null || message.verification.accuracy > best;
-        record.summary = {
-          epochs: message.epoch,
-          steps: record.progress?.step ?? 0,
-          seconds: 0,
-          imagesPerSec: message.imagesPerSec,
-          finalLoss: message.trainLoss,
-          alpha: message.alpha,
-          bestEpoch: better ? message.epoch : (record.summary?.bestEpoch ?? null),
-          bestAccuracy: better ? message.verification.accuracy : best,
-          final: message.verification,
-        };
-        save = true;
-        break;
-      }
       case 'error':
-        record.reason = message.message;
-        record.code = message.code;
         this.hostLog(a, `error (${message.code}): ${message.message}`);
-        save = true;
         break;
       case 'warning':
         this.hostLog(a, `warning: ${message.message}`);
@@ -295,11 +265,6 @@ export class RunManager implements Disposable {
         break;
       case 'finished':
         a.finished = true;
-        record.status = message.status;
-        record.summary = message.summary;
-        if (message.reason) record.reason = message.reason;
-        if (message.code) record.code = message.code;
-        save = true;
         break;
     }
     if (save) {

@@ -42,6 +42,10 @@ export interface RunRecord {
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+export function isRunId(id: string): boolean {
+  return ID_PATTERN.test(id) && !id.includes('..');
+}
+
 export class RunStore {
   private readonly streams = new Map<string, WriteStream>();
 
@@ -64,9 +68,12 @@ export class RunStore {
     return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
   }
 
-  async create(config: RunConfig, name: string, now = new Date()): Promise<RunRecord> {
-    let id = this.newId(now);
-    while (await exists(this.dir(id))) id = this.newId(now);
+  /** Creates a run folder; `id` picks the folder name (it may exist already, e.g. the CLI's --out). */
+  async create(config: RunConfig, name: string, now = new Date(), id?: string): Promise<RunRecord> {
+    if (id === undefined) {
+      id = this.newId(now);
+      while (await exists(this.dir(id))) id = this.newId(now);
+    }
     await fs.mkdir(this.dir(id), { recursive: true });
     const record: RunRecord = { id, name, status: 'queued', config, createdAt: now.toISOString() };
     await fs.writeFile(this.file(id, 'config.json'), JSON.stringify(config, null, 2));
