@@ -157,10 +157,13 @@ export class RunView {
       { label: 'per step', data: s.acc, borderColor: t.loss, borderWidth: 1 },
       { label: 'epoch mean', data: s.epochAcc, borderColor: t.palette[1], pointRadius: 3, showLine: false },
     ]);
-    this.card(grid, 'alpha', l2 ? `Alpha${this.run.config.alphaTrainable ? ' (trainable)' : ' (fixed)'}` : 'Alpha (not used by plain softmax)', { title: 'step' }, { title: 'alpha' }, [
-      { label: 'alpha', data: s.alpha, borderColor: t.palette[3], borderWidth: 2 },
-      { label: 'alpha_low (p = 0.9)', data: s.alphaLow, borderColor: t.warn, borderDash: [6, 4], borderWidth: 1.5 },
-    ]);
+    // Plain softmax has no alpha: no empty chart for it.
+    if (l2) {
+      this.card(grid, 'alpha', `Alpha${this.run.config.alphaTrainable ? ' (trainable)' : ' (fixed)'}`, { title: 'step' }, { title: 'alpha' }, [
+        { label: 'alpha', data: s.alpha, borderColor: t.palette[3], borderWidth: 2 },
+        { label: 'alpha_low (p = 0.9)', data: s.alphaLow, borderColor: t.warn, borderDash: [6, 4], borderWidth: 1.5 },
+      ]);
+    }
     this.card(grid, 'norm', 'Feature norm ‖f(x)‖ before normalization', { title: 'step' }, { title: '‖f(x)‖' }, [
       { label: '_min', data: s.normMin, borderColor: withAlpha(t.palette[2], 0.4), borderWidth: 0.5 },
       { label: 'min–max', data: s.normMax, borderColor: withAlpha(t.palette[2], 0.4), borderWidth: 0.5, backgroundColor: withAlpha(t.palette[2], 0.18), fill: '-1' },

@@ -1,0 +1,45 @@
+import { strict as assert } from 'node:assert';
+import { UsageError, parseCli } from '../../src/cli/args';
+import { DEFAULT_CONFIG } from '../../src/shared/config';
+
+const noFile = () => {
+  throw new Error('no config file expected');
+};
+
+describe('CLI arguments', () => {
+  it('defaults to training L2-softmax on the synthetic faces', () => {
+    const o = parseCli(['train'], noFile);
+    assert.deepEqual(o.config, DEFAULT_CONFIG);
+    assert.equal(o.json, false);
+    assert.deepEqual(parseCli([], noFile).config, DEFAULT_CONFIG);
+  });
+
+  it('maps every flag onto the run config', () => {
+    const o = parseCli(
+      ['train', '--loss', 'softmax', '--alpha', '32', '--alpha-trainable', '--dataset', '/data/casia', '--pairs', '/data/pairs.txt', '--epochs', '3', '--batch-size', '16', '--lr', '0.01', '--optimizer', 'sgd', '--image-size', '64', '--device', 'cpu', '--seed', '7', '--out', 'x', '--json'],
+      noFile,
+    );
+    const c = o.config;
+    assert.deepEqual(
+      [c.loss, c.alpha, c.alphaTrainable, c.dataset.path, c.dataset.pairsFile, c.epochs, c.batchSize, c.learningRate, c.optimizer, c.imageSize, c.device, c.seed],
+      ['softmax', 32, true, '/data/casia', '/data/pairs.txt', 3, 16, 0.01, 'sgd', 64, 'cpu', 7],
+    );
+    assert.equal(o.out, 'x');
+    assert.equal(o.json, true);
+  });
+
+  it('layers flags over a --config file', () => {
+    const o = parseCli(['--config', 'run.json', '--epochs', '2'], () => ({ alpha: 8, epochs: 50 }));
+    assert.equal(o.config.alpha, 8);
+    assert.equal(o.config.epochs, 2);
+  });
+
+  it('rejects bad values and unknown flags with a usage error', () => {
+    assert.throws(() => parseCli(['--alpha', 'x'], noFile), (e: Error) => e instanceof UsageError && /--alpha must be a number, got "x"/.test(e.message));
+    assert.throws(() => parseCli(['--alpha=-1'], noFile), /alpha: must be greater than 0/);
+    assert.throws(() => parseCli(['--loss', 'arcface'], noFile), /loss: must be one of/);
+    assert.throws(() => parseCli(['--nope'], noFile), UsageError);
+    assert.throws(() => parseCli(['fit'], noFile), /unknown command "fit"/);
+    assert.throws(() => parseCli(['--config', 'c.json'], () => ({ alhpa: 1 })), /c\.json: alhpa: unknown setting/);
+  });
+});

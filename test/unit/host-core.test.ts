@@ -1,0 +1,160 @@
+import { strict as assert } from 'node:assert';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { metricsCsv, CSV_COLUMNS } from '../../src/core/export';
+import { configRows, eta, runDescription, statusText, suggestAlpha } from '../../src/core/format';
+import type { RunRecord } from '../../src/core/run-store';
+import { RuntimeError, findOnPath, resolveRuntime } from '../../src/core/runtime';
+import { SETTINGS, checkSetting, configFromSettings, parseNumberInput, settingSpec } from '../../src/core/settings';
+import { DEFAULT_CONFIG, alphaLowerBound, getField } from '../../src/shared/config';
+import { parseWebviewMessage, snapshotFromEvents } from '../../src/shared/dashboard';
+import { parseEventLine, type TrainerEvent } from '../../src/shared/events';
+
+const ROOT = path.resolve(__dirname, '../..');
+const events = readFileSync(path.join(ROOT, 'test/fixtures/events/l2-trainable.jsonl'), 'utf8')
+  .split('\n')
+  .map((l) => parseEventLine(l))
+  .filter((e): e is TrainerEvent => !!e);
+
+function record(overrides: Partial<RunRecord> = {}): RunRecord {
+  return { id: 'r', name: 'run', status: 'running', config: DEFAULT_CONFIG, createdAt: '2026-01-01T00:00:00Z', ...overrides };
+}
+
+describe('settings table and package.json', () => {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const props = pkg.contributes.configuration.properties as Record<string, { type: string; default: unknown; enum?: unknown[] }>;
+
+  it('contributes every setting with the default of the run config', () => {
+    for (const spec of SETTINGS) {
+      const p = props[`l2softmax.${spec.key}`];
+      assert.ok(p, `l2softmax.${spec.key} is not contributed`);
+      assert.deepEqual(p.default, spec.default, spec.key);
+      if (spec.field) assert.deepEqual(p.default, getField(DEFAULT_CONFIG, spec.field), `${spec.key} default differs from DEFAULT_CONFIG`);
+      if (spec.options) assert.deepEqual(p.enum, spec.options);
+    }
+  });
+
+  it('every menu entry names a contributed command, and item-only commands are hidden from the palette', () => {
+    const commands = new Set(pkg.contributes.commands.map((c: { command: string }) => c.command));
+    for (const [where, entries] of Object.entries(pkg.contributes.menus as Record<string, { command: string }[]>)) {
+      for (const e of entries) assert.ok(commands.has(e.command), `${where} names unknown ${e.command}`);
+    }
+    const hidden = new Set(pkg.contributes.menus.commandPalette.filter((m: { when: string }) => m.when === 'false').map((m: { command: string }) => m.command));
+    for (const id of ['l2softmax.editSetting', 'l2softmax.deleteRun', 'l2softmax.renameRun', 'l2softmax.rerun']) assert.ok(hidden.has(id), id);
+    assert.ok(!hidden.has('l2softmax.startRun'));
+  });
+
+  it('snapshots settings into a run config and names the setting when one is bad', () => {
+    const values: Record<string, unknown> = { alpha: 24, loss: 'softmax', datasetFolder: '/data' };
+    const ok = configFromSettings((k) => values[k]);
+    assert.ok(ok.ok);
+    if (ok.ok) {
+      assert.equal(ok.config.alpha, 24);
+      assert.equal(ok.config.loss, 'softmax');
+      assert.equal(ok.config.dataset.path, '/data');
+    }
+    const bad = configFromSettings((k) => ({ alpha: 0, epochs: 2.5 })[k as 'alpha']);
+    assert.ok(!bad.ok);
+    if (!bad.ok) assert.deepEqual(bad.errors.map((e) => `${e.field}: ${e.message}`), ['l2softmax.alpha: must be greater than 0, got 0', 'l2softmax.epochs: must be a whole number, got 2.5']);
+  });
+
+  it('validates what users type into the Settings tree', () => {
+    const alpha = settingSpec('alpha')!;
+    assert.deepEqual(parseNumberInput(alpha, ' 32 '), { value: 32 });
+    assert.match(parseNumberInput(alpha, '0').error ?? '', /Alpha must be greater than 0/);
+    assert.match(parseNumberInput(alpha, 'abc').error ?? '', /not a finite number/);
+    assert.match(parseNumberInput(alpha, '').error ?? '', /Enter a number/);
+    assert.match(parseNumberInput(settingSpec('epochs')!, '2.5').error ?? '', /whole number/);
+    assert.equal(checkSetting(settingSpec('device')!, 'tpu'), 'must be one of auto, gpu, cpu');
+  });
+});
+
+describe('texts for the Runs view and status bar', () => {
+  it('describes running, finished and failed runs', () => {
+    assert.equal(runDescription(record({ status: 'queued' })), 'queued');
+    assert.equal(runDescription(record()), 'starting…');
+    const progress = { epoch: 3, epochs: 10, step: 100, stepsPerEpoch: 50, loss: 2.3456, imagesPerSec: 320 };
+    assert.equal(runDescription(record({ progress })), 'epoch 3/10 · loss 2.346');
+    const final = (events.filter((e) => e.type === 'epoch').pop() as Extract<TrainerEvent, { type: 'epoch' }>).verification;
+    const done = record({ status: 'completed', summary: { epochs: 3, steps: 1, seconds: 1, imagesPerSec: 1, finalLoss: 1, alpha: 8, bestEpoch: 3, bestAccuracy: 0.9031, final } });
+    assert.match(runDescription(done), /^acc 90\.3% · TAR@1e-3 \d+\.\d%$/);
+    assert.equal(runDescription(record({ status: 'failed' })), 'failed');
+  });
+
+  it('estimates the time left from the recent images/s', () => {
+    const r = record({ progress: { epoch: 1, epochs: 2, step: 10, stepsPerEpoch: 20, loss: 1, imagesPerSec: 64 } });
+    assert.equal(eta(r), 30); // 30 steps x 64 images / 64 per second
+    assert.equal(statusText(r), 'epoch 1/2 · loss 1.000 · ETA 0:30');
+    assert.equal(eta(record()), undefined);
+  });
+
+  it('suggests alpha 25% above the bound, rounded up', () => {
+    const { alpha, alphaLow } = suggestAlpha(300);
+    assert.ok(Math.abs(alphaLow - alphaLowerBound(300)) < 1e-12);
+    assert.equal(alpha, Math.ceil(alphaLowerBound(300) * 1.25));
+    assert.ok(alpha > alphaLow);
+  });
+
+  it('shows only the dataset fields that apply', () => {
+    const synthetic = configRows(DEFAULT_CONFIG).map(([k]) => k);
+    assert.ok(synthetic.includes('dataset.synthetic.identities'));
+    assert.ok(!synthetic.includes('dataset.pairsFile'));
+    const folder = configRows({ ...DEFAULT_CONFIG, dataset: { ...DEFAULT_CONFIG.dataset, path: '/d' } }).map(([k]) => k);
+    assert.ok(folder.includes('dataset.pairsFile'));
+    assert.ok(!folder.some((k) => k.startsWith('dataset.synthetic')));
+  });
+});
+
+describe('CSV export', () => {
+  it('writes a row per epoch of every run, quoting names', () => {
+    const base = { id: 'a', name: 'L2, "fast"', status: 'completed' as const, config: DEFAULT_CONFIG, createdAt: '' };
+    const snap = snapshotFromEvents(base, events);
+    const csv = metricsCsv([snap, { ...snap, id: 'b', name: 'plain' }]).trim().split('\n');
+    assert.equal(csv[0], CSV_COLUMNS.join(','));
+    assert.ok(csv[0].includes('tar_at_far_1e-3'));
+    assert.equal(csv.length, 1 + 2 * snap.epochs.length);
+    assert.ok(csv[1].startsWith('a,"L2, ""fast""",l2-softmax,16,false,1,'));
+    const cols = csv[1].match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.length - 1;
+    assert.equal(cols, CSV_COLUMNS.length);
+  });
+});
+
+describe('dashboard protocol', () => {
+  it('accepts only well-formed webview messages', () => {
+    assert.deepEqual(parseWebviewMessage({ type: 'ready' }), { type: 'ready' });
+    assert.deepEqual(parseWebviewMessage({ type: 'stop', runId: '20260101-a' }), { type: 'stop', runId: '20260101-a' });
+    for (const bad of [null, 'ready', { type: 'eval', code: '1' }, { type: 'stop', runId: '../x' }, { type: 'exportPng', chart: 'roc', dataUrl: 'javascript:alert(1)' }, { type: 'exportPng', chart: 'evil', dataUrl: 'data:image/png;base64,AA' }]) {
+      assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
+    }
+  });
+
+  it('folds an event history into columns', () => {
+    const snap = snapshotFromEvents({ id: 'a', name: 'a', status: 'completed', config: DEFAULT_CONFIG, createdAt: '' }, events);
+    const steps = events.filter((e) => e.type === 'step');
+    assert.equal(snap.steps.step.length, steps.length);
+    assert.equal(snap.epochs.length, events.filter((e) => e.type === 'epoch').length);
+    assert.ok(snap.started && snap.finished);
+  });
+});
+
+describe('trainer runtime', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'l2sm-rt-'));
+  const fakeNode = path.join(dir, 'node');
+  writeFileSync(fakeNode, '#!/bin/sh\n');
+  chmodSync(fakeNode, 0o755);
+
+  it('uses the nodePath setting, and says what to fix when it is wrong', () => {
+    assert.equal(resolveRuntime(fakeNode).execPath, fakeNode);
+    assert.throws(() => resolveRuntime('/no/such/node'), (e: Error) => e instanceof RuntimeError && /l2softmax\.nodePath points to "\/no\/such\/node", which is not a file/.test(e.message));
+    assert.throws(() => resolveRuntime(dir), RuntimeError);
+  });
+
+  it('else finds node on PATH, else runs the host runtime as Node', () => {
+    assert.equal(findOnPath('node', { PATH: `/nonexistent${path.delimiter}${dir}` }, 'linux'), fakeNode);
+    assert.equal(resolveRuntime('', { PATH: dir }).execPath, fakeNode);
+    const host = resolveRuntime('', { PATH: '/nonexistent' }, '/opt/Code/code');
+    assert.equal(host.execPath, '/opt/Code/code');
+    assert.deepEqual(host.env, { ELECTRON_RUN_AS_NODE: '1' });
+  });
+});
