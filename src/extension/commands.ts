@@ -1,6 +1,7 @@
 // Command handlers: thin glue between the UI and the core (run manager, store).
 
 import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { countClasses } from '../core/classes';
 import { pct, suggestAlpha, tarAt } from '../core/format';
@@ -141,7 +142,7 @@ async function startRun(s: Services): Promise<RunRecord | undefined> {
     if (action) await vscode.commands.executeCommand('workbench.action.openSettings', 'l2softmax');
     return undefined;
   }
-  const config = result.config;
+  const config = withAbsolutePaths(result.config);
   for (const [label, p] of [
     ['Dataset folder', config.dataset.path],
     ['Pairs file', config.dataset.pairsFile],
@@ -152,6 +153,13 @@ async function startRun(s: Services): Promise<RunRecord | undefined> {
     }
   }
   return launch(s, config, describeConfig(config));
+}
+
+/** Relative dataset paths mean "in the workspace": the trainer runs elsewhere (in the run folder). */
+function withAbsolutePaths(config: RunRecord['config']): RunRecord['config'] {
+  const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
+  const abs = (p: string) => (p && !path.isAbsolute(p) ? path.resolve(base, p) : p);
+  return { ...config, dataset: { ...config.dataset, path: abs(config.dataset.path), pairsFile: abs(config.dataset.pairsFile), pairsImages: abs(config.dataset.pairsImages) } };
 }
 
 async function launch(s: Services, config: RunRecord['config'], name: string): Promise<RunRecord> {

@@ -47,6 +47,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
   const settingsTree = vscode.window.createTreeView('l2softmax.settings', { treeDataProvider: settings });
   const dashboards = new Dashboards(context, store, manager);
   const names = new Map<string, string>();
+  const notified = new Set<string>();
 
   context.subscriptions.push(
     output,
@@ -79,7 +80,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     ...registerCommands({ store, manager, runs, runsTree, dashboards, output }),
     { dispose: () => void store.dispose() },
   );
-  const notified = new Set<string>();
   return { store, manager, runs, dashboards };
 }
 

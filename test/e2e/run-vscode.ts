@@ -50,6 +50,34 @@ interface MochaJson {
   failures: { fullTitle: string; err: { message?: string; stack?: string } }[];
 }
 
+/**
+ * Loads the window again (the suite left a finished run's dashboard open) and checks
+ * that the panel serializer brings the dashboard back with its data.
+ */
+async function reloadRestoresDashboard(page: import('playwright-core').Page, url: string): Promise<boolean> {
+  await page.goto(url);
+  const t0 = Date.now();
+  while (Date.now() - t0 < 90000) {
+    for (const frame of page.frames()) {
+      try {
+        const name = await frame.$eval('#run-name', (el) => el.textContent ?? '', undefined).catch(() => '');
+        const status = await frame.$eval('#run-status', (el) => el.textContent ?? '').catch(() => '');
+        if (name && status === 'completed') {
+          await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-reloaded.png') });
+          console.log(`  ✔ after a window reload the dashboard of "${name}" is restored (${status})`);
+          return true;
+        }
+      } catch {
+        // frame navigated away
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-reloaded.png') });
+  console.log('  ✘ after a window reload no dashboard was restored (see test-results/vscode-reloaded.png)');
+  return false;
+}
+
 async function main(): Promise<number> {
   if (!existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run test/e2e/setup-code-server.sh');
   if (!existsSync(path.join(SUITE, 'index.js'))) throw new Error('the integration suite is not built: run npm run build:tests');
@@ -108,7 +136,8 @@ async function main(): Promise<number> {
     for (const p of report.passes) console.log(`  ✔ ${p.fullTitle} (${p.duration} ms)`);
     for (const f of report.failures) console.log(`  ✘ ${f.fullTitle}\n      ${(f.err.stack ?? f.err.message ?? '').split('\n').slice(0, 6).join('\n      ')}`);
     console.log(`e2e: ${report.stats.passes} passing, ${report.stats.failures} failing, ${report.stats.pending} pending in ${(report.stats.duration / 1000).toFixed(1)} s`);
-    return report.stats.failures === 0 && report.stats.passes > 0 ? 0 : 1;
+    const restored = await reloadRestoresDashboard(page, `${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload.slice(0, 1)))}`);
+    return report.stats.failures === 0 && report.stats.passes > 0 && restored ? 0 : 1;
   } finally {
     await browser.close().catch(() => undefined);
     try {
