@@ -19,6 +19,7 @@ interface Series {
   epochLoss: Point[];
   acc: Point[];
   epochAcc: Point[];
+  valAcc: Point[];
   alpha: Point[];
   alphaLow: Point[];
   normMin: Point[];
@@ -31,7 +32,7 @@ interface Series {
 
 export class RunView {
   readonly charts = new Map<ChartId, Chart<'line', Point[]>>();
-  private readonly series: Series = { raw: [], smooth: [], epochLoss: [], acc: [], epochAcc: [], alpha: [], alphaLow: [], normMin: [], normMax: [], normMean: [], verif: [], verifLo: [], verifHi: [] };
+  private readonly series: Series = { raw: [], smooth: [], epochLoss: [], acc: [], epochAcc: [], valAcc: [], alpha: [], alphaLow: [], normMin: [], normMax: [], normMean: [], verif: [], verifLo: [], verifHi: [] };
   private ema: Ema;
   private weight = 0.9;
   private theme: Theme = readTheme();
@@ -76,6 +77,7 @@ export class RunView {
     const x = this.run.started ? e.epoch * this.run.started.stepsPerEpoch : lastStep;
     s.epochLoss.push({ x, y: e.trainLoss });
     s.epochAcc.push({ x, y: e.trainAccuracy });
+    if (e.validation) s.valAcc.push({ x, y: e.validation.accuracy });
     s.verif.push({ x: e.epoch, y: e.verification.accuracy });
     s.verifLo.push({ x: e.epoch, y: e.verification.accuracy - e.verification.accuracyStd });
     s.verifHi.push({ x: e.epoch, y: e.verification.accuracy + e.verification.accuracyStd });
@@ -156,6 +158,7 @@ export class RunView {
     this.card(grid, 'accuracy', 'Training accuracy', { title: 'step' }, { title: 'accuracy', percent: true, min: 0, max: 1 }, [
       { label: 'per step', data: s.acc, borderColor: t.loss, borderWidth: 1 },
       { label: 'epoch mean', data: s.epochAcc, borderColor: t.palette[1], pointRadius: 3, showLine: false },
+      { label: 'validation (held-out images)', data: s.valAcc, borderColor: t.palette[4], pointRadius: 3, borderWidth: 2 },
     ]);
     // Plain softmax has no alpha: no empty chart for it.
     if (l2) {
@@ -311,7 +314,7 @@ export class RunView {
     const t = this.theme;
     const colors: Partial<Record<ChartId, (string | [string, string])[]>> = {
       loss: [t.loss, t.smooth, t.palette[1]],
-      accuracy: [t.loss, t.palette[1]],
+      accuracy: [t.loss, t.palette[1], t.palette[4]],
       alpha: [t.palette[3], t.warn],
       norm: [withAlpha(t.palette[2], 0.4), [withAlpha(t.palette[2], 0.4), withAlpha(t.palette[2], 0.18)], t.palette[2]],
       verification: ['transparent', ['transparent', t.band], t.smooth],

@@ -10,7 +10,10 @@ export function formatStarted(e: StartedEvent): string {
   const loss = c.loss === 'l2-softmax' ? `L2-softmax, alpha ${c.alpha}${c.alphaTrainable ? ' (trainable)' : ''}` : 'softmax (baseline)';
   return [
     `Backend   ${e.backend.description}`,
-    `Data      ${d.source}: ${d.identities} identities, ${d.images} images; verification ${d.verifyIdentities} identities, ${d.pairs} pairs in ${d.folds} folds`,
+    `Data      ${d.source}: ${d.identities} identities, ${d.images} images (${d.imagesPerIdentity.min}-${d.imagesPerIdentity.max} per identity, median ${d.imagesPerIdentity.median})` +
+      `${d.validationImages ? `, ${d.validationImages} held out for validation` : ''}${d.skippedIdentities ? `, ${d.skippedIdentities} identities skipped (too few images)` : ''}`,
+    `Verify    ${d.pairs} pairs (${d.matchedPairs} matched) in ${d.folds} folds over ${d.verifyImages} images of ${d.verifyIdentities} identities, from ${d.pairsSource ?? 'held-out identities'}` +
+      `${d.imageSizes?.length ? `; source image sizes ${d.imageSizes.map((s) => `${s.width}x${s.height} (${s.count})`).join(', ')}${(d.distinctImageSizes ?? 0) > d.imageSizes.length ? ', ...' : ''}` : ''}`,
     `Model     ${loss}; ${c.imageSize}x${c.imageSize}x${c.channels} input, width ${c.width}, ${c.embeddingSize}-d embedding, ${e.parameters.toLocaleString('en-US')} parameters`,
     `Training  ${c.epochs} epochs x ${e.stepsPerEpoch} steps, batch ${c.batchSize}, ${c.optimizer} lr ${c.learningRate}, seed ${c.seed}; alpha_low(p=0.9) = ${e.alphaLow.toFixed(2)}`,
   ].join('\n');
@@ -24,7 +27,8 @@ export function formatEpoch(e: EpochEvent): string {
   const v = e.verification;
   const alpha = e.alpha === null ? '' : `  alpha ${e.alpha.toFixed(2)}`;
   return (
-    `epoch ${String(e.epoch).padStart(String(e.epochs).length)}/${e.epochs}  loss ${e.trainLoss.toFixed(3)}  train acc ${pct(e.trainAccuracy)}${alpha}` +
+    `epoch ${String(e.epoch).padStart(String(e.epochs).length)}/${e.epochs}  loss ${e.trainLoss.toFixed(3)}  train acc ${pct(e.trainAccuracy)}` +
+    `${e.validation ? `  val acc ${pct(e.validation.accuracy)}` : ''}${alpha}` +
     `  |f| ${e.featureNorm.mean.toFixed(1)}  | 10-fold acc ${pct(v.accuracy)} ± ${pct(v.accuracyStd)}  TAR@FAR=1e-3 ${pct(tarAt(e, 1e-3))}` +
     `  AUC ${v.auc.toFixed(4)}  EER ${pct(v.eer)}  | ${Math.round(e.imagesPerSec)} img/s, ${e.seconds.toFixed(1)} s`
   );
@@ -32,13 +36,14 @@ export function formatEpoch(e: EpochEvent): string {
 
 export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): string {
   const epochs = events.filter((e): e is EpochEvent => e.type === 'epoch');
-  const rows = [['epoch', 'loss', 'train acc', 'alpha', '10-fold acc', 'std', 'AUC', 'EER', 'TAR@1e-4', 'TAR@1e-3', 'TAR@1e-2', 'TAR@1e-1']];
+  const rows = [['epoch', 'loss', 'train acc', 'val acc', 'alpha', '10-fold acc', 'std', 'AUC', 'EER', 'TAR@1e-4', 'TAR@1e-3', 'TAR@1e-2', 'TAR@1e-1']];
   for (const e of epochs) {
     const v = e.verification;
     rows.push([
       String(e.epoch),
       e.trainLoss.toFixed(3),
       pct(e.trainAccuracy),
+      e.validation ? pct(e.validation.accuracy) : '-',
       e.alpha === null ? '-' : e.alpha.toFixed(2),
       pct(v.accuracy),
       pct(v.accuracyStd),

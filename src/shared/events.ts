@@ -29,6 +29,14 @@ export interface DatasetStats {
   folds: number;
   imageSize: number;
   channels: number;
+  /** Source image sizes seen, most common first (folder datasets). */
+  imageSizes?: { width: number; height: number; count: number }[];
+  distinctImageSizes?: number;
+  skippedIdentities?: number;
+  /** Images of the training identities kept out of training to measure classification accuracy. */
+  validationImages?: number;
+  /** Where the verification pairs come from: a pairs file's path, or "held-out identities". */
+  pairsSource?: string;
 }
 
 export interface NormStats {
@@ -127,6 +135,8 @@ export interface EpochEvent extends Base {
   trainAccuracy: number;
   alpha: number | null;
   featureNorm: NormStats;
+  /** Classification on held-out images of the training identities; null when there are none. */
+  validation?: { accuracy: number; loss: number; images: number } | null;
   verification: Verification;
   seconds: number;
   imagesPerSec: number;

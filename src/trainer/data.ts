@@ -27,11 +27,14 @@ export interface PairIndex {
 
 export interface Dataset {
   train: TrainSet;
+  /** Held-out images of the training identities: classification accuracy on unseen images. */
+  validation?: { images: ImageSource; labels: Int32Array };
   verify: ImageSource;
   pairs: PairIndex;
-  /** The verification pairs in LFW form (written next to the run for reference). */
-  pairsFile: PairsFile;
+  /** The verification pairs in LFW form (written next to the run for reference), when they have that form. */
+  pairsFile?: PairsFile;
   stats: DatasetStats;
+  close?(): Promise<void>;
 }
 
 /** Images held in memory as [0, 1] floats. */
@@ -200,14 +203,19 @@ export function renderSyntheticSplit(
 export function syntheticDataset(config: RunConfig): Dataset {
   const s = config.dataset.synthetic;
   const len = config.imageSize * config.imageSize * config.channels;
-  const train = renderSyntheticSplit(config, 'train', s.identities, s.imagesPerIdentity);
+  // Two more images per training identity, never trained on, measure classification accuracy.
+  const extra = SYNTHETIC_VALIDATION_PER_IDENTITY;
+  const rendered = renderSyntheticSplit(config, 'train', s.identities, s.imagesPerIdentity + extra);
+  const train = pickImages(rendered, len, (j) => j < s.imagesPerIdentity, s.imagesPerIdentity + extra);
+  const validation = pickImages(rendered, len, (j) => j >= s.imagesPerIdentity, s.imagesPerIdentity + extra);
   const held = renderSyntheticSplit(config, 'verify', s.verifyIdentities, s.verifyImagesPerIdentity);
   const ids: IdentityImages[] = held.names.map((name) => ({ name, count: s.verifyImagesPerIdentity }));
   const pairsFile = generatePairs(ids, SYNTHETIC_FOLDS, s.pairsPerFold, new Rng(hashSeed(config.seed, 99)));
   const byName = new Map(held.names.map((n, i) => [n, i]));
   const pairs = indexPairs(pairsFile, (name, index) => (byName.get(name) as number) * s.verifyImagesPerIdentity + index - 1);
   return {
-    train: new MemoryTrainSet(train.pixels, len, train.labels, train.names),
+    train: new MemoryTrainSet(train.pixels, len, train.labels, rendered.names),
+    validation: { images: new MemoryImages(validation.pixels, len), labels: validation.labels },
     verify: new MemoryImages(held.pixels, len),
     pairs,
     pairsFile,
@@ -223,6 +231,19 @@ export function syntheticDataset(config: RunConfig): Dataset {
       folds: pairsFile.folds,
       imageSize: config.imageSize,
       channels: config.channels,
+      validationImages: validation.labels.length,
+      pairsSource: 'held-out identities',
     },
   };
+}
+
+export const SYNTHETIC_VALIDATION_PER_IDENTITY = 2;
+
+/** The images of a rendered split whose per-identity index passes `keep`. */
+function pickImages(set: RenderedSet, len: number, keep: (j: number) => boolean, perIdentity: number): { pixels: Float32Array; labels: Int32Array } {
+  const picked: number[] = [];
+  for (let k = 0; k < set.labels.length; k++) if (keep(k % perIdentity)) picked.push(k);
+  const pixels = new Float32Array(picked.length * len);
+  picked.forEach((k, i) => pixels.set(set.pixels.subarray(k * len, (k + 1) * len), i * len));
+  return { pixels, labels: Int32Array.from(picked, (k) => set.labels[k]) };
 }

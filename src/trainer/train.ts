@@ -9,7 +9,7 @@ import { alphaLowerBound, type RunConfig } from '../shared/config';
 import type { ErrorCode, EventBody, FinishStatus, NormStats, RunSummary, Verification } from '../shared/events';
 import { initBackend } from './backend';
 import { saveCheckpoint } from './checkpoint';
-import type { Dataset } from './data';
+import type { Dataset, ImageSource } from './data';
 import { loadDataset } from './dataset';
 import { TrainerError, describeError } from './errors';
 import { verify } from './metrics';
@@ -54,15 +54,16 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
   };
   let net: Net | undefined;
   let optimizer: tf.Optimizer | undefined;
+  let data: Dataset | undefined;
   try {
     const backend = await initBackend(config.device, {
       info: (message) => emit({ type: 'log', level: 'info', message }),
       warn: (code, message) => emit({ type: 'warning', code, message }),
     });
     emit({ type: 'log', level: 'info', message: `Backend: ${backend.description}` });
-    const data = await loadDataset(config, (message) => emit({ type: 'log', level: 'info', message }));
+    data = await loadDataset(config, (message) => emit({ type: 'log', level: 'info', message }));
     await fs.mkdir(outDir, { recursive: true });
-    await fs.writeFile(path.join(outDir, 'verification-pairs.txt'), formatPairs(data.pairsFile));
+    if (data.pairsFile) await fs.writeFile(path.join(outDir, 'verification-pairs.txt'), formatPairs(data.pairsFile));
     const classes = data.train.classNames.length;
     net = buildNet(config, classes);
     optimizer = makeOptimizer(config);
@@ -147,6 +148,7 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
         return finish('stopped', { reason: `stopped by request during epoch ${epoch}` });
       }
       const verification = await runVerification(net, data, config.batchSize);
+      const validation = data.validation ? await classify(net, data.validation.images, data.validation.labels, config.batchSize) : null;
       summary.epochs = epoch;
       summary.final = verification;
       if (summary.bestAccuracy === null || verification.accuracy > summary.bestAccuracy) {
@@ -161,6 +163,7 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
         trainAccuracy: accSum / seen,
         alpha: summary.alpha,
         featureNorm: { ...norms, mean: norms.mean / seen },
+        validation,
         verification,
         seconds: (Date.now() - epochStart) / 1000,
         imagesPerSec: seen / Math.max((Date.now() - epochStart) / 1000, 1e-3),
@@ -177,6 +180,7 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
   } finally {
     net?.train.dispose();
     optimizer?.dispose();
+    await data?.close?.().catch(() => undefined);
   }
 }
 
@@ -229,6 +233,30 @@ function flipHalf(pixels: Float32Array, n: number, size: number, channels: numbe
       }
     }
   }
+}
+
+/** Classification accuracy and loss on images the net never trained on. */
+async function classify(net: Net, images: ImageSource, labels: Int32Array, batchSize: number): Promise<{ accuracy: number; loss: number; images: number }> {
+  const shape = net.train.inputs[0].shape as number[];
+  let correct = 0;
+  let lossSum = 0;
+  const size = Math.max(batchSize, 64);
+  for (let start = 0; start < images.count; start += size) {
+    const idx = Array.from({ length: Math.min(size, images.count - start) }, (_, i) => start + i);
+    const pixels = await images.batch(idx);
+    const out = tf.tidy(() => {
+      const xs = tf.tensor4d(pixels, [idx.length, shape[1], shape[2], shape[3]]);
+      const ys = tf.tensor1d(Int32Array.from(idx, (i) => labels[i]), 'int32');
+      const [, logits] = net.train.predict(xs) as tf.Tensor2D[];
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), ys), 'float32'));
+      return tf.stack([hits, tf.mul(crossEntropy(logits, ys), idx.length)]);
+    });
+    const [h, l] = Array.from(await out.data());
+    out.dispose();
+    correct += h;
+    lossSum += l;
+  }
+  return { accuracy: correct / images.count, loss: lossSum / images.count, images: images.count };
 }
 
 /** Embeds every verification image once, then scores the pairs by cosine similarity. */
