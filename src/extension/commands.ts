@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { countClasses } from '../core/classes';
+import { summarizeDataset } from '../core/dataset-summary';
 import { pct, suggestAlpha, tarAt } from '../core/format';
 import type { RunManager } from '../core/run-manager';
 import { ACTIVE, type RunRecord, type RunStore } from '../core/run-store';
@@ -229,7 +229,7 @@ async function suggest(): Promise<void> {
     void vscode.window.showErrorMessage(`L2-Softmax: fix these settings first: ${formatErrors(result.errors)}`);
     return;
   }
-  const count = await countClasses(result.config);
+  const count = await summarizeDataset(result.config);
   if (count.error || count.classes < 3) {
     void vscode.window.showErrorMessage(`L2-Softmax: cannot count the identities of the dataset: ${count.error ?? `only ${count.classes} found`}. Check the dataset folder setting.`);
     return;

@@ -43,7 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
 
   const runs = new RunsView(store, manager);
   const runsTree = vscode.window.createTreeView('l2softmax.runs', { treeDataProvider: runs, canSelectMany: true, showCollapseAll: false });
-  const settings = new SettingsView();
+  const settings = new SettingsView(store);
   const settingsTree = vscode.window.createTreeView('l2softmax.settings', { treeDataProvider: settings });
   const dashboards = new Dashboards(context, store, manager);
   const names = new Map<string, string>();

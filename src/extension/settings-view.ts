@@ -2,9 +2,10 @@
 
 import * as vscode from 'vscode';
 import { existsSync, statSync } from 'node:fs';
-import { countClasses } from '../core/classes';
+import { lastRunStats, summarizeDataset } from '../core/dataset-summary';
+import type { RunStore } from '../core/run-store';
 import { SETTINGS, checkSetting, parseNumberInput, settingSpec, type SettingSpec } from '../core/settings';
-import { alphaLowerBound } from '../shared/config';
+import { alphaLowerBound, heldOutIdentities } from '../shared/config';
 import { readRunConfig, settingsTarget } from './workspace-config';
 
 export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscode.Disposable {
@@ -12,7 +13,7 @@ export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscod
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscriptions: vscode.Disposable[] = [];
 
-  constructor() {
+  constructor(private readonly store: RunStore) {
     this.subscriptions.push(
       this.changed,
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -37,19 +38,34 @@ export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscod
     return item;
   }
 
-  /** Tooltips that need the disk (class count for alpha_low) are filled in lazily. */
+  /** Tooltips that need the disk (dataset statistics, alpha_low) are filled in lazily. */
   async resolveTreeItem(item: vscode.TreeItem, spec: SettingSpec): Promise<vscode.TreeItem> {
-    if (spec.key !== 'alpha' && spec.key !== 'datasetFolder') return item;
+    if (!['alpha', 'datasetFolder', 'pairsFile', 'minImagesPerIdentity'].includes(spec.key)) return item;
     const config = readRunConfig();
     if (!config.ok) return item;
-    const count = await countClasses(config.config);
     const md = item.tooltip instanceof vscode.MarkdownString ? item.tooltip : new vscode.MarkdownString();
-    if (count.error) md.appendMarkdown(`\n\n$(warning) ${count.error}`);
-    else {
-      const low = alphaLowerBound(count.classes, 0.9);
-      md.appendMarkdown(`\n\n${count.classes} training identities (${count.source}): alpha_low = log(0.9 (C − 2) / 0.1) = **${low.toFixed(2)}**`);
-    }
     md.supportThemeIcons = true;
+    md.appendMarkdown('\n\n---\n\n');
+    const s = await summarizeDataset(config.config);
+    if (s.error) {
+      md.appendMarkdown(`$(warning) ${s.error}`);
+      item.tooltip = md;
+      return item;
+    }
+    const folder = !!config.config.dataset.path;
+    md.appendMarkdown(
+      `**Dataset** ${s.source}: ${s.classes.toLocaleString()} identities, ${s.images.toLocaleString()} images, ` +
+        `${s.perIdentity.min}–${s.perIdentity.max} per identity (median ${s.perIdentity.median})` +
+        `${s.skipped ? `; ${s.skipped} identities skipped (fewer than ${config.config.dataset.minImagesPerIdentity} images)` : ''}.\n\n`,
+    );
+    const classes = folder && !config.config.dataset.pairsFile && s.classes >= 4 ? s.classes - heldOutIdentities(s.classes) : s.classes;
+    if (folder && !config.config.dataset.pairsFile) md.appendMarkdown(`Without a pairs file ${s.classes - classes} identities are held out for verification, leaving ${classes} classes.\n\n`);
+    md.appendMarkdown(`alpha_low = log(0.9 (C − 2) / 0.1) = **${alphaLowerBound(classes, 0.9).toFixed(2)}** for C = ${classes} classes.`);
+    const last = folder ? await lastRunStats(this.store, config.config.dataset.path) : undefined;
+    if (last) {
+      const sizes = last.imageSizes?.map((z) => `${z.width}×${z.height} (${z.count})`).join(', ');
+      md.appendMarkdown(`\n\nLast run on it: ${last.pairs.toLocaleString()} verification pairs (${last.pairsSource ?? 'held-out identities'})${sizes ? `; image sizes ${sizes}${(last.distinctImageSizes ?? 0) > (last.imageSizes?.length ?? 0) ? ', …' : ''}` : ''}.`);
+    }
     item.tooltip = md;
     return item;
   }

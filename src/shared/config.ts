@@ -240,6 +240,14 @@ export function alphaLowerBound(classes: number, p = 0.9): number {
   return Math.log((p * (classes - 2)) / (1 - p));
 }
 
+/**
+ * Without a pairs file, a folder dataset holds 10% of its identities (at least 2,
+ * leaving at least 2 to train on) out of training to draw verification pairs from.
+ */
+export function heldOutIdentities(identities: number): number {
+  return Math.min(Math.max(2, Math.round(identities * 0.1)), identities - 2);
+}
+
 /** Short human label, e.g. "L2 α=16 · synthetic". */
 export function describeConfig(config: RunConfig): string {
   const loss =

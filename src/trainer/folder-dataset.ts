@@ -3,7 +3,7 @@
 // pairs, either from the pairs file or drawn from held-out identities.
 
 import * as path from 'node:path';
-import type { RunConfig } from '../shared/config';
+import { heldOutIdentities, type RunConfig } from '../shared/config';
 import type { DatasetStats } from '../shared/events';
 import { generatePairs, indexPairs, median, type Dataset, type ImageSource, type PairIndex } from './data';
 import { cacheImages, defaultCacheRoot, type CachedImages } from './decode-cache';
@@ -13,7 +13,6 @@ import type { PairsFile } from './pairs';
 import { loadPairsFile } from './pairs-file';
 import { Rng, hashSeed } from './rng';
 
-export const HELD_OUT_SHARE = 0.1;
 export const VALIDATION_SHARE = 0.1;
 export const FOLDS = 10;
 
@@ -38,7 +37,7 @@ export function splitIdentities(identities: Identity[], seed: number, holdOut: b
       throw new TrainerError('dataset', `Only ${identities.length} identities: holding some out for verification needs at least 4 (2 to train, 2 to verify). Add identities or give a pairs file.`);
     }
     const order = rng.shuffle(identities.map((_, i) => i));
-    const n = Math.min(Math.max(2, Math.round(identities.length * HELD_OUT_SHARE)), identities.length - 2);
+    const n = heldOutIdentities(identities.length);
     // Held-out identities need two images for matched pairs; prefer those.
     const multi = order.filter((i) => identities[i].files.length >= 2);
     const pick = new Set((multi.length >= n ? multi : order).slice(0, n));

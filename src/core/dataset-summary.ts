@@ -1,0 +1,77 @@
+// What the Settings view can say about the configured dataset without decoding
+// anything: identities, images, images per identity (for alpha_low and the
+// tooltip), plus what the latest run on it measured (image sizes, pairs).
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { RunConfig } from '../shared/config';
+import type { DatasetStats } from '../shared/events';
+import type { RunStore } from './run-store';
+
+export interface DatasetSummary {
+  /** Training identities (classes) that have enough images. */
+  classes: number;
+  images: number;
+  perIdentity: { min: number; median: number; max: number };
+  skipped: number;
+  source: string;
+  error?: string;
+}
+
+const IMAGE = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i;
+
+function median(values: number[]): number {
+  if (!values.length) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Counts identity folders and their images. Without a pairs file the trainer
+ * holds 10% of the identities out for verification, so it trains on fewer
+ * classes than counted here; the tooltip says so.
+ */
+export async function summarizeDataset(config: RunConfig): Promise<DatasetSummary> {
+  const root = config.dataset.path;
+  if (!root) {
+    const s = config.dataset.synthetic;
+    return { classes: s.identities, images: s.identities * s.imagesPerIdentity, perIdentity: { min: s.imagesPerIdentity, median: s.imagesPerIdentity, max: s.imagesPerIdentity }, skipped: 0, source: 'built-in synthetic faces' };
+  }
+  const empty = { classes: 0, images: 0, perIdentity: { min: 0, median: 0, max: 0 }, skipped: 0, source: root };
+  let entries;
+  try {
+    entries = await fs.readdir(root, { withFileTypes: true });
+  } catch (err) {
+    return { ...empty, error: `cannot read ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+  const counts: number[] = [];
+  let skipped = 0;
+  for (const e of entries) {
+    if (e.name.startsWith('.') || !(e.isDirectory() || e.isSymbolicLink())) continue;
+    try {
+      const n = (await fs.readdir(path.join(root, e.name))).filter((f) => IMAGE.test(f)).length;
+      if (n >= config.dataset.minImagesPerIdentity) counts.push(n);
+      else if (n > 0) skipped++;
+    } catch {
+      // not a folder, or unreadable: the trainer reports it by name
+    }
+  }
+  const images = counts.reduce((a, b) => a + b, 0);
+  return {
+    classes: counts.length,
+    images,
+    perIdentity: { min: counts.length ? Math.min(...counts) : 0, median: median(counts), max: counts.length ? Math.max(...counts) : 0 },
+    skipped,
+    source: path.basename(root) || root,
+    error: counts.length ? undefined : `no identity folder with at least ${config.dataset.minImagesPerIdentity} image(s) in ${root}`,
+  };
+}
+
+/** The dataset statistics of the newest run that used this dataset folder. */
+export async function lastRunStats(store: RunStore, datasetPath: string): Promise<DatasetStats | undefined> {
+  for (const r of await store.list()) {
+    if (r.dataset && r.config.dataset.path === datasetPath) return r.dataset;
+  }
+  return undefined;
+}
