@@ -15,7 +15,11 @@
 import * as tf from './tf';
 
 type Info = tf.TensorInfo;
-type Backend = tf.KernelBackend & { disposeData(dataId: object, force?: boolean): boolean };
+type Backend = tf.KernelBackend & {
+  disposeData(dataId: object, force?: boolean): boolean;
+  makeOutput(shape: number[], dtype: tf.DataType): Info;
+  typedArrayFromHeap(info: Info): Float32Array;
+};
 
 interface ConvAttrs {
   strides: number | [number, number];
@@ -142,10 +146,102 @@ export function conv2dBackpropInput(dy: Info, filter: Info, inputShape: number[]
   );
 }
 
-/** Registers (or replaces) the composed kernels on the wasm backend. */
+/**
+ * Max-pool gradient straight on the wasm heap: each output's upstream gradient
+ * goes to the first maximum of its window (as on the cpu backend). The inner loop
+ * runs over contiguous channels; the backend's own kernel is several times slower.
+ */
+export function maxPoolGrad(dy: Info, x: Info, attrs: { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' }, backend: Backend): Info {
+  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const out = backend.makeOutput(x.shape, 'float32');
+  // Views after allocating: growing the heap detaches older ones.
+  const xs = backend.typedArrayFromHeap(x);
+  const g = backend.typedArrayFromHeap(dy);
+  const dx = backend.typedArrayFromHeap(out);
+  dx.fill(0);
+  const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const best = new Float32Array(c);
+  const where = new Int32Array(c);
+  for (let b = 0; b < batchSize; b++) {
+    for (let r = 0; r < oh; r++) {
+      for (let q = 0; q < ow; q++) {
+        best.fill(-Infinity);
+        where.fill(-1);
+        for (let i = 0; i < fh; i++) {
+          const y = r * sh - top + i;
+          if (y < 0 || y >= h) continue;
+          for (let j = 0; j < fw; j++) {
+            const xx = q * sw - left + j;
+            if (xx < 0 || xx >= w) continue;
+            const base = ((b * h + y) * w + xx) * c;
+            for (let k = 0; k < c; k++) {
+              const v = xs[base + k];
+              if (v > best[k] || where[k] < 0) {
+                best[k] = v;
+                where[k] = base + k;
+              }
+            }
+          }
+        }
+        const go = ((b * oh + r) * ow + q) * c;
+        for (let k = 0; k < c; k++) if (where[k] >= 0) dx[where[k]] += g[go + k];
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A single (unbatched) matrix product as a 1x1 convolution, so it runs on
+ * XNNPACK's GEMM; the backend's BatchMatMul is slow with transposed operands,
+ * which is every dense layer's backward pass.
+ */
+export function matMul(a: Info, b: Info, transposeA: boolean, transposeB: boolean, backend: Backend): Info | undefined {
+  const single = (t: Info) => t.shape.length === 2 || (t.shape.length === 3 && t.shape[0] === 1);
+  if (!single(a) || !single(b)) return undefined;
+  const s = new Scope(backend);
+  const as2 = s.reshape(a, a.shape.slice(-2));
+  const bs2 = s.reshape(b, b.shape.slice(-2));
+  const a2 = transposeA ? s.run('Transpose', { x: as2 }, { perm: [1, 0] }) : as2;
+  const b2 = transposeB ? s.run('Transpose', { x: bs2 }, { perm: [1, 0] }) : bs2;
+  const [m, k] = a2.shape;
+  const n = b2.shape[1];
+  const y = s.run(
+    'Conv2D',
+    { x: s.reshape(a2, [1, 1, m, k]), filter: s.reshape(b2, [1, 1, k, n]) },
+    { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined },
+  );
+  s.finish(y);
+  return { dataId: y.dataId, shape: a.shape.length === 3 || b.shape.length === 3 ? [1, m, n] : [m, n], dtype: y.dtype };
+}
+
+/** Registers (or replaces) our kernels on the wasm backend. */
 export function registerWasmConvGradients(): void {
-  for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput']) {
+  const stock = tf.getKernel('BatchMatMul', 'wasm');
+  for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul']) {
     if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  }
+  tf.registerKernel({
+    kernelName: 'MaxPoolGrad',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const { dy, input } = inputs as { dy: Info; input: Info };
+      return maxPoolGrad(dy, input, attrs as unknown as Parameters<typeof maxPoolGrad>[2], backend as Backend);
+    },
+  });
+  if (stock) {
+    tf.registerKernel({
+      kernelName: 'BatchMatMul',
+      backendName: 'wasm',
+      setupFunc: stock.setupFunc,
+      kernelFunc: (args) => {
+        const { a, b } = args.inputs as { a: Info; b: Info };
+        const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+        return matMul(a, b, transposeA, transposeB, args.backend as Backend) ?? stock.kernelFunc(args);
+      },
+    });
   }
   tf.registerKernel({
     kernelName: 'Conv2DBackpropFilter',

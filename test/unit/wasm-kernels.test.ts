@@ -92,3 +92,63 @@ describe('composed Conv2D gradient kernels on wasm', () => {
     assert.equal(tf.getBackend(), 'wasm');
   });
 });
+
+describe('faster wasm kernels match the cpu backend', () => {
+  after(() => tf.setBackend('wasm'));
+
+  async function onBoth<T extends tf.Tensor[]>(f: () => T): Promise<[Float32Array[], Float32Array[]]> {
+    const out: Float32Array[][] = [];
+    for (const b of ['cpu', 'wasm']) {
+      await tf.setBackend(b);
+      const ts = f();
+      out.push(await Promise.all(ts.map(async (t) => (await t.data()) as Float32Array)));
+      tf.dispose(ts);
+    }
+    return [out[0], out[1]];
+  }
+
+  function close(a: Float32Array[], b: Float32Array[], what: string, tol = 1e-4) {
+    a.forEach((x, k) => {
+      assert.equal(x.length, b[k].length);
+      x.forEach((v, i) => assert.ok(Math.abs(v - b[k][i]) <= tol * (1 + Math.abs(v)), `${what}[${k}][${i}]: ${v} vs ${b[k][i]}`));
+    });
+  }
+
+  it('MaxPoolGrad: random shapes, windows 2 and 3, strides 1 and 2, both paddings, tied maxima', async () => {
+    const rng = new Rng(21);
+    for (let trial = 0; trial < 24; trial++) {
+      const [n, h, w, c] = [1 + rng.int(3), 3 + rng.int(8), 3 + rng.int(8), 1 + rng.int(6)];
+      const size = 2 + (trial % 2);
+      const stride = 1 + ((trial >> 1) % 2);
+      const pad = trial % 8 < 4 ? 'valid' : 'same';
+      // Whole numbers in a narrow range: many windows hold tied maxima, which must go to the first one.
+      const xv = Float32Array.from({ length: n * h * w * c }, () => Math.round(rng.normal() * 1.5));
+      const [want, got] = await onBoth(() => {
+        const x = tf.tensor4d(xv, [n, h, w, c]);
+        const g = tf.grad((t: tf.Tensor) => {
+          const y = tf.maxPool(t as tf.Tensor4D, size, stride, pad);
+          const weights = tf.reshape(tf.range(1, 1 + y.size), y.shape);
+          return tf.sum(tf.mul(y, weights));
+        });
+        return [g(x)];
+      });
+      close(want, got, `maxPoolGrad ${JSON.stringify({ n, h, w, c, size, stride, pad })}`);
+    }
+  });
+
+  it('matrix products (dense layers) with every transpose combination', async () => {
+    const rng = new Rng(22);
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const [m, k, n] = [1 + rng.int(40), 1 + rng.int(70), 1 + rng.int(30)];
+      const av = Float32Array.from({ length: m * k }, () => rng.normal());
+      const bv = Float32Array.from({ length: k * n }, () => rng.normal());
+      const [want, got] = await onBoth(() => {
+        const a = tf.tensor2d(av, ta ? [k, m] : [m, k]);
+        const b = tf.tensor2d(bv, tb ? [n, k] : [k, n]);
+        const batched = tf.matMul(tf.expandDims(a, 0), tf.expandDims(b, 0), ta, tb);
+        return [tf.matMul(a, b, ta, tb), batched];
+      });
+      close(want, got, `matMul ta=${ta} tb=${tb}`);
+    }
+  });
+});
