@@ -31,7 +31,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { trainer: 'src/trainer/main.ts', cli: 'src/cli/main.ts' },
+    entryPoints: { trainer: 'src/trainer/main.ts', 'train-worker': 'src/trainer/train-worker.ts', cli: 'src/cli/main.ts' },
     platform: 'node',
     format: 'cjs',
     target: 'node18',

@@ -40,6 +40,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'width', field: 'width', kind: 'integer', label: 'Backbone width', min: 1, max: 512, default: d.width, description: 'Channels of the first conv block (then 2x and 4x).' },
   { key: 'seed', field: 'seed', kind: 'integer', label: 'Seed', min: 0, default: d.seed, description: 'Seeds weights, data order and the synthetic faces: equal seeds give comparable runs.' },
   { key: 'device', field: 'device', kind: 'enum', label: 'Device', options: ['auto', 'gpu', 'cpu'], default: d.device, description: 'auto: GPU when tfjs-node-gpu can use one, else the CPU. gpu: fail rather than fall back. cpu: never the GPU.' },
+  { key: 'workers', field: 'workers', kind: 'integer', label: 'Training threads', min: 0, max: 16, default: d.workers, description: 'Data-parallel threads on the CPU (WebAssembly backend): each trains on part of every batch. 0: one per CPU core. Native TensorFlow backends use their own threads.' },
   { key: 'nodePath', kind: 'file', label: 'Node path', default: '', description: 'Node.js used to run the trainer. Empty: `node` on PATH, else the editor\'s own runtime.' },
   { key: 'runsFolder', kind: 'folder', label: 'Runs folder', default: '', description: 'Where runs are stored. Empty: .l2softmax/runs in the workspace (global storage without a folder).' },
   { key: 'maxConcurrentRuns', kind: 'integer', label: 'Max concurrent runs', min: 1, max: 16, default: 1, description: 'Runs beyond this many wait in a queue.' },

@@ -53,6 +53,8 @@ export interface RunConfig {
   momentum: number;
   seed: number;
   device: DeviceKind;
+  /** Data-parallel threads for the WebAssembly/cpu backends; 0 = one per CPU core. */
+  workers: number;
   dataset: DatasetConfig;
 }
 
@@ -71,6 +73,7 @@ export const DEFAULT_CONFIG: RunConfig = {
   momentum: 0.9,
   seed: 42,
   device: 'auto',
+  workers: 0,
   dataset: {
     path: '',
     pairsFile: '',
@@ -116,6 +119,7 @@ const RULES: Record<string, Rule> = {
   momentum: { kind: 'number', min: 0, max: 0.9999 },
   seed: { kind: 'number', integer: true, min: 0, max: 2 ** 31 - 1 },
   device: { kind: 'enum', values: DEVICES },
+  workers: { kind: 'number', integer: true, min: 0, max: 16 },
   'dataset.path': { kind: 'string' },
   'dataset.pairsFile': { kind: 'string' },
   'dataset.pairsImages': { kind: 'string' },

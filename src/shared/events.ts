@@ -110,6 +110,8 @@ export interface StartedEvent extends Base {
   config: RunConfig;
   stepsPerEpoch: number;
   parameters: number;
+  /** Threads training data-parallel (1 = this process's main thread only). */
+  workers?: number;
   pid: number;
 }
 

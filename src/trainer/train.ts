@@ -14,6 +14,8 @@ import { loadDataset } from './dataset';
 import { TrainerError, describeError } from './errors';
 import { verify } from './metrics';
 import { buildNet, countParameters, crossEntropy, type Net } from './model';
+import { makeOptimizer } from './optimizer';
+import { LocalStep, ParallelStep, defaultWorkerScript, workerCount, type StepRunner } from './step';
 import { formatPairs } from './pairs';
 import { Rng, hashSeed } from './rng';
 
@@ -25,12 +27,8 @@ export interface TrainOptions {
   shouldStop: () => boolean;
   /** Minimum milliseconds between step events (the last step of an epoch is always sent). */
   stepInterval?: number;
-}
-
-interface StepStats {
-  loss: number;
-  accuracy: number;
-  norm: NormStats;
+  /** The data-parallel worker script (dist/train-worker.js by default). */
+  workerScript?: string;
 }
 
 export async function train(opts: TrainOptions): Promise<FinishStatus> {
@@ -55,6 +53,7 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
   let net: Net | undefined;
   let optimizer: tf.Optimizer | undefined;
   let data: Dataset | undefined;
+  let runner: StepRunner | undefined;
   try {
     const backend = await initBackend(config.device, {
       info: (message) => emit({ type: 'log', level: 'info', message }),
@@ -67,6 +66,9 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
     const classes = data.train.classNames.length;
     net = buildNet(config, classes);
     optimizer = makeOptimizer(config);
+    const threads = workerCount(config.workers, backend.name);
+    runner = threads > 1 ? await ParallelStep.create(net, optimizer, config, classes, backend.name, threads, opts.workerScript ?? defaultWorkerScript()) : new LocalStep(net, optimizer, config);
+    if (threads > 1) emit({ type: 'log', level: 'info', message: `Training data-parallel on ${threads} threads` });
     const stepsPerEpoch = Math.ceil(data.train.count / config.batchSize);
     emit({
       type: 'started',
@@ -76,6 +78,7 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
       config,
       stepsPerEpoch,
       parameters: countParameters(net.train),
+      workers: runner.workers,
       pid: process.pid,
     });
     if (config.loss === 'l2-softmax' && config.alpha < alphaLowerBound(classes, 0.9)) {
@@ -100,10 +103,22 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
       let seen = 0;
       const norms: NormStats = { mean: 0, min: Infinity, max: -Infinity };
       let stopped = false;
-      for (let s = 0; s < stepsPerEpoch; s++) {
+      const train = data.train;
+      // The next batch is read (from the decode cache) while the current step computes.
+      const load = (s: number) => {
         const idx = order.slice(s * config.batchSize, (s + 1) * config.batchSize);
+        return train.batch(idx).then((pixels) => {
+          flipHalf(pixels, idx.length, config.imageSize, config.channels, rng);
+          return { pixels, labels: Int32Array.from(idx, (i) => train.labels[i]) };
+        });
+      };
+      let next = load(0);
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const batch = await next;
+        if (s + 1 < stepsPerEpoch) next = load(s + 1);
+        const idx = batch.labels;
         const t0 = Date.now();
-        const stats = await trainStep(net, optimizer, data, idx, config, rng);
+        const stats = await runner.step(batch.pixels, batch.labels);
         trainTime += Date.now() - t0;
         summary.steps++;
         if (!Number.isFinite(stats.loss)) {
@@ -178,41 +193,11 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
     if (code === 'internal' && err instanceof Error && err.stack) emit({ type: 'log', level: 'debug', message: err.stack });
     return finish('failed', { reason: message, code });
   } finally {
+    await runner?.dispose().catch(() => undefined);
     net?.train.dispose();
     optimizer?.dispose();
     await data?.close?.().catch(() => undefined);
   }
-}
-
-function makeOptimizer(config: RunConfig): tf.Optimizer {
-  return config.optimizer === 'sgd' ? tf.train.momentum(config.learningRate, config.momentum) : tf.train.adam(config.learningRate);
-}
-
-async function trainStep(net: Net, optimizer: tf.Optimizer, data: Dataset, idx: number[], config: RunConfig, rng: Rng): Promise<StepStats> {
-  const { imageSize: size, channels } = config;
-  const pixels = await data.train.batch(idx);
-  flipHalf(pixels, idx.length, size, channels, rng);
-  const labels = Int32Array.from(idx, (i) => data.train.labels[i]);
-  const values = tf.tidy(() => {
-    const xs = tf.tensor4d(pixels, [idx.length, size, size, channels]);
-    const ys = tf.tensor1d(labels, 'int32');
-    let stats: tf.Tensor | undefined;
-    const vars = net.train.trainableWeights.map((w) => w.read() as tf.Variable);
-    const { value, grads } = tf.variableGrads(() => {
-      const [emb, logits] = net.train.apply(xs, { training: true }) as [tf.Tensor2D, tf.Tensor2D];
-      const loss = crossEntropy(logits, ys);
-      const norm = tf.sqrt(tf.sum(tf.square(emb), -1));
-      const acc = tf.mean(tf.cast(tf.equal(tf.argMax(logits, -1), ys), 'float32'));
-      stats = tf.keep(tf.stack([loss, acc, tf.mean(norm), tf.min(norm), tf.max(norm)]));
-      return loss;
-    }, vars);
-    optimizer.applyGradients(grads);
-    value.dispose();
-    return stats as tf.Tensor;
-  });
-  const [loss, accuracy, mean, min, max] = Array.from(await values.data());
-  values.dispose();
-  return { loss, accuracy, norm: { mean, min, max } };
 }
 
 /** Mirrors a random half of the batch left-right (faces are roughly symmetric). */

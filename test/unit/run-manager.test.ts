@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -64,11 +63,6 @@ describe('run manager', () => {
 
   describe('with the real trainer', () => {
     const trainer = path.join(ROOT, 'dist/trainer.js');
-    before(function () {
-      this.timeout(60000);
-      execFileSync(process.execPath, ['esbuild.config.mjs'], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, L2SOFTMAX_WEBVIEW: '0' } });
-    });
-
     it('runs a tiny synthetic training to completion and records every event', async () => {
       make(trainer);
       const seen: TrainerEvent[] = [];

@@ -1,0 +1,22 @@
+// Regenerates contributes.configuration in package.json from the settings table (src/core/settings.ts).
+//   npx tsx scripts/sync-settings.ts
+import { readFileSync, writeFileSync } from 'node:fs';
+import { SETTINGS } from '../src/core/settings';
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+const properties: Record<string, unknown> = {};
+SETTINGS.forEach((s, i) => {
+  const p: Record<string, unknown> = {
+    type: s.kind === 'integer' ? 'integer' : s.kind === 'number' ? 'number' : s.kind === 'boolean' ? 'boolean' : s.kind === 'enum' ? typeof s.options![0] === 'number' ? 'integer' : 'string' : 'string',
+    default: s.default,
+    markdownDescription: s.description,
+    order: i,
+  };
+  if (s.options) p.enum = s.options;
+  if (s.min !== undefined) { if (s.key === 'alpha' || s.key === 'learningRate') p.exclusiveMinimum = s.min; else p.minimum = s.min; }
+  if (s.max !== undefined) p.maximum = s.max;
+  if (s.kind === 'folder' || s.kind === 'file') p.scope = s.key === 'nodePath' ? 'machine-overridable' : 'resource';
+  properties[`l2softmax.${s.key}`] = p;
+});
+properties['l2softmax.openDashboardOnStart'] = { type: 'boolean', default: true, markdownDescription: 'Open the run dashboard when a run starts.', order: SETTINGS.length };
+pkg.contributes.configuration = { title: 'L2-Softmax Lab', properties };
+writeFileSync('package.json', JSON.stringify(pkg, null, 2) + '\n');

@@ -1,0 +1,42 @@
+// A data-parallel training worker (see step.ts): a replica of the net on its own
+// WebAssembly backend that applies the averaged gradient it is sent, then returns
+// the gradient of its shard of the next batch.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import type { RunConfig } from '../shared/config';
+import type { BackendName } from '../shared/events';
+import { initBackend } from './backend';
+import { buildNet, type Net } from './model';
+import { makeOptimizer } from './optimizer';
+import { consoleToStderr } from './quiet';
+import { applyFlat, shardGradients } from './step';
+import type * as tf from './tf';
+
+consoleToStderr();
+
+const { config, classes, backend } = workerData as { config: RunConfig; classes: number; backend: BackendName };
+let net: Net | undefined;
+let optimizer: tf.Optimizer | undefined;
+
+parentPort?.on('message', async (m: { type: 'init' } | { type: 'step'; pixels: Float32Array; labels: Int32Array; grads?: Float32Array }) => {
+  try {
+    if (m.type === 'init') {
+      process.env.L2SOFTMAX_BACKENDS = backend;
+      await initBackend(backend === 'cpu' ? 'cpu' : 'auto', { info: () => undefined, warn: () => undefined });
+      net = buildNet(config, classes);
+      optimizer = makeOptimizer(config);
+      parentPort?.postMessage({ type: 'ready' });
+      return;
+    }
+    if (!net || !optimizer) throw new Error('step before init');
+    if (m.grads) applyFlat(net, optimizer, m.grads);
+    if (!m.labels.length) {
+      parentPort?.postMessage({ type: 'grads', flat: new Float32Array(0), stats: [0, 0, 0, Infinity, -Infinity], n: 0 });
+      return;
+    }
+    const { flat, stats } = shardGradients(net, m.pixels, m.labels, config);
+    parentPort?.postMessage({ type: 'grads', flat, stats, n: m.labels.length }, [flat.buffer as ArrayBuffer]);
+  } catch (err) {
+    parentPort?.postMessage({ type: 'error', message: (err as Error).message });
+  }
+});

@@ -1,0 +1,61 @@
+import { strict as assert } from 'node:assert';
+import { buildNet } from '../../src/trainer/model';
+import { makeOptimizer } from '../../src/trainer/optimizer';
+import { Rng } from '../../src/trainer/rng';
+import { LocalStep, ParallelStep, defaultWorkerScript, workerCount } from '../../src/trainer/step';
+import * as tf from '../../src/trainer/tf';
+import { tinyConfig } from './train.test';
+
+describe('data-parallel training over worker threads', () => {
+  it('gives the same updates as one thread, up to float rounding', async () => {
+    const config = tinyConfig({ alphaTrainable: true, batchSize: 21 });
+    const classes = 8;
+    const local = buildNet(config, classes);
+    const parallel = buildNet(config, classes);
+    const optA = makeOptimizer(config);
+    const optB = makeOptimizer(config);
+    const one = new LocalStep(local, optA, config);
+    const three = await ParallelStep.create(parallel, optB, config, classes, 'wasm', 3, defaultWorkerScript());
+    assert.equal(three.workers, 3);
+    const rng = new Rng(4);
+    const len = config.imageSize * config.imageSize * config.channels;
+    try {
+      for (let step = 0; step < 4; step++) {
+        // 21 images: shards of 7, 7 and 7; the last batch (5) leaves a shard of 1 and an empty one.
+        const n = step === 3 ? 5 : 21;
+        const pixels = Float32Array.from({ length: n * len }, () => rng.normal() * 0.5);
+        const labels = Int32Array.from({ length: n }, () => rng.int(classes));
+        const a = await one.step(pixels.slice(), labels.slice());
+        const b = await three.step(pixels.slice(), labels.slice());
+        assert.ok(Math.abs(a.loss - b.loss) < 1e-4 * (1 + a.loss), `loss ${a.loss} vs ${b.loss}`);
+        assert.ok(Math.abs(a.accuracy - b.accuracy) < 1e-9);
+        assert.ok(Math.abs(a.norm.max - b.norm.max) < 1e-3 * (1 + a.norm.max));
+      }
+      const wa = local.train.getWeights().map((w) => w.dataSync());
+      const wb = parallel.train.getWeights().map((w) => w.dataSync());
+      let worst = 0;
+      wa.forEach((w, k) => w.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - wb[k][i]) / (1e-3 + Math.abs(v))))));
+      assert.ok(worst < 1e-3, `weights differ by ${worst}`);
+      // And they moved: the test is not comparing two untouched nets.
+      const init = buildNet(config, classes).train.getWeights().map((w) => w.dataSync());
+      assert.ok(init.some((w, k) => w.some((v, i) => Math.abs(v - wa[k][i]) > 1e-4)));
+    } finally {
+      await three.dispose();
+      tf.dispose([local.train, parallel.train] as never);
+    }
+  });
+
+  it('is used only for the single-threaded backends, one thread per core by default', () => {
+    assert.equal(workerCount(0, 'tensorflow'), 1);
+    assert.equal(workerCount(4, 'tensorflow-gpu'), 1);
+    assert.equal(workerCount(3, 'wasm'), 3);
+    assert.ok(workerCount(0, 'wasm') >= 1);
+  });
+
+  it('reports a worker that cannot start as a clear error', async () => {
+    const config = tinyConfig();
+    const net = buildNet(config, 8);
+    await assert.rejects(ParallelStep.create(net, makeOptimizer(config), config, 8, 'wasm', 2, '/no/such/worker.js'), /training worker (crashed|exited|failed)/);
+    net.train.dispose();
+  });
+});
