@@ -255,6 +255,7 @@ export class RunView {
         { class: 'facts', id: 'facts' },
         h('span', {}, 'Backend ', h('b', { id: 'backend' }, st ? st.backend.description : 'starting…')),
         h('span', {}, 'GPU ', h('b', { id: 'gpu' }, gpu)),
+        st?.workers && st.workers > 1 ? h('span', {}, 'Threads ', h('b', { id: 'threads' }, String(st.workers))) : null,
         h('span', {}, 'Epoch ', h('b', {}, `${last ? last.epoch : epochNow}/${c.epochs}`)),
         h('span', {}, 'Images/s ', h('b', { id: 'rate' }, rate ? Math.round(rate).toLocaleString() : '–')),
         r.status === 'running' ? h('span', {}, 'ETA ', h('b', { id: 'eta' }, formatDuration(etaSeconds(r)))) : null,

@@ -9,7 +9,7 @@ export function formatStarted(e: StartedEvent): string {
   const d = e.dataset;
   const loss = c.loss === 'l2-softmax' ? `L2-softmax, alpha ${c.alpha}${c.alphaTrainable ? ' (trainable)' : ''}` : 'softmax (baseline)';
   return [
-    `Backend   ${e.backend.description}`,
+    `Backend   ${e.backend.description}${e.workers && e.workers > 1 ? `, data-parallel on ${e.workers} threads` : ''}`,
     `Data      ${d.source}: ${d.identities} identities, ${d.images} images (${d.imagesPerIdentity.min}-${d.imagesPerIdentity.max} per identity, median ${d.imagesPerIdentity.median})` +
       `${d.validationImages ? `, ${d.validationImages} held out for validation` : ''}${d.skippedIdentities ? `, ${d.skippedIdentities} identities skipped (too few images)` : ''}`,
     `Verify    ${d.pairs} pairs (${d.matchedPairs} matched) in ${d.folds} folds over ${d.verifyImages} images of ${d.verifyIdentities} identities, from ${d.pairsSource ?? 'held-out identities'}` +

@@ -13,7 +13,7 @@ export interface BackendInfo {
   /** True only when TensorFlow really places ops on a GPU. */
   gpu: boolean;
   gpuName?: string;
-  /** One line a user can read, e.g. "WebAssembly (SIMD, 1 thread), no GPU". */
+  /** One line a user can read, e.g. "WebAssembly (XNNPACK, SIMD) on the CPU, no GPU". */
   description: string;
 }
 

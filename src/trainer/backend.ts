@@ -89,7 +89,7 @@ async function tryWasm(log: BackendLog): Promise<BackendInfo | undefined> {
     log.warn('wasm-self-check', `WebAssembly conv gradients disagree with the reference (relative error ${error.toExponential(2)}); not using them.`);
     return undefined;
   }
-  return { name: 'wasm', gpu: false, description: 'WebAssembly (XNNPACK, SIMD, 1 thread) on the CPU, no GPU' };
+  return { name: 'wasm', gpu: false, description: 'WebAssembly (XNNPACK, SIMD) on the CPU, no GPU' };
 }
 
 /**
