@@ -37,10 +37,6 @@ export function points(xs: number[], ys: (number | null)[]): Point[] {
   return out;
 }
 
-export function tarAt(v: Verification, far: number): number | undefined {
-  return v.tarAtFar.find((t) => Math.abs(t.far - far) < far * 1e-6)?.tar;
-}
-
 export function bestEpoch(epochs: EpochEvent[]): EpochEvent | undefined {
   let best: EpochEvent | undefined;
   for (const e of epochs) if (!best || e.verification.accuracy > best.verification.accuracy) best = e;
@@ -58,16 +54,7 @@ export function etaSeconds(run: RunSnapshot): number | undefined {
   return (Math.max(total - run.steps.step[n - 1], 0) * run.config.batchSize) / rate;
 }
 
-export function formatDuration(seconds: number | undefined): string {
-  if (seconds === undefined || !Number.isFinite(seconds)) return '–';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const r = s % 60;
-  return h ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;
-}
-
-export const pct = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)}%`);
+export { formatDuration, pct, tarAtFar as tarAt } from '../src/shared/format';
 
 /** The config fields whose values differ between runs (for the comparison view). */
 export function configDiff(configs: RunConfig[]): { field: string; values: string[] }[] {

@@ -2,7 +2,7 @@
 
 import type { EpochEvent, FinishedEvent, StartedEvent, TrainerEvent } from '../shared/events';
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+import { pct, tarAtFar } from '../shared/format';
 
 export function formatStarted(e: StartedEvent): string {
   const c = e.config;
@@ -20,7 +20,7 @@ export function formatStarted(e: StartedEvent): string {
 }
 
 export function tarAt(e: { verification: EpochEvent['verification'] }, far: number): number {
-  return e.verification.tarAtFar.find((t) => Math.abs(t.far - far) < far * 1e-6)?.tar ?? NaN;
+  return tarAtFar(e.verification, far) ?? NaN;
 }
 
 export function formatEpoch(e: EpochEvent): string {

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
+import { median } from '../shared/format';
 import type { DatasetStats } from '../shared/events';
 import type { RunStore } from './run-store';
 
@@ -19,13 +20,6 @@ export interface DatasetSummary {
 }
 
 const IMAGE = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i;
-
-function median(values: number[]): number {
-  if (!values.length) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /**
  * Counts identity folders and their images. Without a pairs file the trainer

@@ -1,12 +1,13 @@
 // Short texts shown in the Runs view, status bar and tooltips (no vscode here, so they are unit-tested).
 
 import { alphaLowerBound, type RunConfig } from '../shared/config';
+import { formatDuration, pct, tarAtFar } from '../shared/format';
 import type { RunRecord } from './run-store';
 
-export const pct = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)}%`);
+export { formatDuration, pct } from '../shared/format';
 
 export function tarAt(record: RunRecord, far: number): number | undefined {
-  return record.summary?.final?.tarAtFar.find((t) => Math.abs(t.far - far) < far * 1e-6)?.tar;
+  return tarAtFar(record.summary?.final, far);
 }
 
 /** One line for the Runs view: progress while running, results when done, the reason when not. */
@@ -26,15 +27,6 @@ export function runDescription(record: RunRecord): string {
       return record.status;
     }
   }
-}
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '–';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const r = s % 60;
-  return h ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;
 }
 
 /** Seconds left, from the recent images/s; undefined until a rate is known. */

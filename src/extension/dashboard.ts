@@ -122,7 +122,6 @@ class Panel {
   /** Live events that arrive while the history is being read are held back, then sent after `init`. */
   private pending: HostMessage[] | undefined = [];
   private readonly subscriptions: vscode.Disposable[] = [];
-  private snapshots: RunSnapshot[] = [];
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -155,7 +154,6 @@ class Panel {
         // A webview that reloads (or was hidden and shown again) asks again: replay from disk.
         this.pending = [];
         const snaps = (await Promise.all(this.state.runIds.map((id) => this.owner.snapshot(id)))).filter((s): s is RunSnapshot => !!s);
-        this.snapshots = snaps;
         const held = this.pending;
         this.pending = undefined;
         void this.panel.webview.postMessage({ type: 'init', mode: this.state.mode, runs: snaps } satisfies HostMessage);
@@ -212,7 +210,6 @@ class Panel {
 
   dispose(): void {
     this.subscriptions.forEach((d) => d.dispose());
-    this.snapshots = [];
   }
 }
 

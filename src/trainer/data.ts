@@ -70,13 +70,6 @@ export class MemoryTrainSet extends MemoryImages implements TrainSet {
   }
 }
 
-export function median(values: number[]): number {
-  if (!values.length) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 export interface IdentityImages {
   name: string;
   /** Image numbers (1-based, as in LFW) available for this identity. */

@@ -5,7 +5,8 @@
 import * as path from 'node:path';
 import { heldOutIdentities, type RunConfig } from '../shared/config';
 import type { DatasetStats } from '../shared/events';
-import { generatePairs, indexPairs, median, type Dataset, type ImageSource, type PairIndex } from './data';
+import { median } from '../shared/format';
+import { generatePairs, indexPairs, type Dataset, type ImageSource, type PairIndex } from './data';
 import { cacheImages, defaultCacheRoot, type CachedImages } from './decode-cache';
 import { TrainerError } from './errors';
 import { listImageFolder, type Identity } from './image-folder';

@@ -1,0 +1,28 @@
+// Small formatting and statistics helpers shared by the CLI, the host and the webview.
+
+import type { Verification } from './events';
+
+export const pct = (x: number | null | undefined, digits = 1): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)}%`;
+
+/** m:ss or h:mm:ss; "–" when unknown. */
+export function formatDuration(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '–';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  return h ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;
+}
+
+/** The TAR a verification reports at one of its target FARs. */
+export function tarAtFar(v: Verification | null | undefined, far: number): number | undefined {
+  return v?.tarAtFar.find((t) => Math.abs(t.far - far) < far * 1e-6)?.tar;
+}
+
+export function median(values: number[]): number {
+  if (!values.length) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
