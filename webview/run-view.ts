@@ -256,7 +256,7 @@ export class RunView {
         h('span', {}, 'Backend ', h('b', { id: 'backend' }, st ? st.backend.description : 'starting…')),
         h('span', {}, 'GPU ', h('b', { id: 'gpu' }, gpu)),
         st?.workers && st.workers > 1 ? h('span', {}, 'Threads ', h('b', { id: 'threads' }, String(st.workers))) : null,
-        h('span', {}, 'Epoch ', h('b', {}, `${last ? last.epoch : epochNow}/${c.epochs}`)),
+        h('span', {}, 'Epoch ', h('b', { id: 'epoch' }, `${r.status === 'running' ? Math.max(epochNow, 1) : (last?.epoch ?? 0)}/${c.epochs}`)),
         h('span', {}, 'Images/s ', h('b', { id: 'rate' }, rate ? Math.round(rate).toLocaleString() : '–')),
         r.status === 'running' ? h('span', {}, 'ETA ', h('b', { id: 'eta' }, formatDuration(etaSeconds(r)))) : null,
         r.finished ? h('span', {}, 'Took ', h('b', {}, formatDuration(r.finished.summary.seconds))) : null,

@@ -39,7 +39,7 @@ export function eta(record: RunRecord): number | undefined {
 
 export function statusText(record: RunRecord): string {
   const p = record.progress;
-  if (!p) return `L2-Softmax: ${record.name} starting…`;
+  if (!p) return 'starting…';
   const left = eta(record);
   return `epoch ${Math.max(p.epoch, 1)}/${p.epochs}${p.loss !== null ? ` · loss ${p.loss.toFixed(3)}` : ''}${left !== undefined ? ` · ETA ${formatDuration(left)}` : ''}`;
 }

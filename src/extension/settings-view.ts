@@ -87,6 +87,7 @@ const ICONS: Record<SettingSpec['kind'], string> = {
 
 function display(spec: SettingSpec, value: unknown): string {
   if (spec.kind === 'boolean') return value ? 'on' : 'off';
+  if (spec.key === 'workers' && value === 0) return 'auto (one per core)';
   if (spec.key === 'datasetFolder' && !value) return 'built-in synthetic faces';
   if ((spec.kind === 'folder' || spec.kind === 'file') && !value) return spec.key === 'nodePath' ? 'node on PATH' : 'not set';
   return String(value);

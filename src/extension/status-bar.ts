@@ -27,7 +27,7 @@ export class RunStatusBar implements vscode.Disposable {
       return;
     }
     const more = this.live.size > 1 ? ` (+${this.live.size - 1})` : '';
-    this.item.text = `$(sync~spin) L2 ${statusText(shown)}${more}`;
+    this.item.text = `$(sync~spin) ${shown.name} · ${statusText(shown)}${more}`;
     this.item.tooltip = `${shown.name}: ${statusText(shown)}${shown.backend ? `\n${shown.backend.description}` : ''}\nClick to open its dashboard.`;
     this.item.command = { command: 'l2softmax.openDashboard', title: 'Open Dashboard', arguments: [shown.id] };
     this.item.show();
