@@ -80,7 +80,7 @@ const ICONS: Record<SettingSpec['kind'], string> = {
   integer: 'symbol-number',
   boolean: 'symbol-boolean',
   enum: 'symbol-enum',
-  folder: 'folder',
+  folder: 'folder-library',
   file: 'file',
   text: 'symbol-string',
 };

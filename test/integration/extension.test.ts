@@ -136,6 +136,13 @@ describe('L2-Softmax Lab in VS Code', () => {
     await sleep(3000); // lets the webview render, for the harness's screenshot
   });
 
+  it('compares two runs in one panel', async () => {
+    const runs = (await api.runs.getChildren()).slice(0, 2);
+    assert.equal(runs.length, 2);
+    await vscode.commands.executeCommand('l2softmax.compareRuns', runs[0], runs);
+    assert.ok(api.dashboards.openPanels().some((p) => p.mode === 'compare' && p.runIds.length === 2));
+  });
+
   it('stops a second run within seconds', async () => {
     await config().update('epochs', 200, vscode.ConfigurationTarget.Workspace);
     const run = (await vscode.commands.executeCommand('l2softmax.startRun')) as RunRecord;

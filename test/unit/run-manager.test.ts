@@ -189,3 +189,44 @@ describe('run manager', () => {
     });
   });
 });
+
+describe('trainer process without an IPC channel', () => {
+  it('writes only protocol events to stdout, one JSON object per line, and exits 0 on completion', async () => {
+    const { spawn } = await import('node:child_process');
+    const { writeFileSync, mkdtempSync: mk } = await import('node:fs');
+    const dir = mk(path.join(tmpdir(), 'l2sm-stdout-'));
+    const cfg = path.join(dir, 'config.json');
+    writeFileSync(cfg, JSON.stringify({ ...tinyConfig({ epochs: 1 }), workers: 1 }));
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/trainer.js'), '--config', cfg, '--out', path.join(dir, 'run')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0, err);
+    const lines = out.trim().split('\n');
+    const types = lines.map((l) => {
+      const e = JSON.parse(l);
+      assert.equal(e.v, 1);
+      return e.type as string;
+    });
+    assert.ok(types.includes('started') && types.includes('epoch'));
+    assert.equal(types[types.length - 1], 'finished');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rejects a bad config with exit code 2 and a failed event naming the field', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { writeFileSync, mkdtempSync: mk } = await import('node:fs');
+    const dir = mk(path.join(tmpdir(), 'l2sm-badcfg-'));
+    const cfg = path.join(dir, 'config.json');
+    writeFileSync(cfg, JSON.stringify({ epochs: 0 }));
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/trainer.js'), '--config', cfg, '--out', dir], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    const last = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.equal(last.type, 'finished');
+    assert.equal(last.status, 'failed');
+    assert.match(last.reason, /epochs: must be at least 1, got 0/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
