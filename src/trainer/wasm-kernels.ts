@@ -162,6 +162,10 @@ export function maxPoolGrad(dy: Info, x: Info, attrs: { filterSize: number | [nu
   const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && h === 2 * oh && w === 2 * ow) {
+    pool2x2Grad(xs, g, dx, batchSize, oh, ow, c);
+    return out;
+  }
   const best = new Float32Array(c);
   const where = new Int32Array(c);
   for (let b = 0; b < batchSize; b++) {
@@ -191,6 +195,31 @@ export function maxPoolGrad(dy: Info, x: Info, attrs: { filterSize: number | [nu
     }
   }
   return out;
+}
+
+/** The common 2x2, stride-2 pool tiling its input exactly: every input is in one window. */
+function pool2x2Grad(xs: Float32Array, g: Float32Array, dx: Float32Array, n: number, oh: number, ow: number, c: number): void {
+  const row = 2 * ow * c;
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < oh; r++) {
+      for (let q = 0; q < ow; q++) {
+        const p00 = ((b * 2 * oh + 2 * r) * 2 * ow + 2 * q) * c;
+        const p01 = p00 + c;
+        const p10 = p00 + row;
+        const p11 = p10 + c;
+        const go = ((b * oh + r) * ow + q) * c;
+        for (let k = 0; k < c; k++) {
+          // First maximum in window order (row-major), as the reference kernel.
+          let at = p00 + k;
+          let best = xs[at];
+          if (xs[p01 + k] > best) best = xs[(at = p01 + k)];
+          if (xs[p10 + k] > best) best = xs[(at = p10 + k)];
+          if (xs[p11 + k] > best) at = p11 + k;
+          dx[at] = g[go + k];
+        }
+      }
+    }
+  }
 }
 
 /**

@@ -116,11 +116,13 @@ describe('faster wasm kernels match the cpu backend', () => {
 
   it('MaxPoolGrad: random shapes, windows 2 and 3, strides 1 and 2, both paddings, tied maxima', async () => {
     const rng = new Rng(21);
-    for (let trial = 0; trial < 24; trial++) {
-      const [n, h, w, c] = [1 + rng.int(3), 3 + rng.int(8), 3 + rng.int(8), 1 + rng.int(6)];
-      const size = 2 + (trial % 2);
-      const stride = 1 + ((trial >> 1) % 2);
-      const pad = trial % 8 < 4 ? 'valid' : 'same';
+    for (let trial = 0; trial < 28; trial++) {
+      // The last four are the exact 2x2 / stride-2 tiling the nets use (its own fast path).
+      const tiling = trial >= 24;
+      const [n, h, w, c] = tiling ? [2, 2 * (2 + rng.int(4)), 2 * (2 + rng.int(4)), 1 + rng.int(6)] : [1 + rng.int(3), 3 + rng.int(8), 3 + rng.int(8), 1 + rng.int(6)];
+      const size = tiling ? 2 : 2 + (trial % 2);
+      const stride = tiling ? 2 : 1 + ((trial >> 1) % 2);
+      const pad = tiling ? (trial % 2 ? 'valid' : 'same') : trial % 8 < 4 ? 'valid' : 'same';
       // Whole numbers in a narrow range: many windows hold tied maxima, which must go to the first one.
       const xv = Float32Array.from({ length: n * h * w * c }, () => Math.round(rng.normal() * 1.5));
       const [want, got] = await onBoth(() => {
