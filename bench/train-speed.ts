@@ -45,7 +45,7 @@ interface Result {
 
 async function benchShape(shape: Shape, steps: number, batch: number, backend: 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu', threads: number): Promise<Result> {
   const config = configFor(shape, batch);
-  const data = syntheticDataset(config);
+  const data = await syntheticDataset(config);
   const classes = data.train.classNames.length;
   const net = buildNet(config, classes);
   const optimizer = makeOptimizer(config);

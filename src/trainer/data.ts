@@ -159,49 +159,70 @@ export interface RenderedSet {
   pixels: Float32Array;
   labels: Int32Array;
   names: string[];
-  hard: Uint8Array;
 }
 
-/** Renders `identities` x `perIdentity` faces; seeds depend only on (seed, split, identity, image). */
-export function renderSyntheticSplit(
-  config: RunConfig,
-  split: 'train' | 'verify',
-  identities: number,
-  perIdentity: number,
-): RenderedSet {
+export type Split = 'train' | 'verify';
+
+/**
+ * Renders identities [from, to) x `perIdentity` faces. Seeds depend only on
+ * (seed, split, identity, image), so ranges can be rendered anywhere, in any order.
+ */
+export function renderRange(config: RunConfig, split: Split, from: number, to: number, perIdentity: number): Float32Array {
   const { imageSize: size, channels, seed } = config;
   const { hardShare } = config.dataset.synthetic;
   const len = size * size * channels;
-  const total = identities * perIdentity;
-  const pixels = new Float32Array(total * len);
-  const labels = new Int32Array(total);
-  const hard = new Uint8Array(total);
-  const names: string[] = [];
+  const pixels = new Float32Array((to - from) * perIdentity * len);
   const salt = split === 'train' ? 1 : 2;
-  for (let i = 0; i < identities; i++) {
-    names.push(syntheticName(split, i));
+  for (let i = from; i < to; i++) {
     const face = drawIdentity(new Rng(hashSeed(seed, salt, i)));
     for (let j = 0; j < perIdentity; j++) {
-      const k = i * perIdentity + j;
       const rng = new Rng(hashSeed(seed, salt + 10, i, j));
-      hard[k] = rng.next() < hardShare ? 1 : 0;
-      pixels.set(renderFace(face, rng, { size, channels, hard: hard[k] === 1 }), k * len);
-      labels[k] = i;
+      const hard = rng.next() < hardShare;
+      pixels.set(renderFace(face, rng, { size, channels, hard }), ((i - from) * perIdentity + j) * len);
     }
   }
-  return { pixels, labels, names, hard };
+  return pixels;
 }
 
-/** The built-in synthetic face set: disjoint training and verification identities. */
-export function syntheticDataset(config: RunConfig): Dataset {
+/** Renders a range somewhere (this thread, or a worker thread). */
+export type RangeRenderer = (split: Split, from: number, to: number, perIdentity: number) => Promise<Float32Array>;
+
+export async function renderSyntheticSplit(config: RunConfig, split: Split, identities: number, perIdentity: number, render?: RangeRenderer, parts = 1): Promise<RenderedSet> {
+  const len = config.imageSize * config.imageSize * config.channels;
+  const pixels = new Float32Array(identities * perIdentity * len);
+  const chunk = render ? Math.ceil(identities / Math.max(1, parts)) : identities;
+  // Hand the other ranges out first, then yield (so a concurrent call can too), then render the first here.
+  const jobs: Promise<void>[] = [];
+  for (let from = chunk; from < identities; from += chunk) {
+    const start = from;
+    jobs.push((render as RangeRenderer)(split, start, Math.min(identities, start + chunk), perIdentity).then((p) => pixels.set(p, start * perIdentity * len)));
+  }
+  await null;
+  pixels.set(renderRange(config, split, 0, Math.min(chunk, identities), perIdentity), 0);
+  await Promise.all(jobs);
+  return {
+    pixels,
+    labels: Int32Array.from({ length: identities * perIdentity }, (_, k) => Math.floor(k / perIdentity)),
+    names: Array.from({ length: identities }, (_, i) => syntheticName(split, i)),
+  };
+}
+
+/**
+ * The built-in synthetic face set: disjoint training and verification identities.
+ * With `render` and `parts` > 1, identity ranges are rendered in parallel (the
+ * first on this thread); the pixels are the same either way.
+ */
+export async function syntheticDataset(config: RunConfig, render?: RangeRenderer, parts = 1): Promise<Dataset> {
   const s = config.dataset.synthetic;
   const len = config.imageSize * config.imageSize * config.channels;
   // Two more images per training identity, never trained on, measure classification accuracy.
   const extra = SYNTHETIC_VALIDATION_PER_IDENTITY;
-  const rendered = renderSyntheticSplit(config, 'train', s.identities, s.imagesPerIdentity + extra);
+  const [rendered, held] = await Promise.all([
+    renderSyntheticSplit(config, 'train', s.identities, s.imagesPerIdentity + extra, render, parts),
+    renderSyntheticSplit(config, 'verify', s.verifyIdentities, s.verifyImagesPerIdentity, render, parts),
+  ]);
   const train = pickImages(rendered, len, (j) => j < s.imagesPerIdentity, s.imagesPerIdentity + extra);
   const validation = pickImages(rendered, len, (j) => j >= s.imagesPerIdentity, s.imagesPerIdentity + extra);
-  const held = renderSyntheticSplit(config, 'verify', s.verifyIdentities, s.verifyImagesPerIdentity);
   const ids: IdentityImages[] = held.names.map((name) => ({ name, count: s.verifyImagesPerIdentity }));
   const pairsFile = generatePairs(ids, SYNTHETIC_FOLDS, s.pairsPerFold, new Rng(hashSeed(config.seed, 99)));
   const byName = new Map(held.names.map((n, i) => [n, i]));

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { RunConfig } from '../shared/config';
 import type { BackendName } from '../shared/events';
 import { initBackend } from './backend';
+import { renderRange, type Split } from './data';
 import { buildNet, type Net } from './model';
 import { makeOptimizer } from './optimizer';
 import { consoleToStderr } from './quiet';
@@ -14,11 +15,23 @@ import type * as tf from './tf';
 
 consoleToStderr();
 
-const { config, classes, backend } = workerData as { config: RunConfig; classes: number; backend: BackendName };
+const { config, classes, backend, mode } = workerData as { config: RunConfig; classes: number; backend: BackendName; mode?: 'render' };
+
+if (mode === 'render') {
+  parentPort?.on('message', (m: { id: string; split: Split; from: number; to: number; perIdentity: number }) => {
+    try {
+      const pixels = renderRange(config, m.split, m.from, m.to, m.perIdentity);
+      parentPort?.postMessage({ id: m.id, pixels }, [pixels.buffer as ArrayBuffer]);
+    } catch (err) {
+      parentPort?.postMessage({ id: m.id, error: (err as Error).message });
+    }
+  });
+}
+
 let net: Net | undefined;
 let optimizer: tf.Optimizer | undefined;
 
-parentPort?.on('message', async (m: { type: 'init' } | { type: 'step'; pixels: Float32Array; labels: Int32Array; grads?: Float32Array }) => {
+if (mode !== 'render') parentPort?.on('message', async (m: { type: 'init' } | { type: 'step'; pixels: Float32Array; labels: Int32Array; grads?: Float32Array }) => {
   try {
     if (m.type === 'init') {
       process.env.L2SOFTMAX_BACKENDS = backend;

@@ -60,14 +60,15 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
       warn: (code, message) => emit({ type: 'warning', code, message }),
     });
     emit({ type: 'log', level: 'info', message: `Backend: ${backend.description}` });
-    data = await loadDataset(config, (message) => emit({ type: 'log', level: 'info', message }));
+    const threads = workerCount(config.workers, backend.name);
+    const workerScript = opts.workerScript ?? defaultWorkerScript();
+    data = await loadDataset(config, (message) => emit({ type: 'log', level: 'info', message }), threads, workerScript);
     await fs.mkdir(outDir, { recursive: true });
     if (data.pairsFile) await fs.writeFile(path.join(outDir, 'verification-pairs.txt'), formatPairs(data.pairsFile));
     const classes = data.train.classNames.length;
     net = buildNet(config, classes);
     optimizer = makeOptimizer(config);
-    const threads = workerCount(config.workers, backend.name);
-    runner = threads > 1 ? await ParallelStep.create(net, optimizer, config, classes, backend.name, threads, opts.workerScript ?? defaultWorkerScript()) : new LocalStep(net, optimizer, config);
+    runner = threads > 1 ? await ParallelStep.create(net, optimizer, config, classes, backend.name, threads, workerScript) : new LocalStep(net, optimizer, config);
     if (threads > 1) emit({ type: 'log', level: 'info', message: `Training data-parallel on ${threads} threads` });
     const stepsPerEpoch = Math.ceil(data.train.count / config.batchSize);
     emit({

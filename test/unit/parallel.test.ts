@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { syntheticDataset } from '../../src/trainer/data';
 import { buildNet } from '../../src/trainer/model';
+import { RenderPool } from '../../src/trainer/render-pool';
 import { makeOptimizer } from '../../src/trainer/optimizer';
 import { Rng } from '../../src/trainer/rng';
 import { LocalStep, ParallelStep, defaultWorkerScript, workerCount } from '../../src/trainer/step';
@@ -42,6 +44,22 @@ describe('data-parallel training over worker threads', () => {
     } finally {
       await three.dispose();
       tf.dispose([local.train, parallel.train] as never);
+    }
+  });
+
+  it('renders the synthetic faces on several threads, pixel for pixel the same', async () => {
+    const config = tinyConfig({ dataset: { synthetic: { identities: 7, imagesPerIdentity: 3, verifyIdentities: 5, verifyImagesPerIdentity: 2, pairsPerFold: 2, hardShare: 0.5 } } });
+    const one = await syntheticDataset(config);
+    const pool = RenderPool.create(config, 3, defaultWorkerScript());
+    try {
+      const three = await syntheticDataset(config, pool.render, pool.size);
+      const all = (n: number) => Array.from({ length: n }, (_, i) => i);
+      assert.deepEqual(await three.train.batch(all(three.train.count)), await one.train.batch(all(one.train.count)));
+      assert.deepEqual(await three.verify.batch(all(three.verify.count)), await one.verify.batch(all(one.verify.count)));
+      assert.deepEqual(three.train.labels, one.train.labels);
+      assert.deepEqual(three.pairs, one.pairs);
+    } finally {
+      await pool.dispose();
     }
   });
 
