@@ -7,7 +7,7 @@ import type { RunSnapshot } from '../src/shared/dashboard';
 import { emptySeries, pushStep } from '../src/shared/dashboard';
 import { DEFAULT_CONFIG } from '../src/shared/config';
 import type { EpochEvent, StartedEvent, StepEvent, Verification } from '../src/shared/events';
-import { launchBrowser, send, serve } from '../test/browser/harness';
+import { chromiumPath, launchBrowser, send, serve } from '../test/browser/harness';
 
 const STEPS = 100_000;
 const EPOCHS = 50;
@@ -74,6 +74,12 @@ function bigRun(): RunSnapshot {
 }
 
 async function main(): Promise<void> {
+  try {
+    chromiumPath();
+  } catch (err) {
+    console.log(`dashboard benchmark skipped: ${(err as Error).message}`);
+    return;
+  }
   const { url, server } = await serve();
   const browser = await launchBrowser();
   try {

@@ -60,11 +60,13 @@ async function reloadRestoresDashboard(page: import('playwright-core').Page, url
   while (Date.now() - t0 < 90000) {
     for (const frame of page.frames()) {
       try {
-        const name = await frame.$eval('#run-name', (el) => el.textContent ?? '', undefined).catch(() => '');
+        // Only the visible panel loads: a run's dashboard or a comparison, whichever was in front.
+        const name = await frame.$eval('#run-name', (el) => el.textContent ?? '').catch(() => '');
         const status = await frame.$eval('#run-status', (el) => el.textContent ?? '').catch(() => '');
-        if (name && status === 'completed') {
+        const compared = await frame.$$eval('#metrics-table tbody tr', (rows) => rows.length).catch(() => 0);
+        if ((name && status === 'completed') || compared >= 2) {
           await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-reloaded.png') });
-          console.log(`  ✔ after a window reload the dashboard of "${name}" is restored (${status})`);
+          console.log(`  ✔ after a window reload the ${name ? `dashboard of "${name}" (${status})` : `comparison of ${compared} runs`} is restored with its data`);
           return true;
         }
       } catch {
