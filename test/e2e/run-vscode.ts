@@ -5,7 +5,7 @@
 //   npx tsx test/e2e/run-vscode.ts
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -50,11 +50,54 @@ interface MochaJson {
   failures: { fullTitle: string; err: { message?: string; stack?: string } }[];
 }
 
+function findFiles(dir: string, name: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...findFiles(p, name));
+    else if (e.name === name) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Clicks Export CSV and a chart's PNG button inside the dashboard, accepts the
+ * save dialog's proposed path (code-server's simple file dialog), and checks the files.
+ */
+async function exportsWriteFiles(page: import('playwright-core').Page, frame: import('playwright-core').Frame, workspace: string): Promise<boolean> {
+  const save = async (click: () => Promise<void>, file: string): Promise<string | undefined> => {
+    await click();
+    await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input', { timeout: 15000 });
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Enter');
+    const t0 = Date.now();
+    while (Date.now() - t0 < 15000) {
+      const hit = findFiles(workspace, file)[0];
+      if (hit) return hit;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    return undefined;
+  };
+  try {
+    const csv = await save(() => frame.click('#export-csv'), 'metrics.csv');
+    const csvOk = !!csv && readFileSync(csv, 'utf8').startsWith('run_id,run_name,loss,') && readFileSync(csv, 'utf8').trim().split('\n').length >= 2;
+    console.log(`  ${csvOk ? '✔' : '✘'} Export CSV wrote ${csv ?? 'nothing'}`);
+    const png = await save(() => frame.click('[data-chart=roc] h2 button'), 'roc.png');
+    const pngOk = !!png && readFileSync(png).subarray(1, 4).toString('ascii') === 'PNG';
+    console.log(`  ${pngOk ? '✔' : '✘'} PNG export of the ROC chart wrote ${png ?? 'nothing'}`);
+    return csvOk && pngOk;
+  } catch (err) {
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-export.png') });
+    console.log(`  ✘ exporting from the dashboard failed: ${(err as Error).message.split('\n')[0]} (see test-results/vscode-export.png)`);
+    return false;
+  }
+}
+
 /**
  * Loads the window again (the suite left a finished run's dashboard open) and checks
  * that the panel serializer brings the dashboard back with its data.
  */
-async function reloadRestoresDashboard(page: import('playwright-core').Page, url: string): Promise<boolean> {
+async function reloadRestoresDashboard(page: import('playwright-core').Page, url: string, workspace: string): Promise<boolean> {
   await page.goto(url);
   const t0 = Date.now();
   while (Date.now() - t0 < 90000) {
@@ -67,7 +110,7 @@ async function reloadRestoresDashboard(page: import('playwright-core').Page, url
         if ((name && status === 'completed') || compared >= 2) {
           await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-reloaded.png') });
           console.log(`  ✔ after a window reload the ${name ? `dashboard of "${name}" (${status})` : `comparison of ${compared} runs`} is restored with its data`);
-          return true;
+          return await exportsWriteFiles(page, frame, workspace);
         }
       } catch {
         // frame navigated away
@@ -138,7 +181,7 @@ async function main(): Promise<number> {
     for (const p of report.passes) console.log(`  ✔ ${p.fullTitle} (${p.duration} ms)`);
     for (const f of report.failures) console.log(`  ✘ ${f.fullTitle}\n      ${(f.err.stack ?? f.err.message ?? '').split('\n').slice(0, 6).join('\n      ')}`);
     console.log(`e2e: ${report.stats.passes} passing, ${report.stats.failures} failing, ${report.stats.pending} pending in ${(report.stats.duration / 1000).toFixed(1)} s`);
-    const restored = await reloadRestoresDashboard(page, `${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload.slice(0, 1)))}`);
+    const restored = await reloadRestoresDashboard(page, `${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload.slice(0, 1)))}`, workspace);
     return report.stats.failures === 0 && report.stats.passes > 0 && restored ? 0 : 1;
   } finally {
     await browser.close().catch(() => undefined);
