@@ -101,6 +101,18 @@ export function retheme(chart: Chart<'line', Point[]>, theme: Theme): void {
   if (legend) legend.color = theme.foreground;
 }
 
+/** The chart as a PNG data URL, on the theme background (the canvas itself is transparent). */
+export function chartPng(chart: Chart<'line', Point[]>, background: string): string {
+  const out = document.createElement('canvas');
+  out.width = chart.canvas.width;
+  out.height = chart.canvas.height;
+  const ctx = out.getContext('2d') as CanvasRenderingContext2D;
+  ctx.fillStyle = background;
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(chart.canvas, 0, 0);
+  return out.toDataURL('image/png');
+}
+
 /** Batches redraws into one animation frame, however many events arrive. */
 export class Redraw {
   private dirty = new Set<Chart<'line', Point[]>>();

@@ -3,7 +3,7 @@
 import type { Chart } from 'chart.js';
 import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
 import type { TrainerEvent } from '../src/shared/events';
-import { lineChart, Redraw, retheme, type LineDataset } from './charts';
+import { chartPng, lineChart, Redraw, retheme, type LineDataset } from './charts';
 import { h, table } from './dom';
 import { bestEpoch, configDiff, distinctColors, pct, rocPoints, smooth, tarAt, type Point } from './model';
 import { readTheme, type Theme } from './theme';
@@ -188,15 +188,7 @@ export class CompareView {
 
   private exportPng(id: ChartId): void {
     const chart = this.charts.get(id);
-    if (!chart) return;
-    const out = document.createElement('canvas');
-    out.width = chart.canvas.width;
-    out.height = chart.canvas.height;
-    const ctx = out.getContext('2d') as CanvasRenderingContext2D;
-    ctx.fillStyle = this.theme.background;
-    ctx.fillRect(0, 0, out.width, out.height);
-    ctx.drawImage(chart.canvas, 0, 0);
-    this.post({ type: 'exportPng', chart: id, dataUrl: out.toDataURL('image/png') });
+    if (chart) this.post({ type: 'exportPng', chart: id, dataUrl: chartPng(chart, this.theme.background) });
   }
 
   retheme(): void {

@@ -3,7 +3,7 @@
 import type { Chart } from 'chart.js';
 import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
 import type { TrainerEvent } from '../src/shared/events';
-import { lineChart, Redraw, retheme, type LineDataset } from './charts';
+import { chartPng, lineChart, Redraw, retheme, type LineDataset } from './charts';
 import { h, table } from './dom';
 import { Ema, bestEpoch, etaSeconds, formatDuration, pct, rocPoints, tarAt, type Point } from './model';
 import { readTheme, withAlpha, type Theme } from './theme';
@@ -201,17 +201,7 @@ export class RunView {
 
   private exportPng(id: ChartId): void {
     const chart = this.charts.get(id);
-    if (!chart) return;
-    // Paint the theme background under the transparent canvas so the PNG reads anywhere.
-    const src = chart.canvas;
-    const out = document.createElement('canvas');
-    out.width = src.width;
-    out.height = src.height;
-    const ctx = out.getContext('2d') as CanvasRenderingContext2D;
-    ctx.fillStyle = this.theme.background;
-    ctx.fillRect(0, 0, out.width, out.height);
-    ctx.drawImage(src, 0, 0);
-    this.post({ type: 'exportPng', chart: id, dataUrl: out.toDataURL('image/png') });
+    if (chart) this.post({ type: 'exportPng', chart: id, dataUrl: chartPng(chart, this.theme.background) });
   }
 
   private updateRoc(): void {
