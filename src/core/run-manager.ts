@@ -350,4 +350,3 @@ function preview(value: unknown): string {
   return text.length > 120 ? text.slice(0, 117) + '...' : text;
 }
 
-export { ACTIVE };
