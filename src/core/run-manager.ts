@@ -8,7 +8,7 @@ import type { RunConfig } from '../shared/config';
 import { isTrainerEvent, type TrainerEvent } from '../shared/events';
 import { Emitter, type Disposable } from './emitter';
 import { applyToRecord } from './record';
-import { ACTIVE, type RunRecord, type RunStore } from './run-store';
+import type { RunRecord, RunStore } from './run-store';
 import { RuntimeError, type Runtime } from './runtime';
 
 export interface ManagerOptions {
