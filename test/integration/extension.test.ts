@@ -160,6 +160,66 @@ describe('L2-Softmax Lab in VS Code', () => {
     await config().update('epochs', 1, vscode.ConfigurationTarget.Workspace);
   });
 
+  it('renames, reruns and deletes runs from their context actions', async () => {
+    const [latest] = (await api.runs.getChildren()).filter((r) => r.status === 'completed');
+    let restore = stub('showInputBox', (async () => 'baseline run') as typeof vscode.window.showInputBox);
+    try {
+      await vscode.commands.executeCommand('l2softmax.renameRun', latest);
+    } finally {
+      restore();
+    }
+    assert.equal((await api.store.get(latest.id))?.name, 'baseline run');
+    assert.equal(api.runs.getTreeItem((await api.runs.getChildren()).find((r) => r.id === latest.id)!).label, 'baseline run');
+    const rerun = (await vscode.commands.executeCommand('l2softmax.rerun', latest)) as RunRecord;
+    assert.equal(rerun.name, 'baseline run (rerun)');
+    assert.deepEqual(rerun.config, latest.config);
+    const done = await until(async () => {
+      const r = await api.store.get(rerun.id);
+      return r && r.status !== 'running' && r.status !== 'queued' ? r : undefined;
+    }, 240000, 'the rerun to finish');
+    assert.equal(done.status, 'completed');
+    restore = stub('showWarningMessage', (async () => 'Delete') as typeof vscode.window.showWarningMessage);
+    try {
+      await vscode.commands.executeCommand('l2softmax.deleteRun', done);
+    } finally {
+      restore();
+    }
+    assert.equal(await api.store.get(rerun.id), undefined);
+    assert.ok(!(await api.runs.getChildren()).some((r) => r.id === rerun.id));
+    assert.ok(await api.store.get(latest.id), 'deleting one run touched another');
+  });
+
+  it('suggests alpha above alpha_low for the dataset and says why', async () => {
+    await config().update('alpha', 2, vscode.ConfigurationTarget.Workspace);
+    let message = '';
+    const restore = stub('showInformationMessage', (async (m: string) => {
+      message = m;
+      return undefined;
+    }) as typeof vscode.window.showInformationMessage);
+    try {
+      await vscode.commands.executeCommand('l2softmax.suggestAlpha');
+    } finally {
+      restore();
+    }
+    // 300 synthetic identities: alpha_low = log(0.9 * 298 / 0.1) = 7.89, 25% above rounds up to 10.
+    assert.equal(config().get('alpha'), 10);
+    assert.match(message, /alpha set to 10\. With 300 training identities .* alpha_low = log\(0\.9 × \(300 − 2\) \/ 0\.1\) = 7\.89/);
+  });
+
+  it('resets the settings to their defaults after confirming', async () => {
+    await config().update('seed', 7, vscode.ConfigurationTarget.Workspace);
+    const restore = stub('showWarningMessage', (async () => 'Reset') as typeof vscode.window.showWarningMessage);
+    try {
+      await vscode.commands.executeCommand('l2softmax.resetSettings');
+    } finally {
+      restore();
+    }
+    assert.equal(config().inspect('seed')?.workspaceValue, undefined);
+    assert.equal(config().get('seed'), 42);
+    for (const [k, v] of Object.entries(FAST)) await config().update(k, v, vscode.ConfigurationTarget.Workspace);
+    await config().update('openDashboardOnStart', false, vscode.ConfigurationTarget.Workspace);
+  });
+
   it('refuses to start with an invalid setting and says which', async () => {
     await config().update('learningRate', -1, vscode.ConfigurationTarget.Workspace);
     let shown = '';
