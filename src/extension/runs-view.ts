@@ -1,5 +1,6 @@
 // The Runs view: run history newest first, updated live from run-manager events.
 
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { configRows, pct, runDescription, tarAt } from '../core/format';
 import type { RunManager } from '../core/run-manager';
@@ -26,9 +27,20 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
     private readonly store: RunStore,
     private readonly manager: RunManager,
   ) {
+    // Runs written by someone else (the CLI in a terminal, another window) show up too.
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(store.root), '*/run.json'));
+    const external = (uri: vscode.Uri) => {
+      const id = path.basename(path.dirname(uri.fsPath));
+      if (this.manager.ids().has(id)) return; // ours: already live
+      void this.store.get(id).then((record) => (record ? this.upsert(record) : this.remove(id)));
+    };
     this.subscriptions.push(
       this.changed,
       manager.onDidChangeRun((record) => this.upsert(record)),
+      watcher,
+      watcher.onDidCreate(external),
+      watcher.onDidChange(external),
+      watcher.onDidDelete((uri) => this.remove(path.basename(path.dirname(uri.fsPath)))),
     );
   }
 

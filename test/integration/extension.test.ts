@@ -220,6 +220,17 @@ describe('L2-Softmax Lab in VS Code', () => {
     await config().update('openDashboardOnStart', false, vscode.ConfigurationTarget.Workspace);
   });
 
+  it('shows a run started from the CLI in a terminal', async () => {
+    const { spawn } = await import('node:child_process');
+    const cli = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'cli.js');
+    const cwd = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const child = spawn(process.execPath, [cli, 'train', '--epochs', '1', '--image-size', '16', '--loss', 'softmax'], { cwd, stdio: 'ignore', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0);
+    const found = await until(async () => (await api.runs.getChildren()).find((r) => r.name === 'Softmax · synthetic' && r.status === 'completed'), 20000, 'the CLI run in the Runs view');
+    assert.ok(found.summary?.bestAccuracy);
+  });
+
   it('refuses to start with an invalid setting and says which', async () => {
     await config().update('learningRate', -1, vscode.ConfigurationTarget.Workspace);
     let shown = '';
