@@ -138,21 +138,41 @@ export class RunStore {
   }
 
   async readEvents(id: string): Promise<TrainerEvent[]> {
-    let text: string;
+    return (await this.readEventsFrom(id, 0)).events;
+  }
+
+  /**
+   * Events from byte `offset` on, complete lines only; `end` is where the next
+   * read should start (a line still being written is read next time).
+   */
+  async readEventsFrom(id: string, offset: number): Promise<{ events: TrainerEvent[]; end: number }> {
+    let buf: Buffer;
     try {
-      text = await fs.readFile(this.file(id, 'events.jsonl'), 'utf8');
+      const h = await fs.open(this.file(id, 'events.jsonl'), 'r');
+      try {
+        const size = (await h.stat()).size;
+        buf = Buffer.alloc(Math.max(0, size - offset));
+        await h.read(buf, 0, buf.length, offset);
+      } finally {
+        await h.close();
+      }
     } catch {
-      return [];
+      return { events: [], end: offset };
     }
+    const last = buf.lastIndexOf(0x0a);
+    // A final line without a newline is only kept when it parses (a crash can truncate it).
+    const tail = buf.subarray(last + 1).toString('utf8');
+    const tailEvent = tail.trim() ? parseEventLine(tail) : undefined;
+    const lines = buf.subarray(0, last + 1).toString('utf8').split('\n');
     const events: TrainerEvent[] = [];
-    const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const event = parseEventLine(lines[i]);
       if (event) events.push(event);
       // Yield now and then: a 100k-step history must not freeze the extension host.
       if (i % 5000 === 4999) await new Promise((r) => setImmediate(r));
     }
-    return events;
+    if (tailEvent) events.push(tailEvent);
+    return { events, end: offset + (tailEvent ? buf.length : last + 1) };
   }
 
   async rename(id: string, name: string): Promise<RunRecord> {

@@ -13,8 +13,17 @@ import type { TrainerEvent } from '../shared/events';
 
 const VIEW_TYPE = 'l2softmax.dashboard';
 
+/** Follows the events file of a run this window does not own (the CLI, another window). */
+interface Follower {
+  watcher: vscode.FileSystemWatcher;
+  offset: number;
+  reading: Promise<void>;
+}
+
 export class Dashboards implements vscode.Disposable {
   private readonly panels = new Set<Panel>();
+  private readonly followers = new Map<string, Follower>();
+  private readonly forwardedCount = new Map<string, number>();
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
@@ -97,6 +106,7 @@ export class Dashboards implements vscode.Disposable {
     panel.onDidDispose(() => {
       this.panels.delete(p);
       p.dispose();
+      for (const id of state.runIds) if (![...this.panels].some((o) => o.state.runIds.includes(id))) this.unfollow(id);
     });
   }
 
@@ -105,15 +115,54 @@ export class Dashboards implements vscode.Disposable {
     const record: RunRecord | undefined = this.manager.get(runId) ?? (await this.store.get(runId));
     if (!record) return undefined;
     await this.store.flushEvents(runId);
-    const events = await this.store.readEvents(runId);
+    const { events, end } = await this.store.readEventsFrom(runId, 0);
+    if (record.status === 'running' && !this.manager.ids().has(runId)) this.follow(runId, end);
     return snapshotFromEvents(
       { id: record.id, name: record.name, status: record.status, reason: record.reason, config: record.config, createdAt: record.createdAt },
       events,
     );
   }
 
+  /** Streams new events of a run written by another process to its panels, until it finishes. */
+  private follow(runId: string, offset: number): void {
+    const existing = this.followers.get(runId);
+    if (existing) return;
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(this.store.dir(runId)), 'events.jsonl'));
+    const f: Follower = { watcher, offset, reading: Promise.resolve() };
+    this.followers.set(runId, f);
+    const read = () => {
+      f.reading = f.reading.then(async () => {
+        const { events, end } = await this.store.readEventsFrom(runId, f.offset);
+        f.offset = end;
+        for (const event of events) {
+          this.forwardedCount.set(runId, (this.forwardedCount.get(runId) ?? 0) + 1);
+          for (const p of this.panels) if (p.state.runIds.includes(runId)) p.event(runId, event);
+          if (event.type === 'finished') {
+            const record = await this.store.get(runId);
+            if (record) for (const p of this.panels) if (p.state.runIds.includes(runId)) p.status({ ...record, status: event.status });
+            this.unfollow(runId);
+          }
+        }
+      });
+    };
+    watcher.onDidChange(read);
+    watcher.onDidCreate(read);
+    read();
+  }
+
+  private unfollow(runId: string): void {
+    this.followers.get(runId)?.watcher.dispose();
+    this.followers.delete(runId);
+  }
+
+  /** For tests: events forwarded from another process's run. */
+  forwarded(runId: string): number {
+    return this.forwardedCount.get(runId) ?? 0;
+  }
+
   dispose(): void {
     for (const p of [...this.panels]) p.panel.dispose();
+    for (const id of [...this.followers.keys()]) this.unfollow(id);
     this.subscriptions.forEach((d) => d.dispose());
   }
 }

@@ -231,6 +231,20 @@ describe('L2-Softmax Lab in VS Code', () => {
     assert.ok(found.summary?.bestAccuracy);
   });
 
+  it('follows a CLI run live in its dashboard', async () => {
+    const { spawn } = await import('node:child_process');
+    const cli = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'cli.js');
+    const cwd = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const child = spawn(process.execPath, [cli, 'train', '--epochs', '4', '--image-size', '16', '--alpha', '12'], { cwd, stdio: 'ignore', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    const run = await until(async () => (await api.runs.getChildren()).find((r) => r.name === 'L2 α=12 · synthetic' && r.status === 'running'), 30000, 'the CLI run to appear running');
+    await vscode.commands.executeCommand('l2softmax.openDashboard', run.id);
+    assert.equal(await exited, 0);
+    await until(async () => (api.dashboards.forwarded(run.id) > 0 ? true : undefined), 10000, 'events forwarded to the dashboard');
+    const done = await until(async () => (await api.runs.getChildren()).find((r) => r.id === run.id && r.status === 'completed'), 10000, 'the Runs view to show it completed');
+    assert.equal(done.summary?.epochs, 4);
+  });
+
   it('refuses to start with an invalid setting and says which', async () => {
     await config().update('learningRate', -1, vscode.ConfigurationTarget.Workspace);
     let shown = '';

@@ -39,6 +39,21 @@ describe('run store', () => {
     assert.deepEqual(events.map((e) => e.type === 'log' && e.message), ['one', 'two']);
   });
 
+  it('reads events incrementally from an offset, leaving a half-written line for the next read', async () => {
+    const r = await store.create(DEFAULT_CONFIG, 'x');
+    const file = store.file(r.id, 'events.jsonl');
+    appendFileSync(file, JSON.stringify(log('one')) + '\n');
+    const first = await store.readEventsFrom(r.id, 0);
+    assert.deepEqual(first.events.map((e) => e.type === 'log' && e.message), ['one']);
+    const half = JSON.stringify(log('two'));
+    appendFileSync(file, half.slice(0, 10));
+    const second = await store.readEventsFrom(r.id, first.end);
+    assert.deepEqual([second.events.length, second.end], [0, first.end]);
+    appendFileSync(file, half.slice(10) + '\n' + JSON.stringify(log('three')) + '\n');
+    const third = await store.readEventsFrom(r.id, second.end);
+    assert.deepEqual(third.events.map((e) => e.type === 'log' && e.message), ['two', 'three']);
+  });
+
   it('skips run folders whose run.json is corrupt or missing', async () => {
     const good = await store.create(DEFAULT_CONFIG, 'good');
     mkdirSync(path.join(store.root, 'broken-run'));
