@@ -117,7 +117,7 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
       for (let s = 0; s < stepsPerEpoch; s++) {
         const batch = await next;
         if (s + 1 < stepsPerEpoch) next = load(s + 1);
-        const idx = batch.labels;
+        const n = batch.labels.length;
         const t0 = Date.now();
         const stats = await runner.step(batch.pixels, batch.labels);
         trainTime += Date.now() - t0;
@@ -128,14 +128,14 @@ export async function train(opts: TrainOptions): Promise<FinishStatus> {
             `The loss became ${stats.loss} at epoch ${epoch}, step ${s + 1}. Lower the learning rate${config.loss === 'l2-softmax' ? ' or alpha' : ''} and start again.`,
           );
         }
-        lossSum += stats.loss * idx.length;
-        accSum += stats.accuracy * idx.length;
-        norms.mean += stats.norm.mean * idx.length;
+        lossSum += stats.loss * n;
+        accSum += stats.accuracy * n;
+        norms.mean += stats.norm.mean * n;
         norms.min = Math.min(norms.min, stats.norm.min);
         norms.max = Math.max(norms.max, stats.norm.max);
-        seen += idx.length;
-        trainedImages += idx.length;
-        windowImages += idx.length;
+        seen += n;
+        trainedImages += n;
+        windowImages += n;
         const now = Date.now();
         stopped = opts.shouldStop();
         if (now - lastEvent >= interval || s === stepsPerEpoch - 1 || stopped) {
