@@ -3,6 +3,7 @@
 import { getField, CONFIG_FIELDS, type RunConfig } from '../src/shared/config';
 import type { RunSnapshot } from '../src/shared/dashboard';
 import type { EpochEvent, Verification } from '../src/shared/events';
+import { secondsLeft } from '../src/shared/format';
 
 export interface Point {
   x: number;
@@ -48,10 +49,7 @@ export function etaSeconds(run: RunSnapshot): number | undefined {
   if (run.status !== 'running' || !run.started) return undefined;
   const n = run.steps.step.length;
   if (!n) return undefined;
-  const rate = run.steps.imagesPerSec[n - 1];
-  if (!(rate > 0)) return undefined;
-  const total = run.started.stepsPerEpoch * run.config.epochs;
-  return (Math.max(total - run.steps.step[n - 1], 0) * run.config.batchSize) / rate;
+  return secondsLeft(run.steps.step[n - 1], run.started.stepsPerEpoch * run.config.epochs, run.config.batchSize, run.steps.imagesPerSec[n - 1]);
 }
 
 export { formatDuration, pct, tarAtFar as tarAt } from '../src/shared/format';

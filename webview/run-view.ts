@@ -134,7 +134,9 @@ export class RunView {
     this.header = h('section', { class: 'header' });
     this.table = h('section', { class: 'card', id: 'tar-table' });
     const grid = h('section', { class: 'grid' });
-    this.root.append(this.header, grid, h('div', { style: 'height: 12px' }), this.table);
+    // The config never changes: built once, outside the header that redraws on every step.
+    const config = h('details', {}, h('summary', {}, 'Configuration'), table(['setting', 'value'], Object.entries(flatten(this.run.config)).map(([k, v]) => [k, v])));
+    this.root.append(this.header, config, grid, h('div', { style: 'height: 12px' }), this.table);
     this.renderHeader();
     const t = this.theme;
     const s = this.series;
@@ -263,15 +265,6 @@ export class RunView {
         : null,
       r.reason && r.status !== 'completed' ? h('div', { class: 'reason', id: 'reason' }, r.reason) : null,
       ...r.warnings.map((w) => h('div', { class: 'warning' }, `⚠ ${w}`)),
-      h(
-        'details',
-        {},
-        h('summary', {}, 'Configuration'),
-        table(
-          ['setting', 'value'],
-          Object.entries(flatten(c)).map(([k, v]) => [k, v]),
-        ),
-      ),
     ];
     this.header.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
   }

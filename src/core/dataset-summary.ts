@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
 import { median } from '../shared/format';
+import { isImageFile } from '../shared/images';
 import type { DatasetStats } from '../shared/events';
 import type { RunStore } from './run-store';
 
@@ -18,8 +19,6 @@ export interface DatasetSummary {
   source: string;
   error?: string;
 }
-
-const IMAGE = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i;
 
 /**
  * Counts identity folders and their images. Without a pairs file the trainer
@@ -44,7 +43,7 @@ export async function summarizeDataset(config: RunConfig): Promise<DatasetSummar
   for (const e of entries) {
     if (e.name.startsWith('.') || !(e.isDirectory() || e.isSymbolicLink())) continue;
     try {
-      const n = (await fs.readdir(path.join(root, e.name))).filter((f) => IMAGE.test(f)).length;
+      const n = (await fs.readdir(path.join(root, e.name))).filter(isImageFile).length;
       if (n >= config.dataset.minImagesPerIdentity) counts.push(n);
       else if (n > 0) skipped++;
     } catch {

@@ -1,7 +1,7 @@
 // Short texts shown in the Runs view, status bar and tooltips (no vscode here, so they are unit-tested).
 
 import { alphaLowerBound, type RunConfig } from '../shared/config';
-import { formatDuration, pct, tarAtFar } from '../shared/format';
+import { formatDuration, pct, secondsLeft, tarAtFar } from '../shared/format';
 import type { RunRecord } from './run-store';
 
 export { formatDuration, pct } from '../shared/format';
@@ -32,9 +32,7 @@ export function runDescription(record: RunRecord): string {
 /** Seconds left, from the recent images/s; undefined until a rate is known. */
 export function eta(record: RunRecord): number | undefined {
   const p = record.progress;
-  if (!p || !p.imagesPerSec || p.imagesPerSec <= 0) return undefined;
-  const stepsLeft = p.epochs * p.stepsPerEpoch - p.step;
-  return (stepsLeft * record.config.batchSize) / p.imagesPerSec;
+  return p ? secondsLeft(p.step, p.epochs * p.stepsPerEpoch, record.config.batchSize, p.imagesPerSec) : undefined;
 }
 
 export function statusText(record: RunRecord): string {

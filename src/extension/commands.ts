@@ -209,8 +209,8 @@ function showStartProgress(s: Services, run: RunRecord): Thenable<void> {
 async function pickRun(s: Services, arg: RunArg, title: string, filter: (r: RunRecord) => boolean = () => true): Promise<RunRecord | undefined> {
   if (typeof arg === 'string') return s.manager.get(arg) ?? (await s.store.get(arg));
   if (arg && typeof arg === 'object' && typeof arg.id === 'string') return s.manager.get(arg.id) ?? (await s.store.get(arg.id)) ?? arg;
-  await s.runs.refresh();
-  const candidates = s.runs.all().filter(filter);
+  // The view's list is kept current by run events and a watcher on the runs folder: no re-read here.
+  const candidates = (await s.runs.getChildren()).filter(filter);
   if (!candidates.length) {
     void vscode.window.showInformationMessage('L2-Softmax: there is no such run.');
     return undefined;

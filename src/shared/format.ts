@@ -20,6 +20,12 @@ export function tarAtFar(v: Verification | null | undefined, far: number): numbe
   return v?.tarAtFar.find((t) => Math.abs(t.far - far) < far * 1e-6)?.tar;
 }
 
+/** Seconds left at the current throughput; undefined when the rate is unknown. */
+export function secondsLeft(step: number, totalSteps: number, batchSize: number, imagesPerSec: number | null | undefined): number | undefined {
+  if (!imagesPerSec || !(imagesPerSec > 0)) return undefined;
+  return (Math.max(totalSteps - step, 0) * batchSize) / imagesPerSec;
+}
+
 export function median(values: number[]): number {
   if (!values.length) return 0;
   const s = [...values].sort((a, b) => a - b);

@@ -54,20 +54,6 @@ export function splitIdentities(identities: Identity[], seed: number, holdOut: b
   return { train, held, validation };
 }
 
-class CachedTrainSet implements ImageSource {
-  constructor(
-    private readonly images: CachedImages,
-    readonly labels: Int32Array,
-    readonly classNames: string[],
-  ) {}
-  get count(): number {
-    return this.images.count;
-  }
-  batch(indices: ArrayLike<number>): Promise<Float32Array> {
-    return this.images.batch(indices);
-  }
-}
-
 export async function folderDataset(config: RunConfig, log: (message: string) => void): Promise<Dataset> {
   const t0 = Date.now();
   const { dataset: d, imageSize, channels, seed } = config;
@@ -156,10 +142,9 @@ export async function folderDataset(config: RunConfig, log: (message: string) =>
     pairsSource: pairs ? path.resolve(d.pairsFile) : 'held-out identities',
   };
   const all = Int32Array.from([...labels, ...valLabels]);
-  const trainView: ImageSource = trainImages;
   return {
-    train: new CachedTrainSet(subset(trainView, 0, trainCount), all.subarray(0, trainCount), split.train.map((i) => i.name)),
-    validation: valFiles.length ? { images: subset(trainView, trainCount, valFiles.length), labels: all.subarray(trainCount) } : undefined,
+    train: { ...subset(trainImages, 0, trainCount), labels: all.subarray(0, trainCount), classNames: split.train.map((i) => i.name) },
+    validation: valFiles.length ? { images: subset(trainImages, trainCount, valFiles.length), labels: all.subarray(trainCount) } : undefined,
     verify: verifyImages,
     pairs: pairIndex,
     pairsFile,
@@ -171,14 +156,7 @@ export async function folderDataset(config: RunConfig, log: (message: string) =>
   };
 }
 
-/** A contiguous range of another source's images. */
-function subset(source: ImageSource, start: number, count: number): CachedImages {
-  return {
-    count,
-    sizes: [],
-    decoded: 0,
-    reused: 0,
-    batch: (indices) => source.batch(Array.from(indices as ArrayLike<number>, (i) => i + start)),
-    close: async () => undefined,
-  };
+/** A contiguous range of another source's images (training and validation share one cache). */
+function subset(source: ImageSource, start: number, count: number): ImageSource {
+  return { count, batch: (indices) => source.batch(Array.from(indices as ArrayLike<number>, (i) => i + start)) };
 }

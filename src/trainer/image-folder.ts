@@ -3,14 +3,11 @@
 
 import { promises as fs, type Dirent } from 'node:fs';
 import * as path from 'node:path';
+import { IMAGE_EXTENSIONS, isImageFile } from '../shared/images';
 import { TrainerError } from './errors';
 
-/** Extensions sharp decodes (files with others, like .txt or Thumbs.db, are ignored). */
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'];
-
-export function isImageFile(name: string): boolean {
-  return !name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
-}
+// Files with other extensions (.txt, Thumbs.db) are ignored.
+export { IMAGE_EXTENSIONS, isImageFile } from '../shared/images';
 
 export interface Identity {
   name: string;

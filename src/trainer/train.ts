@@ -221,53 +221,70 @@ function flipHalf(pixels: Float32Array, n: number, size: number, channels: numbe
   }
 }
 
-/** Classification accuracy and loss on images the net never trained on. */
-async function classify(net: Net, images: ImageSource, labels: Int32Array, batchSize: number): Promise<{ accuracy: number; loss: number; images: number }> {
+/**
+ * Runs `f` over every image of `images` in inference batches; `f` gets the batch
+ * tensor and the image indices and returns a tensor whose values are handed to `take`.
+ */
+async function inBatches(
+  net: Net,
+  images: ImageSource,
+  batchSize: number,
+  f: (xs: tf.Tensor4D, idx: number[]) => tf.Tensor,
+  take: (values: Float32Array, out: tf.Tensor, start: number) => void,
+): Promise<void> {
   const shape = net.train.inputs[0].shape as number[];
-  let correct = 0;
-  let lossSum = 0;
   const size = Math.max(batchSize, 64);
   for (let start = 0; start < images.count; start += size) {
     const idx = Array.from({ length: Math.min(size, images.count - start) }, (_, i) => start + i);
     const pixels = await images.batch(idx);
-    const out = tf.tidy(() => {
-      const xs = tf.tensor4d(pixels, [idx.length, shape[1], shape[2], shape[3]]);
+    const out = tf.tidy(() => f(tf.tensor4d(pixels, [idx.length, shape[1], shape[2], shape[3]]), idx));
+    take((await out.data()) as Float32Array, out, start);
+    out.dispose();
+  }
+}
+
+/** Classification accuracy and loss on images the net never trained on. */
+async function classify(net: Net, images: ImageSource, labels: Int32Array, batchSize: number): Promise<{ accuracy: number; loss: number; images: number }> {
+  let correct = 0;
+  let lossSum = 0;
+  await inBatches(
+    net,
+    images,
+    batchSize,
+    (xs, idx) => {
       const ys = tf.tensor1d(Int32Array.from(idx, (i) => labels[i]), 'int32');
       const [, logits] = net.train.predict(xs) as tf.Tensor2D[];
       const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), ys), 'float32'));
       return tf.stack([hits, tf.mul(crossEntropy(logits, ys), idx.length)]);
-    });
-    const [h, l] = Array.from(await out.data());
-    out.dispose();
-    correct += h;
-    lossSum += l;
-  }
+    },
+    ([h, l]) => {
+      correct += h;
+      lossSum += l;
+    },
+  );
   return { accuracy: correct / images.count, loss: lossSum / images.count, images: images.count };
 }
 
 /** Embeds every verification image once, then scores the pairs by cosine similarity. */
 export async function runVerification(net: Net, data: Dataset, batchSize: number): Promise<Verification> {
-  const { count } = data.verify;
   let dim = 0;
   let embeddings = new Float32Array(0);
-  const size = Math.max(batchSize, 64);
-  const first = net.embedder.inputs[0].shape as number[];
-  for (let start = 0; start < count; start += size) {
-    const idx = Array.from({ length: Math.min(size, count - start) }, (_, i) => start + i);
-    const pixels = await data.verify.batch(idx);
-    const out = tf.tidy(() => {
-      const xs = tf.tensor4d(pixels, [idx.length, first[1], first[2], first[3]]);
+  await inBatches(
+    net,
+    data.verify,
+    batchSize,
+    (xs) => {
       const emb = net.embedder.predict(xs) as tf.Tensor2D;
       return tf.div(emb, tf.add(tf.sqrt(tf.sum(tf.square(emb), -1, true)), 1e-12));
-    });
-    const values = (await out.data()) as Float32Array;
-    if (!dim) {
-      dim = out.shape[1] as number;
-      embeddings = new Float32Array(count * dim);
-    }
-    embeddings.set(values, start * dim);
-    out.dispose();
-  }
+    },
+    (values, out, start) => {
+      if (!dim) {
+        dim = out.shape[1] as number;
+        embeddings = new Float32Array(data.verify.count * dim);
+      }
+      embeddings.set(values, start * dim);
+    },
+  );
   const { a, b, same, fold } = data.pairs;
   const scores = new Float64Array(a.length);
   for (let k = 0; k < a.length; k++) {
