@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { configRows, pct, runDescription, tarAt } from '../core/format';
 import type { RunManager } from '../core/run-manager';
-import type { RunRecord, RunStatus, RunStore } from '../core/run-store';
+import { ACTIVE, isAlive, type RunRecord, type RunStatus, type RunStore } from '../core/run-store';
 
 const ICONS: Record<RunStatus, [string, string | undefined]> = {
   queued: ['clock', undefined],
@@ -21,6 +21,9 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
   private records: RunRecord[] = [];
   private loaded?: Promise<void>;
   private timer?: NodeJS.Timeout;
+  /** Active runs owned elsewhere, re-read now and then: file watchers can coalesce or drop events. */
+  private readonly foreign = new Set<string>();
+  private recheck?: NodeJS.Timeout;
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
@@ -29,11 +32,7 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
   ) {
     // Runs written by someone else (the CLI in a terminal, another window) show up too.
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(store.root), '*/run.json'));
-    const external = (uri: vscode.Uri) => {
-      const id = path.basename(path.dirname(uri.fsPath));
-      if (this.manager.ids().has(id)) return; // ours: already live
-      void this.store.get(id).then((record) => (record ? this.upsert(record) : this.remove(id)));
-    };
+    const external = (uri: vscode.Uri) => void this.reread(path.basename(path.dirname(uri.fsPath)));
     this.subscriptions.push(
       this.changed,
       manager.onDidChangeRun((record) => this.upsert(record)),
@@ -49,9 +48,34 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
     this.loaded = this.store.list().then((list) => {
       const live = this.manager.ids();
       this.records = list.map((r) => (live.has(r.id) ? (this.manager.get(r.id) ?? r) : r));
+      for (const r of this.records) if (!live.has(r.id)) this.track(r);
       this.changed.fire(undefined);
     });
     return this.loaded;
+  }
+
+  /** Reads one run written by someone else (the CLI in a terminal, another window). */
+  private async reread(id: string): Promise<void> {
+    if (this.manager.ids().has(id)) return; // ours: already live
+    const record = await this.store.get(id);
+    if (!record) {
+      this.foreign.delete(id);
+      this.remove(id);
+      return;
+    }
+    this.upsert(record);
+    this.track(record);
+  }
+
+  private track(record: RunRecord): void {
+    if (ACTIVE.has(record.status) && isAlive(record.pid)) this.foreign.add(record.id);
+    else this.foreign.delete(record.id);
+    if (this.foreign.size && !this.recheck) {
+      this.recheck = setInterval(() => this.foreign.forEach((id) => void this.reread(id)), 5000);
+    } else if (!this.foreign.size && this.recheck) {
+      clearInterval(this.recheck);
+      this.recheck = undefined;
+    }
   }
 
   private upsert(record: RunRecord): void {
@@ -105,6 +129,7 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.recheck) clearInterval(this.recheck);
     this.subscriptions.forEach((d) => d.dispose());
   }
 }
