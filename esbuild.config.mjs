@@ -3,8 +3,10 @@
 //   dist/trainer.js    the training child process, dist/cli.js the command line
 //                      (node, cjs; tfjs and native modules external: they load their own binaries)
 //   dist/webview.js    the dashboard (browser, iife)
+//   dist/simd-kernels.wasm  the trainer's SIMD kernels (AssemblyScript, src/trainer/simd)
 // Usage: node esbuild.config.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
+import asc from 'assemblyscript/asc';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -58,6 +60,35 @@ if (process.argv.includes('--tests')) {
   builds.length = 0;
   builds.push({ ...common, entryPoints: files, platform: 'node', format: 'cjs', target: 'node18', outdir: 'out/integration', external: ['vscode', 'mocha', ...nodeExternals] });
 }
+
+// The kernels run inside the tfjs wasm backend's memory (imported), so they must
+// carry no data segments, runtime or abort handler that would write into it.
+async function buildKernels() {
+  const { error, stderr } = await asc.main([
+    'src/trainer/simd/kernels.ts',
+    '--outFile', 'dist/simd-kernels.wasm',
+    '-O3', '--noAssert', '--enable', 'simd', '--runtime', 'stub', '--importMemory', '--use', 'abort=',
+  ]);
+  if (error) throw new Error(`AssemblyScript: ${error.message}\n${stderr.toString()}`);
+  const { readFileSync } = await import('node:fs');
+  const bytes = readFileSync('dist/simd-kernels.wasm');
+  for (let at = 8; at < bytes.length; ) {
+    const id = bytes[at++];
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[at++];
+      size |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    if (id === 11) throw new Error('simd-kernels.wasm has a data section: it would overwrite the backend memory');
+    at += size;
+  }
+  const mod = new WebAssembly.Module(bytes);
+  const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}`);
+  if (imports.join() !== 'env.memory') throw new Error(`simd-kernels.wasm must import only env.memory, imports ${imports.join(', ')}`);
+}
+
+if (!process.argv.includes('--tests')) await buildKernels();
 
 if (watch) {
   const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));

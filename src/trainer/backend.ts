@@ -9,7 +9,7 @@ import * as tf from './tf';
 import type { DeviceKind } from '../shared/config';
 import type { BackendInfo } from '../shared/events';
 import { TrainerError } from './errors';
-import { registerWasmConvGradients } from './wasm-kernels';
+import { enableSimdKernels, registerWasmKernels } from './wasm-kernels';
 
 export interface BackendLog {
   info(message: string): void;
@@ -77,40 +77,53 @@ async function tryWasm(log: BackendLog): Promise<BackendInfo | undefined> {
     const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
     wasm.setWasmPaths(dir + path.sep);
-    registerWasmConvGradients();
+    registerWasmKernels();
     if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialize');
     await tf.ready();
   } catch (err) {
     log.info(`WebAssembly backend is not usable: ${firstLine(err)}`);
     return undefined;
   }
+  let simd = true;
+  try {
+    enableSimdKernels();
+  } catch (err) {
+    simd = false;
+    log.warn('simd-kernels', `Our SIMD training kernels could not be loaded (${firstLine(err)}); training uses slower composed kernels.`);
+  }
   const error = await selfCheck();
   if (error > 1e-3) {
     log.warn('wasm-self-check', `WebAssembly conv gradients disagree with the reference (relative error ${error.toExponential(2)}); not using them.`);
     return undefined;
   }
-  return { name: 'wasm', gpu: false, description: 'WebAssembly (XNNPACK, SIMD) on the CPU, no GPU' };
+  return { name: 'wasm', gpu: false, description: `WebAssembly (XNNPACK${simd ? ' + SIMD training kernels' : ', SIMD'}) on the CPU, no GPU` };
 }
 
 /**
- * Trains nothing: compares a small conv net's gradients on the active backend
- * against the pure-JS cpu backend. Returns the largest relative difference.
+ * Trains nothing: compares the gradients of a small conv block (conv, bias, ReLU,
+ * 2x2 max-pool) on the active backend against the pure-JS cpu backend.
+ * Returns the largest relative difference.
  */
 export async function selfCheck(): Promise<number> {
   const active = tf.getBackend();
-  const shapes = { x: [2, 7, 6, 3] as const, f: [3, 3, 3, 4] as const };
+  const shapes = { x: [2, 8, 6, 3] as const, f: [3, 3, 3, 4] as const };
   const data = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + salt) * 0.5);
-  const xv = data(2 * 7 * 6 * 3, 1);
+  const xv = data(2 * 8 * 6 * 3, 1);
   const fv = data(3 * 3 * 3 * 4, 2);
+  const bv = data(4, 3);
   const run = async () => {
     const out: Float32Array[] = [];
     for (const [stride, pad] of [[1, 'same'], [2, 'valid']] as const) {
       const x = tf.tensor4d(xv, [...shapes.x]);
       const f = tf.tensor4d(fv, [...shapes.f]);
-      const grads = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad))));
-      const [gx, gf] = grads([x, f]);
-      out.push((await gx.data()) as Float32Array, (await gf.data()) as Float32Array);
-      tf.dispose([x, f, gx, gf]);
+      const b = tf.tensor1d(bv);
+      const grads = tf.grads((a, w, c) => {
+        const y = tf.relu(tf.add(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride, pad), c));
+        return tf.sum(tf.square(stride === 1 ? tf.maxPool(y as tf.Tensor4D, 2, 2, 'valid') : y));
+      });
+      const g = grads([x, f, b]);
+      for (const t of g) out.push((await t.data()) as Float32Array);
+      tf.dispose([x, f, b, ...g]);
     }
     return out;
   };

@@ -13,13 +13,37 @@
 //   channels are swapped, padded by (filter - 1 - forward padding).
 
 import * as tf from './tf';
+import { instantiateSimdKernels, type SimdKernels } from './simd';
 
 type Info = tf.TensorInfo;
 type Backend = tf.KernelBackend & {
   disposeData(dataId: object, force?: boolean): boolean;
   makeOutput(shape: number[], dtype: tf.DataType): Info;
   typedArrayFromHeap(info: Info): Float32Array;
+  getMemoryOffset(dataId: object): number;
 };
+
+// Our SIMD kernels (simd/kernels.ts) where the shapes suit them; the composed
+// kernels below otherwise, and everywhere if they could not be loaded.
+let simd: SimdKernels | undefined;
+
+/** Loads the SIMD kernels into the active wasm backend's memory. Throws with the reason when it cannot. */
+export function enableSimdKernels(): void {
+  const memory = (tf.backend() as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) throw new Error('the wasm backend does not expose its memory');
+  simd = instantiateSimdKernels(memory);
+}
+
+/** Back to the composed kernels only (tests compare both). */
+export function disableSimdKernels(): void {
+  simd = undefined;
+}
+
+export function simdKernelsEnabled(): boolean {
+  return simd !== undefined;
+}
+
+const offset = (backend: Backend, t: Info) => backend.getMemoryOffset(t.dataId);
 
 interface ConvAttrs {
   strides: number | [number, number];
@@ -71,6 +95,17 @@ function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs) {
 
 export function conv2dBackpropFilter(x: Info, dy: Info, filterShape: number[], attrs: ConvAttrs, backend: Backend): Info {
   const info = convInfo(x.shape, filterShape, attrs);
+  const cout = filterShape[3];
+  if (simd && cout % 4 === 0) {
+    const out = backend.makeOutput(filterShape, 'float32');
+    const [n, h, w, cin] = x.shape;
+    simd.convFilterGrad(offset(backend, x), offset(backend, dy), offset(backend, out), n, h, w, cin, info.outHeight, info.outWidth, cout, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+    return out;
+  }
+  return composedFilterGrad(x, dy, info, backend);
+}
+
+function composedFilterGrad(x: Info, dy: Info, info: tf.backend_util.Conv2DInfo, backend: Backend): Info {
   const s = new Scope(backend);
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const [n, h, w, cin] = x.shape;
@@ -103,8 +138,49 @@ export function conv2dBackpropFilter(x: Info, dy: Info, filterShape: number[], a
   return s.finish(s.run('Transpose', { x: g }, { perm: [1, 2, 0, 3] }));
 }
 
+/**
+ * Our direct convolution: x zero-padded into a scratch tensor when the padding
+ * asks for it, then blocks of pixels x output channels on SIMD. Undefined where
+ * it does not apply (the stock XNNPACK kernel runs then).
+ */
+export function conv2d(x: Info, filter: Info, attrs: ConvAttrs, backend: Backend): Info | undefined {
+  if (!simd || filter.shape[3] % 4 !== 0 || (attrs.dataFormat && attrs.dataFormat !== 'NHWC')) return undefined;
+  const dil = attrs.dilations ?? 1;
+  if ((Array.isArray(dil) ? dil : [dil, dil]).some((d) => d !== 1)) return undefined;
+  const info = convInfo(x.shape, filter.shape, attrs);
+  return convPadded(x, filter, info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, backend);
+}
+
+function convPadded(x: Info, filter: Info, oh: number, ow: number, sh: number, sw: number, top: number, left: number, backend: Backend): Info {
+  const kernels = simd as SimdKernels;
+  const [n, h, w, cin] = x.shape;
+  const [fh, fw, , cout] = filter.shape;
+  const ph = (oh - 1) * sh + fh;
+  const pw = (ow - 1) * sw + fw;
+  const padded = top !== 0 || left !== 0 || ph !== h || pw !== w;
+  const xp = padded ? backend.makeOutput([n, ph, pw, cin], 'float32') : x;
+  if (padded) kernels.padInput(offset(backend, x), offset(backend, xp), n, h, w, cin, ph, pw, top, left);
+  const y = backend.makeOutput([n, oh, ow, cout], 'float32');
+  kernels.conv2d(offset(backend, xp), offset(backend, filter), offset(backend, y), n, ph, pw, cin, oh, ow, cout, fh, fw, sh, sw);
+  if (padded) backend.disposeData(xp.dataId);
+  return y;
+}
+
 export function conv2dBackpropInput(dy: Info, filter: Info, inputShape: number[], attrs: ConvAttrs, backend: Backend): Info {
   const info = convInfo(inputShape, filter.shape, attrs);
+  const [fh, fw, cin, cout] = filter.shape;
+  if (simd && info.strideHeight === 1 && info.strideWidth === 1 && cin % 4 === 0) {
+    // Stride 1: correlate dy, padded by (filter - 1 - forward padding), with the flipped filter.
+    const g = backend.makeOutput([fh, fw, cout, cin], 'float32');
+    simd.flipFilter(offset(backend, filter), offset(backend, g), fh, fw, cin, cout);
+    const dx = convPadded(dy, g, inputShape[1], inputShape[2], 1, 1, fh - 1 - info.padInfo.top, fw - 1 - info.padInfo.left, backend);
+    backend.disposeData(g.dataId);
+    return dx;
+  }
+  return composedInputGrad(dy, filter, inputShape, info, backend);
+}
+
+function composedInputGrad(dy: Info, filter: Info, inputShape: number[], info: tf.backend_util.Conv2DInfo, backend: Backend): Info {
   const s = new Scope(backend);
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const [n, h, w] = inputShape;
@@ -154,15 +230,20 @@ export function conv2dBackpropInput(dy: Info, filter: Info, inputShape: number[]
 export function maxPoolGrad(dy: Info, x: Info, attrs: { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' }, backend: Backend): Info {
   const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
   const out = backend.makeOutput(x.shape, 'float32');
+  const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const tiles = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && h === 2 * oh && w === 2 * ow;
+  if (tiles && simd && c % 4 === 0) {
+    simd.maxPool2x2Grad(offset(backend, x), offset(backend, dy), offset(backend, out), batchSize, oh, ow, c);
+    return out;
+  }
   // Views after allocating: growing the heap detaches older ones.
   const xs = backend.typedArrayFromHeap(x);
   const g = backend.typedArrayFromHeap(dy);
   const dx = backend.typedArrayFromHeap(out);
   dx.fill(0);
-  const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && h === 2 * oh && w === 2 * ow) {
+  if (tiles) {
     pool2x2Grad(xs, g, dx, batchSize, oh, ow, c);
     return out;
   }
@@ -246,11 +327,54 @@ export function matMul(a: Info, b: Info, transposeA: boolean, transposeB: boolea
   return { dataId: y.dataId, shape: a.shape.length === 3 || b.shape.length === 3 ? [1, m, n] : [m, n], dtype: y.dtype };
 }
 
+/**
+ * Sum over leading axes (a bias gradient: every axis but the channels) as column
+ * sums; the backend's own Sum first transposes the whole tensor to put the
+ * reduced axes last. Undefined for any other reduction.
+ */
+export function leadingSum(x: Info, axis: number | number[], keepDims: boolean, backend: Backend): Info | undefined {
+  if (!simd || x.dtype !== 'float32') return undefined;
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+  const k = axes.length;
+  if (k === 0 || k >= x.shape.length || axes.some((a, i) => a !== i)) return undefined;
+  const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
+  const cols = tf.util.sizeFromShape(x.shape.slice(k));
+  if (rows === 0 || cols === 0) return undefined;
+  const out = backend.makeOutput(x.shape.slice(k), 'float32');
+  simd.columnSum(offset(backend, x), offset(backend, out), rows, cols);
+  if (keepDims) out.shape = [...axes.map(() => 1), ...x.shape.slice(k)];
+  return out;
+}
+
 /** Registers (or replaces) our kernels on the wasm backend. */
-export function registerWasmConvGradients(): void {
+export function registerWasmKernels(): void {
   const stock = tf.getKernel('BatchMatMul', 'wasm');
-  for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul']) {
+  const stockSum = tf.getKernel('Sum', 'wasm');
+  const stockConv = tf.getKernel('Conv2D', 'wasm');
+  for (const name of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul', 'Sum']) {
     if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  }
+  if (stockConv) {
+    tf.registerKernel({
+      kernelName: 'Conv2D',
+      backendName: 'wasm',
+      setupFunc: stockConv.setupFunc,
+      kernelFunc: (args) => {
+        const { x, filter } = args.inputs as { x: Info; filter: Info };
+        return conv2d(x, filter, args.attrs as unknown as ConvAttrs, args.backend as Backend) ?? stockConv.kernelFunc(args);
+      },
+    });
+  }
+  if (stockSum) {
+    tf.registerKernel({
+      kernelName: 'Sum',
+      backendName: 'wasm',
+      setupFunc: stockSum.setupFunc,
+      kernelFunc: (args) => {
+        const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+        return leadingSum((args.inputs as { x: Info }).x, axis, keepDims, args.backend as Backend) ?? stockSum.kernelFunc(args);
+      },
+    });
   }
   tf.registerKernel({
     kernelName: 'MaxPoolGrad',

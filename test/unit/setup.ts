@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as tf from '../../src/trainer/tf';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmConvGradients } from '../../src/trainer/wasm-kernels';
+import { enableSimdKernels, registerWasmKernels } from '../../src/trainer/wasm-kernels';
 
 // The trainer and its data-parallel workers run from the bundles: build them once.
 const ROOT = path.resolve(__dirname, '../..');
@@ -13,11 +13,12 @@ process.env.L2SOFTMAX_WORKER_SCRIPT = path.join(ROOT, 'dist', 'train-worker.js')
 
 tf.enableProdMode();
 wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
-registerWasmConvGradients();
+registerWasmKernels();
 
 export const mochaHooks = {
   async beforeAll() {
     await tf.setBackend('wasm');
     await tf.ready();
+    enableSimdKernels();
   },
 };

@@ -1,0 +1,453 @@
+// Training kernels for the tfjs WebAssembly backend, in AssemblyScript with
+// 128-bit SIMD. The module imports the backend's own memory, so every argument
+// is a byte offset into the tensors tfjs already holds: no copies in or out.
+// It must not own any data or stack of its own in that memory (see build-simd.mjs).
+// Tensors are float32, NHWC.
+
+// ---------------------------------------------------------------- filter gradient
+// dW[ky,kx,ci,co] = sum over n, oy, ox of x[n, oy*sh - top + ky, ox*sw - left + kx, ci] * dy[n, oy, ox, co].
+// One GEMM per filter tap (ky, kx) with the pixels as the long inner dimension.
+// The pixels go in chunks of dy rows small enough to stay in cache while every
+// tap and channel block passes over them; each block keeps its outputs (4 or 1
+// input channels x 8 or 4 output channels) in registers across the chunk, so a
+// pixel costs one load per input channel and one per four output channels.
+
+const CHUNK_BYTES = 48 * 1024;
+
+// The pixel walk shared by the blocks (wasm globals, not linear memory, which is
+// tfjs's): dy rows per image, the tap's valid rows [vy0, vy1) and columns count,
+// and byte strides of x and dy per image, row and column.
+let outRows = 0, vy0 = 0, vy1 = 0, cols = 0;
+let xImage: usize = 0, xRow: usize = 0, xCol: usize = 0, dImage: usize = 0, dRow: usize = 0, dCol: usize = 0;
+
+// Valid output rows/columns for a tap: those whose input coordinate is inside.
+@inline function firstValid(pad: i32, k: i32, stride: i32): i32 {
+  const d = pad - k;
+  return d <= 0 ? 0 : (d + stride - 1) / stride;
+}
+
+@inline function endValid(size: i32, pad: i32, k: i32, stride: i32, out: i32): i32 {
+  const d = size - 1 + pad - k;
+  if (d < 0) return 0;
+  const e = d / stride + 1;
+  return e < out ? e : out;
+}
+
+export function convFilterGrad(
+  x: usize, dy: usize, dw: usize,
+  n: i32, h: i32, w: i32, cin: i32,
+  oh: i32, ow: i32, cout: i32,
+  fh: i32, fw: i32, sh: i32, sw: i32, top: i32, left: i32,
+): void {
+  memory.fill(dw, 0, <usize>(fh * fw * cin * cout) << 2);
+  outRows = oh;
+  xImage = <usize>(h * w * cin) << 2;
+  xRow = <usize>(sh * w * cin) << 2;
+  xCol = <usize>(sw * cin) << 2;
+  dImage = <usize>(oh * ow * cout) << 2;
+  dRow = <usize>(ow * cout) << 2;
+  dCol = <usize>cout << 2;
+  const rowBytes = <i32>dRow + (fh + sh - 1) * <i32>xRow / sh;
+  const chunk = max(1, CHUNK_BYTES / rowBytes);
+  const total = n * oh;
+  for (let g0 = 0; g0 < total; g0 += chunk) {
+    const g1 = min(total, g0 + chunk);
+    for (let ky = 0; ky < fh; ky++) {
+      vy0 = firstValid(top, ky, sh);
+      vy1 = endValid(h, top, ky, sh, oh);
+      if (vy1 <= vy0) continue;
+      for (let kx = 0; kx < fw; kx++) {
+        const ox0 = firstValid(left, kx, sw);
+        const ox1 = endValid(w, left, kx, sw, ow);
+        if (ox1 <= ox0) continue;
+        cols = ox1 - ox0;
+        const tap = dw + (<usize>((ky * fw + kx) * cin * cout) << 2);
+        // Byte offsets of x[0, vy0*sh - top + ky, ox0*sw - left + kx, 0] and dy[0, vy0, ox0, 0].
+        const xs = x + (<usize>(((vy0 * sh - top + ky) * w + ox0 * sw - left + kx) * cin) << 2);
+        const ds = dy + (<usize>((vy0 * ow + ox0) * cout) << 2);
+        const outRow = <usize>cout << 2;
+        let ci = 0;
+        for (; ci + 4 <= cin; ci += 4) {
+          let co = 0;
+          for (; co + 8 <= cout; co += 8) block4x8(xs + (<usize>ci << 2), ds + (<usize>co << 2), tap + (<usize>(ci * cout + co) << 2), outRow, g0, g1);
+          if (co < cout) block4x4(xs + (<usize>ci << 2), ds + (<usize>co << 2), tap + (<usize>(ci * cout + co) << 2), outRow, g0, g1);
+        }
+        for (; ci < cin; ci++) {
+          let co = 0;
+          for (; co + 8 <= cout; co += 8) block1x8(xs + (<usize>ci << 2), ds + (<usize>co << 2), tap + (<usize>(ci * cout + co) << 2), g0, g1);
+          if (co < cout) block1x4(xs + (<usize>ci << 2), ds + (<usize>co << 2), tap + (<usize>(ci * cout + co) << 2), g0, g1);
+        }
+      }
+    }
+  }
+}
+
+// Each block walks dy rows g0..g1 (image-major), skipping rows outside the tap's
+// valid range; xs and ds point at the tap's first valid row of image 0.
+
+function block4x8(xs: usize, ds: usize, out: usize, outRow: usize, g0: i32, g1: i32): void {
+  const o1 = out + outRow, o2 = o1 + outRow, o3 = o2 + outRow;
+  let a00 = v128.load(out), a01 = v128.load(out, 16), a10 = v128.load(o1), a11 = v128.load(o1, 16);
+  let a20 = v128.load(o2), a21 = v128.load(o2, 16), a30 = v128.load(o3), a31 = v128.load(o3, 16);
+  const oh = outRows, y0 = vy0, y1 = vy1, nc = cols, xi = xImage, xr = xRow, xc = xCol, di = dImage, dr = dRow, dc = dCol;
+  let b = g0 / oh, oy = g0 % oh;
+  for (let g = g0; g < g1; g++) {
+    if (oy >= y0 && oy < y1) {
+      let xp = xs + <usize>b * xi + <usize>(oy - y0) * xr;
+      let dp = ds + <usize>b * di + <usize>(oy - y0) * dr;
+      for (let c = 0; c < nc; c++) {
+        const d0 = v128.load(dp);
+        const d1 = v128.load(dp, 16);
+        let s = v128.load32_splat(xp);
+        a00 = f32x4.add(a00, f32x4.mul(s, d0));
+        a01 = f32x4.add(a01, f32x4.mul(s, d1));
+        s = v128.load32_splat(xp, 4);
+        a10 = f32x4.add(a10, f32x4.mul(s, d0));
+        a11 = f32x4.add(a11, f32x4.mul(s, d1));
+        s = v128.load32_splat(xp, 8);
+        a20 = f32x4.add(a20, f32x4.mul(s, d0));
+        a21 = f32x4.add(a21, f32x4.mul(s, d1));
+        s = v128.load32_splat(xp, 12);
+        a30 = f32x4.add(a30, f32x4.mul(s, d0));
+        a31 = f32x4.add(a31, f32x4.mul(s, d1));
+        xp += xc;
+        dp += dc;
+      }
+    }
+    if (++oy === oh) {
+      oy = 0;
+      b++;
+    }
+  }
+  v128.store(out, a00); v128.store(out, a01, 16);
+  v128.store(o1, a10); v128.store(o1, a11, 16);
+  v128.store(o2, a20); v128.store(o2, a21, 16);
+  v128.store(o3, a30); v128.store(o3, a31, 16);
+}
+
+function block4x4(xs: usize, ds: usize, out: usize, outRow: usize, g0: i32, g1: i32): void {
+  const o1 = out + outRow, o2 = o1 + outRow, o3 = o2 + outRow;
+  let a0 = v128.load(out), a1 = v128.load(o1), a2 = v128.load(o2), a3 = v128.load(o3);
+  const oh = outRows, y0 = vy0, y1 = vy1, nc = cols, xi = xImage, xr = xRow, xc = xCol, di = dImage, dr = dRow, dc = dCol;
+  let b = g0 / oh, oy = g0 % oh;
+  for (let g = g0; g < g1; g++) {
+    if (oy >= y0 && oy < y1) {
+      let xp = xs + <usize>b * xi + <usize>(oy - y0) * xr;
+      let dp = ds + <usize>b * di + <usize>(oy - y0) * dr;
+      for (let c = 0; c < nc; c++) {
+        const d = v128.load(dp);
+        a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(xp), d));
+        a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(xp, 4), d));
+        a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(xp, 8), d));
+        a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(xp, 12), d));
+        xp += xc;
+        dp += dc;
+      }
+    }
+    if (++oy === oh) {
+      oy = 0;
+      b++;
+    }
+  }
+  v128.store(out, a0);
+  v128.store(o1, a1);
+  v128.store(o2, a2);
+  v128.store(o3, a3);
+}
+
+function block1x8(xs: usize, ds: usize, out: usize, g0: i32, g1: i32): void {
+  let a0 = v128.load(out), a1 = v128.load(out, 16);
+  const oh = outRows, y0 = vy0, y1 = vy1, nc = cols, xi = xImage, xr = xRow, xc = xCol, di = dImage, dr = dRow, dc = dCol;
+  let b = g0 / oh, oy = g0 % oh;
+  for (let g = g0; g < g1; g++) {
+    if (oy >= y0 && oy < y1) {
+      let xp = xs + <usize>b * xi + <usize>(oy - y0) * xr;
+      let dp = ds + <usize>b * di + <usize>(oy - y0) * dr;
+      for (let c = 0; c < nc; c++) {
+        const s = v128.load32_splat(xp);
+        a0 = f32x4.add(a0, f32x4.mul(s, v128.load(dp)));
+        a1 = f32x4.add(a1, f32x4.mul(s, v128.load(dp, 16)));
+        xp += xc;
+        dp += dc;
+      }
+    }
+    if (++oy === oh) {
+      oy = 0;
+      b++;
+    }
+  }
+  v128.store(out, a0);
+  v128.store(out, a1, 16);
+}
+
+function block1x4(xs: usize, ds: usize, out: usize, g0: i32, g1: i32): void {
+  let a = v128.load(out);
+  const oh = outRows, y0 = vy0, y1 = vy1, nc = cols, xi = xImage, xr = xRow, xc = xCol, di = dImage, dr = dRow, dc = dCol;
+  let b = g0 / oh, oy = g0 % oh;
+  for (let g = g0; g < g1; g++) {
+    if (oy >= y0 && oy < y1) {
+      let xp = xs + <usize>b * xi + <usize>(oy - y0) * xr;
+      let dp = ds + <usize>b * di + <usize>(oy - y0) * dr;
+      for (let c = 0; c < nc; c++) {
+        a = f32x4.add(a, f32x4.mul(v128.load32_splat(xp), v128.load(dp)));
+        xp += xc;
+        dp += dc;
+      }
+    }
+    if (++oy === oh) {
+      oy = 0;
+      b++;
+    }
+  }
+  v128.store(out, a);
+}
+
+// ---------------------------------------------------------------- convolution
+// y[n,oy,ox,co] = sum over ky, kx, ci of xp[n, oy*s + ky, ox*s + kx, ci] * f[ky,kx,ci,co],
+// xp being x already padded (padInput) to ph x pw. Blocks of 4 (or 1) output
+// pixels along a row x 8 (or 4) output channels keep their sums in registers over
+// the whole filter; per filter row (ky) the fw*cin inputs of a pixel are contiguous.
+
+// Shared by the blocks: filter row length (fw*cin), filter rows, byte strides of
+// xp per image row and per output column, of f per filter row (ky), and of one output pixel.
+let tapRow = 0, filterRows = 0;
+let pRow: usize = 0, pCol: usize = 0, fRow: usize = 0, yCol: usize = 0;
+
+export function conv2d(
+  xp: usize, f: usize, y: usize,
+  n: i32, ph: i32, pw: i32, cin: i32,
+  oh: i32, ow: i32, cout: i32,
+  fh: i32, fw: i32, sh: i32, sw: i32,
+): void {
+  tapRow = fw * cin;
+  filterRows = fh;
+  pRow = <usize>(pw * cin) << 2;
+  pCol = <usize>(sw * cin) << 2;
+  fRow = <usize>(fw * cin * cout) << 2;
+  yCol = <usize>cout << 2;
+  const fCh = <usize>cout << 2; // f stride per input (kx, ci)
+  for (let b = 0; b < n; b++) {
+    for (let co = 0; co < cout; co += 8) {
+      const wide = co + 8 <= cout;
+      const fc = f + (<usize>co << 2);
+      for (let oy = 0; oy < oh; oy++) {
+        const xr = xp + (<usize>((b * ph + oy * sh) * pw * cin) << 2);
+        const yr = y + (<usize>(((b * oh + oy) * ow) * cout + co) << 2);
+        let ox = 0;
+        for (; ox + 4 <= ow; ox += 4) {
+          const xo = xr + <usize>ox * pCol;
+          const yo = yr + <usize>ox * yCol;
+          if (wide) conv4x8(xo, fc, yo, fCh);
+          else conv4x4(xo, fc, yo, fCh);
+        }
+        for (; ox < ow; ox++) {
+          const xo = xr + <usize>ox * pCol;
+          const yo = yr + <usize>ox * yCol;
+          if (wide) conv1x8(xo, fc, yo, fCh);
+          else conv1x4(xo, fc, yo, fCh);
+        }
+      }
+    }
+  }
+}
+
+function conv4x8(x: usize, f: usize, y: usize, fCh: usize): void {
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  const k = tapRow, rows = filterRows, xr = pRow, xc = pCol, fr = fRow;
+  for (let ky = 0; ky < rows; ky++) {
+    let xp = x + <usize>ky * xr;
+    let fp = f + <usize>ky * fr;
+    for (let j = 0; j < k; j++) {
+      const w0 = v128.load(fp);
+      const w1 = v128.load(fp, 16);
+      let s = v128.load32_splat(xp);
+      a00 = f32x4.add(a00, f32x4.mul(s, w0));
+      a01 = f32x4.add(a01, f32x4.mul(s, w1));
+      s = v128.load32_splat(xp + xc);
+      a10 = f32x4.add(a10, f32x4.mul(s, w0));
+      a11 = f32x4.add(a11, f32x4.mul(s, w1));
+      s = v128.load32_splat(xp + 2 * xc);
+      a20 = f32x4.add(a20, f32x4.mul(s, w0));
+      a21 = f32x4.add(a21, f32x4.mul(s, w1));
+      s = v128.load32_splat(xp + 3 * xc);
+      a30 = f32x4.add(a30, f32x4.mul(s, w0));
+      a31 = f32x4.add(a31, f32x4.mul(s, w1));
+      xp += 4;
+      fp += fCh;
+    }
+  }
+  const yc = yCol;
+  v128.store(y, a00); v128.store(y, a01, 16);
+  v128.store(y + yc, a10); v128.store(y + yc, a11, 16);
+  v128.store(y + 2 * yc, a20); v128.store(y + 2 * yc, a21, 16);
+  v128.store(y + 3 * yc, a30); v128.store(y + 3 * yc, a31, 16);
+}
+
+function conv4x4(x: usize, f: usize, y: usize, fCh: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const k = tapRow, rows = filterRows, xr = pRow, xc = pCol, fr = fRow;
+  for (let ky = 0; ky < rows; ky++) {
+    let xp = x + <usize>ky * xr;
+    let fp = f + <usize>ky * fr;
+    for (let j = 0; j < k; j++) {
+      const w = v128.load(fp);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(xp), w));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(xp + xc), w));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(xp + 2 * xc), w));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(xp + 3 * xc), w));
+      xp += 4;
+      fp += fCh;
+    }
+  }
+  const yc = yCol;
+  v128.store(y, a0);
+  v128.store(y + yc, a1);
+  v128.store(y + 2 * yc, a2);
+  v128.store(y + 3 * yc, a3);
+}
+
+function conv1x8(x: usize, f: usize, y: usize, fCh: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  const k = tapRow, rows = filterRows, xr = pRow, fr = fRow;
+  for (let ky = 0; ky < rows; ky++) {
+    let xp = x + <usize>ky * xr;
+    let fp = f + <usize>ky * fr;
+    for (let j = 0; j < k; j++) {
+      const s = v128.load32_splat(xp);
+      a0 = f32x4.add(a0, f32x4.mul(s, v128.load(fp)));
+      a1 = f32x4.add(a1, f32x4.mul(s, v128.load(fp, 16)));
+      xp += 4;
+      fp += fCh;
+    }
+  }
+  v128.store(y, a0);
+  v128.store(y, a1, 16);
+}
+
+function conv1x4(x: usize, f: usize, y: usize, fCh: usize): void {
+  let a = f32x4.splat(0);
+  const k = tapRow, rows = filterRows, xr = pRow, fr = fRow;
+  for (let ky = 0; ky < rows; ky++) {
+    let xp = x + <usize>ky * xr;
+    let fp = f + <usize>ky * fr;
+    for (let j = 0; j < k; j++) {
+      a = f32x4.add(a, f32x4.mul(v128.load32_splat(xp), v128.load(fp)));
+      xp += 4;
+      fp += fCh;
+    }
+  }
+  v128.store(y, a);
+}
+
+// xp[n, py, px, :] = x[n, py - top, px - left, :], zero outside x; xp is n x ph x pw x c.
+export function padInput(x: usize, xp: usize, n: i32, h: i32, w: i32, c: i32, ph: i32, pw: i32, top: i32, left: i32): void {
+  const pixel = <usize>c << 2;
+  // Columns of x that land inside xp, and where.
+  const c0 = max(0, left), c1 = min(pw, w + left);
+  for (let b = 0; b < n; b++) {
+    for (let py = 0; py < ph; py++) {
+      const row = xp + <usize>((b * ph + py) * pw) * pixel;
+      const iy = py - top;
+      if (iy < 0 || iy >= h || c1 <= c0) {
+        memory.fill(row, 0, <usize>pw * pixel);
+        continue;
+      }
+      if (c0 > 0) memory.fill(row, 0, <usize>c0 * pixel);
+      memory.copy(row + <usize>c0 * pixel, x + <usize>((b * h + iy) * w + c0 - left) * pixel, <usize>(c1 - c0) * pixel);
+      if (c1 < pw) memory.fill(row + <usize>c1 * pixel, 0, <usize>(pw - c1) * pixel);
+    }
+  }
+}
+
+// g[ky,kx,co,ci] = f[fh-1-ky, fw-1-kx, ci, co]: the filter of the input gradient (a correlation of the padded dy).
+export function flipFilter(f: usize, g: usize, fh: i32, fw: i32, cin: i32, cout: i32): void {
+  for (let ky = 0; ky < fh; ky++) {
+    for (let kx = 0; kx < fw; kx++) {
+      const src = f + (<usize>(((fh - 1 - ky) * fw + fw - 1 - kx) * cin * cout) << 2);
+      const dst = g + (<usize>((ky * fw + kx) * cout * cin) << 2);
+      for (let ci = 0; ci < cin; ci++) {
+        for (let co = 0; co < cout; co++) {
+          store<f32>(dst + (<usize>(co * cin + ci) << 2), load<f32>(src + (<usize>(ci * cout + co) << 2)));
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- column sums
+// out[c] = sum over r of a[r, c]: the bias gradient (Sum over every axis but the last).
+export function columnSum(a: usize, out: usize, rows: i32, cols: i32): void {
+  let c = 0;
+  for (; c + 16 <= cols; c += 16) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let p = a + (<usize>c << 2);
+    const step = <usize>cols << 2;
+    for (let r = 0; r < rows; r++) {
+      s0 = f32x4.add(s0, v128.load(p));
+      s1 = f32x4.add(s1, v128.load(p, 16));
+      s2 = f32x4.add(s2, v128.load(p, 32));
+      s3 = f32x4.add(s3, v128.load(p, 48));
+      p += step;
+    }
+    const o = out + (<usize>c << 2);
+    v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
+  }
+  for (; c + 4 <= cols; c += 4) {
+    let s = f32x4.splat(0);
+    let p = a + (<usize>c << 2);
+    for (let r = 0; r < rows; r++) {
+      s = f32x4.add(s, v128.load(p));
+      p += <usize>cols << 2;
+    }
+    v128.store(out + (<usize>c << 2), s);
+  }
+  for (; c < cols; c++) {
+    let s: f32 = 0;
+    let p = a + (<usize>c << 2);
+    for (let r = 0; r < rows; r++) {
+      s += load<f32>(p);
+      p += <usize>cols << 2;
+    }
+    store<f32>(out + (<usize>c << 2), s);
+  }
+}
+
+// ---------------------------------------------------------------- max-pool gradient
+// 2x2 windows at stride 2 tiling x exactly: each upstream gradient goes to the
+// first maximum of its window in row-major order (the cpu backend's choice);
+// every other input gets zero. c % 4 == 0.
+export function maxPool2x2Grad(x: usize, dy: usize, dx: usize, n: i32, oh: i32, ow: i32, c: i32): void {
+  const pixel = <usize>c << 2;
+  const row = <usize>(2 * ow) * pixel;
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < oh; r++) {
+      const line = <usize>(b * 2 * oh + 2 * r) * row;
+      let g = dy + <usize>((b * oh + r) * ow) * pixel;
+      for (let q = 0; q < ow; q++) {
+        const p00 = line + <usize>(2 * q) * pixel;
+        for (let k: usize = 0; k < pixel; k += 16) {
+          const v00 = v128.load(x + p00 + k);
+          const v01 = v128.load(x + p00 + pixel + k);
+          const v10 = v128.load(x + p00 + row + k);
+          const v11 = v128.load(x + p00 + row + pixel + k);
+          const c1 = f32x4.gt(v01, v00);
+          let best = v128.bitselect(v01, v00, c1);
+          const c2 = f32x4.gt(v10, best);
+          best = v128.bitselect(v10, best, c2);
+          const c3 = f32x4.gt(v11, best);
+          const gv = v128.load(g + k);
+          const w11 = c3;
+          const w10 = v128.andnot(c2, c3);
+          const w01 = v128.andnot(v128.andnot(c1, c2), c3);
+          const w00 = v128.not(v128.or(v128.or(c1, c2), c3));
+          v128.store(dx + p00 + k, v128.and(gv, w00));
+          v128.store(dx + p00 + pixel + k, v128.and(gv, w01));
+          v128.store(dx + p00 + row + k, v128.and(gv, w10));
+          v128.store(dx + p00 + row + pixel + k, v128.and(gv, w11));
+        }
+        g += pixel;
+      }
+    }
+  }
+}
