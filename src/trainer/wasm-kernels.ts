@@ -140,11 +140,12 @@ function composedFilterGrad(x: Info, dy: Info, info: tf.backend_util.Conv2DInfo,
 
 /**
  * Our direct convolution: x zero-padded into a scratch tensor when the padding
- * asks for it, then blocks of pixels x output channels on SIMD. Undefined where
- * it does not apply (the stock XNNPACK kernel runs then).
+ * asks for it, then blocks of pixels x output channels on SIMD. Undefined for
+ * dilated convolutions (the stock XNNPACK kernel runs then). Also avoids a stock
+ * bug: XNNPACK's result is wrong for 1 x N filters at stride 2 with 'same' padding.
  */
 export function conv2d(x: Info, filter: Info, attrs: ConvAttrs, backend: Backend): Info | undefined {
-  if (!simd || filter.shape[3] % 4 !== 0 || (attrs.dataFormat && attrs.dataFormat !== 'NHWC')) return undefined;
+  if (!simd || (attrs.dataFormat && attrs.dataFormat !== 'NHWC')) return undefined;
   const dil = attrs.dilations ?? 1;
   if ((Array.isArray(dil) ? dil : [dil, dil]).some((d) => d !== 1)) return undefined;
   const info = convInfo(x.shape, filter.shape, attrs);

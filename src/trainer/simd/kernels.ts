@@ -207,6 +207,7 @@ function block1x4(xs: usize, ds: usize, out: usize, g0: i32, g1: i32): void {
 // xp being x already padded (padInput) to ph x pw. Blocks of 4 (or 1) output
 // pixels along a row x 8 (or 4) output channels keep their sums in registers over
 // the whole filter; per filter row (ky) the fw*cin inputs of a pixel are contiguous.
+// Channels past the last multiple of 4 go one at a time.
 
 // Shared by the blocks: filter row length (fw*cin), filter rows, byte strides of
 // xp per image row and per output column, of f per filter row (ky), and of one output pixel.
@@ -227,26 +228,32 @@ export function conv2d(
   yCol = <usize>cout << 2;
   const fCh = <usize>cout << 2; // f stride per input (kx, ci)
   for (let b = 0; b < n; b++) {
-    for (let co = 0; co < cout; co += 8) {
-      const wide = co + 8 <= cout;
+    for (let co = 0; co < cout; ) {
+      // Channel blocks of 8, then 4, then single channels.
+      const width = co + 8 <= cout ? 8 : co + 4 <= cout ? 4 : 1;
       const fc = f + (<usize>co << 2);
       for (let oy = 0; oy < oh; oy++) {
         const xr = xp + (<usize>((b * ph + oy * sh) * pw * cin) << 2);
         const yr = y + (<usize>(((b * oh + oy) * ow) * cout + co) << 2);
         let ox = 0;
+        if (width === 1) {
+          for (; ox < ow; ox++) conv1x1(xr + <usize>ox * pCol, fc, yr + <usize>ox * yCol, fCh);
+          continue;
+        }
         for (; ox + 4 <= ow; ox += 4) {
           const xo = xr + <usize>ox * pCol;
           const yo = yr + <usize>ox * yCol;
-          if (wide) conv4x8(xo, fc, yo, fCh);
+          if (width === 8) conv4x8(xo, fc, yo, fCh);
           else conv4x4(xo, fc, yo, fCh);
         }
         for (; ox < ow; ox++) {
           const xo = xr + <usize>ox * pCol;
           const yo = yr + <usize>ox * yCol;
-          if (wide) conv1x8(xo, fc, yo, fCh);
+          if (width === 8) conv1x8(xo, fc, yo, fCh);
           else conv1x4(xo, fc, yo, fCh);
         }
       }
+      co += width;
     }
   }
 }
@@ -338,6 +345,21 @@ function conv1x4(x: usize, f: usize, y: usize, fCh: usize): void {
     }
   }
   v128.store(y, a);
+}
+
+function conv1x1(x: usize, f: usize, y: usize, fCh: usize): void {
+  let a: f32 = 0;
+  const k = tapRow, rows = filterRows, xr = pRow, fr = fRow;
+  for (let ky = 0; ky < rows; ky++) {
+    let xp = x + <usize>ky * xr;
+    let fp = f + <usize>ky * fr;
+    for (let j = 0; j < k; j++) {
+      a += load<f32>(xp) * load<f32>(fp);
+      xp += 4;
+      fp += fCh;
+    }
+  }
+  store<f32>(y, a);
 }
 
 // xp[n, py, px, :] = x[n, py - top, px - left, :], zero outside x; xp is n x ph x pw x c.
