@@ -12,6 +12,10 @@ export interface SimdKernels {
   flipFilter(f: number, g: number, fh: number, fw: number, cin: number, cout: number): void;
   columnSum(a: number, out: number, rows: number, cols: number): void;
   maxPool2x2Grad(x: number, dy: number, dx: number, n: number, oh: number, ow: number, c: number): void;
+  maxPool2x2(x: number, y: number, n: number, oh: number, ow: number, c: number): void;
+  addBias(a: number, bias: number, out: number, rows: number, cols: number): void;
+  relu(a: number, out: number, size: number): void;
+  reluGrad(dy: number, x: number, out: number, size: number): void;
 }
 
 const FILE = 'simd-kernels.wasm';
@@ -29,7 +33,7 @@ export function instantiateSimdKernels(memory: WebAssembly.Memory): SimdKernels 
   compiled ??= new WebAssembly.Module(readFileSync(simdKernelsPath()));
   const instance = new WebAssembly.Instance(compiled, { env: { memory } });
   const e = instance.exports as unknown as SimdKernels;
-  for (const name of ['convFilterGrad', 'conv2d', 'padInput', 'flipFilter', 'columnSum', 'maxPool2x2Grad'] as const) {
+  for (const name of ['convFilterGrad', 'conv2d', 'padInput', 'flipFilter', 'columnSum', 'maxPool2x2Grad', 'maxPool2x2', 'addBias', 'relu', 'reluGrad'] as const) {
     if (typeof e[name] !== 'function') throw new Error(`${FILE} has no ${name}`);
   }
   return e;

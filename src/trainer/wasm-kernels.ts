@@ -21,6 +21,7 @@ type Backend = tf.KernelBackend & {
   makeOutput(shape: number[], dtype: tf.DataType): Info;
   typedArrayFromHeap(info: Info): Float32Array;
   getMemoryOffset(dataId: object): number;
+  incRef(dataId: object): void;
 };
 
 // Our SIMD kernels (simd/kernels.ts) where the shapes suit them; the composed
@@ -223,18 +224,30 @@ function composedInputGrad(dy: Info, filter: Info, inputShape: number[], info: t
   );
 }
 
+type PoolAttrs = { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+
+function poolInfo(x: Info, attrs: PoolAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+}
+
+/** The common 2x2, stride-2 pool tiling its input exactly: every input is in one window. */
+function tiles2x2(info: tf.backend_util.Conv2DInfo): boolean {
+  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  return fh === 2 && fw === 2 && sh === 2 && sw === 2 && info.padInfo.top === 0 && info.padInfo.left === 0 && h === 2 * oh && w === 2 * ow;
+}
+
 /**
  * Max-pool gradient straight on the wasm heap: each output's upstream gradient
  * goes to the first maximum of its window (as on the cpu backend). The inner loop
  * runs over contiguous channels; the backend's own kernel is several times slower.
  */
-export function maxPoolGrad(dy: Info, x: Info, attrs: { filterSize: number | [number, number]; strides: number | [number, number]; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' }, backend: Backend): Info {
-  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+export function maxPoolGrad(dy: Info, x: Info, attrs: PoolAttrs, backend: Backend): Info {
+  const info = poolInfo(x, attrs);
   const out = backend.makeOutput(x.shape, 'float32');
   const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const tiles = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && h === 2 * oh && w === 2 * ow;
+  const tiles = tiles2x2(info);
   if (tiles && simd && c % 4 === 0) {
     simd.maxPool2x2Grad(offset(backend, x), offset(backend, dy), offset(backend, out), batchSize, oh, ow, c);
     return out;
@@ -279,7 +292,6 @@ export function maxPoolGrad(dy: Info, x: Info, attrs: { filterSize: number | [nu
   return out;
 }
 
-/** The common 2x2, stride-2 pool tiling its input exactly: every input is in one window. */
 function pool2x2Grad(xs: Float32Array, g: Float32Array, dx: Float32Array, n: number, oh: number, ow: number, c: number): void {
   const row = 2 * ow * c;
   for (let b = 0; b < n; b++) {
@@ -347,72 +359,112 @@ export function leadingSum(x: Info, axis: number | number[], keepDims: boolean, 
   return out;
 }
 
+/** Elementwise kernels with the same output shape as `x` (float32 only). */
+function unary(x: Info, backend: Backend, run: (k: SimdKernels, out: Info) => void): Info | undefined {
+  if (!simd || x.dtype !== 'float32') return undefined;
+  const out = backend.makeOutput(x.shape, 'float32');
+  run(simd, out);
+  return out;
+}
+
+/** A tensor sharing x's data (as the cpu backend does); the stock wasm kernels copy. */
+function share(x: Info, backend: Backend): Info {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+function addBias(a: Info, b: Info, backend: Backend): Info | undefined {
+  const c = a.shape[a.shape.length - 1];
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape.length !== 1 || b.shape[0] !== c || c % 4 !== 0) return undefined;
+  return unary(a, backend, (k, out) => k.addBias(offset(backend, a), offset(backend, b), offset(backend, out), tf.util.sizeFromShape(a.shape) / c, c));
+}
+
+function maxPool(x: Info, attrs: PoolAttrs, backend: Backend): Info | undefined {
+  const info = poolInfo(x, attrs);
+  const { batchSize, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  if (!simd || !tiles2x2(info) || c % 4 !== 0) return undefined;
+  const out = backend.makeOutput([batchSize, oh, ow, c], 'float32');
+  simd.maxPool2x2(offset(backend, x), offset(backend, out), batchSize, oh, ow, c);
+  return out;
+}
+
+const RELU_GRAD = 'L2SoftmaxLabReluGrad';
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+type Ours = (args: KernelArgs & { backend: Backend }) => Info | undefined;
+
+// The backend's own kernels, captured once so registering again does not wrap ours.
+const stockKernels = new Map<string, tf.KernelConfig | undefined>();
+let stockReluGrad: tf.GradConfig | undefined;
+
+/** Registers `ours` for `name` on wasm, falling back to the backend's own kernel where `ours` declines. */
+function override(name: string, ours: Ours): void {
+  if (!stockKernels.has(name)) stockKernels.set(name, tf.getKernel(name, 'wasm'));
+  const stock = stockKernels.get(name);
+  if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    setupFunc: stock?.setupFunc,
+    kernelFunc: (args) => {
+      const out = ours(args as KernelArgs & { backend: Backend });
+      if (out) return out;
+      if (!stock) throw new Error(`no wasm kernel for ${name} with these inputs`);
+      return stock.kernelFunc(args);
+    },
+  });
+}
+
 /** Registers (or replaces) our kernels on the wasm backend. */
 export function registerWasmKernels(): void {
-  const stock = tf.getKernel('BatchMatMul', 'wasm');
-  const stockSum = tf.getKernel('Sum', 'wasm');
-  const stockConv = tf.getKernel('Conv2D', 'wasm');
-  for (const name of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'BatchMatMul', 'Sum']) {
-    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
-  }
-  if (stockConv) {
-    tf.registerKernel({
-      kernelName: 'Conv2D',
-      backendName: 'wasm',
-      setupFunc: stockConv.setupFunc,
-      kernelFunc: (args) => {
-        const { x, filter } = args.inputs as { x: Info; filter: Info };
-        return conv2d(x, filter, args.attrs as unknown as ConvAttrs, args.backend as Backend) ?? stockConv.kernelFunc(args);
+  override('Conv2D', ({ inputs, attrs, backend }) => conv2d(inputs.x as Info, inputs.filter as Info, attrs as unknown as ConvAttrs, backend));
+  override('Conv2DBackpropFilter', ({ inputs, attrs, backend }) => {
+    const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
+    return conv2dBackpropFilter(inputs.x as Info, inputs.dy as Info, a.filterShape, a, backend);
+  });
+  override('Conv2DBackpropInput', ({ inputs, attrs, backend }) => {
+    const a = attrs as unknown as ConvAttrs & { inputShape: number[] };
+    return conv2dBackpropInput(inputs.dy as Info, inputs.filter as Info, a.inputShape, a, backend);
+  });
+  override('MaxPool', ({ inputs, attrs, backend }) => maxPool(inputs.x as Info, attrs as unknown as PoolAttrs, backend));
+  override('MaxPoolGrad', ({ inputs, attrs, backend }) => maxPoolGrad(inputs.dy as Info, inputs.input as Info, attrs as unknown as PoolAttrs, backend));
+  override('BatchMatMul', ({ inputs, attrs, backend }) => {
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    return matMul(inputs.a as Info, inputs.b as Info, transposeA, transposeB, backend);
+  });
+  override('Sum', ({ inputs, attrs, backend }) => {
+    const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    return leadingSum(inputs.x as Info, axis, keepDims, backend);
+  });
+  override('Add', ({ inputs, backend }) => (simd ? addBias(inputs.a as Info, inputs.b as Info, backend) ?? addBias(inputs.b as Info, inputs.a as Info, backend) : undefined));
+  override('Relu', ({ inputs, backend }) => {
+    const x = inputs.x as Info;
+    return unary(x, backend, (k, out) => k.relu(offset(backend, x), offset(backend, out), tf.util.sizeFromShape(x.shape)));
+  });
+  override(RELU_GRAD, ({ inputs, backend }) => {
+    const { dy, x } = inputs as { dy: Info; x: Info };
+    return unary(x, backend, (k, out) => k.reluGrad(offset(backend, dy), offset(backend, x), offset(backend, out), tf.util.sizeFromShape(x.shape)));
+  });
+  override('Identity', ({ inputs, backend }) => {
+    const x = inputs.x as Info;
+    return x.dtype === 'string' ? undefined : share(x, backend);
+  });
+  override('Cast', ({ inputs, attrs, backend }) => {
+    const x = inputs.x as Info;
+    return x.dtype === (attrs as { dtype: string }).dtype && x.dtype !== 'string' ? share(x, backend) : undefined;
+  });
+  // ReLU's gradient, dy * cast(step(x)) in tfjs, as one kernel while ours are on.
+  stockReluGrad ??= tf.getGradient('Relu');
+  const fallback = stockReluGrad;
+  if (fallback) {
+    tf.registerGradient({
+      kernelName: 'Relu',
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        if (!simd || tf.getBackend() !== 'wasm' || (dy as tf.Tensor).dtype !== 'float32') return fallback.gradFunc(dy, saved, attrs);
+        const [x] = saved;
+        return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor };
       },
     });
   }
-  if (stockSum) {
-    tf.registerKernel({
-      kernelName: 'Sum',
-      backendName: 'wasm',
-      setupFunc: stockSum.setupFunc,
-      kernelFunc: (args) => {
-        const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
-        return leadingSum((args.inputs as { x: Info }).x, axis, keepDims, args.backend as Backend) ?? stockSum.kernelFunc(args);
-      },
-    });
-  }
-  tf.registerKernel({
-    kernelName: 'MaxPoolGrad',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const { dy, input } = inputs as { dy: Info; input: Info };
-      return maxPoolGrad(dy, input, attrs as unknown as Parameters<typeof maxPoolGrad>[2], backend as Backend);
-    },
-  });
-  if (stock) {
-    tf.registerKernel({
-      kernelName: 'BatchMatMul',
-      backendName: 'wasm',
-      setupFunc: stock.setupFunc,
-      kernelFunc: (args) => {
-        const { a, b } = args.inputs as { a: Info; b: Info };
-        const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-        return matMul(a, b, transposeA, transposeB, args.backend as Backend) ?? stock.kernelFunc(args);
-      },
-    });
-  }
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropFilter',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const { x, dy } = inputs as { x: Info; dy: Info };
-      const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
-      return conv2dBackpropFilter(x, dy, a.filterShape, a, backend as Backend);
-    },
-  });
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropInput',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const { dy, filter } = inputs as { dy: Info; filter: Info };
-      const a = attrs as unknown as ConvAttrs & { inputShape: number[] };
-      return conv2dBackpropInput(dy, filter, a.inputShape, a, backend as Backend);
-    },
-  });
 }

@@ -473,3 +473,59 @@ export function maxPool2x2Grad(x: usize, dy: usize, dx: usize, n: i32, oh: i32, 
     }
   }
 }
+
+// 2x2 max-pool at stride 2 tiling x exactly; c % 4 == 0.
+export function maxPool2x2(x: usize, y: usize, n: i32, oh: i32, ow: i32, c: i32): void {
+  const pixel = <usize>c << 2;
+  const row = <usize>(2 * ow) * pixel;
+  let out = y;
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < oh; r++) {
+      const line = x + <usize>(b * 2 * oh + 2 * r) * row;
+      for (let q = 0; q < ow; q++) {
+        const p00 = line + <usize>(2 * q) * pixel;
+        for (let k: usize = 0; k < pixel; k += 16) {
+          const top = f32x4.max(v128.load(p00 + k), v128.load(p00 + pixel + k));
+          const bottom = f32x4.max(v128.load(p00 + row + k), v128.load(p00 + row + pixel + k));
+          v128.store(out + k, f32x4.max(top, bottom));
+        }
+        out += pixel;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- elementwise
+// out[r, c] = a[r, c] + bias[c]; cols % 4 == 0.
+export function addBias(a: usize, bias: usize, out: usize, rows: i32, cols: i32): void {
+  const rowBytes = <usize>cols << 2;
+  for (let r = 0; r < rows; r++) {
+    for (let k: usize = 0; k < rowBytes; k += 16) v128.store(out + k, f32x4.add(v128.load(a + k), v128.load(bias + k)));
+    a += rowBytes;
+    out += rowBytes;
+  }
+}
+
+// out = max(a, 0), NaN kept.
+export function relu(a: usize, out: usize, size: i32): void {
+  const zero = f32x4.splat(0);
+  const bytes = <usize>size << 2;
+  let k: usize = 0;
+  for (; k + 16 <= bytes; k += 16) v128.store(out + k, f32x4.max(v128.load(a + k), zero));
+  for (; k < bytes; k += 4) {
+    const v = load<f32>(a + k);
+    store<f32>(out + k, v < 0 ? 0 : v);
+  }
+}
+
+// out = dy * (x > 0 ? 1 : 0): the ReLU gradient in one pass (tfjs: dy * cast(step(x))).
+export function reluGrad(dy: usize, x: usize, out: usize, size: i32): void {
+  const zero = f32x4.splat(0);
+  const one = f32x4.splat(1);
+  const bytes = <usize>size << 2;
+  let k: usize = 0;
+  for (; k + 16 <= bytes; k += 16) {
+    v128.store(out + k, f32x4.mul(v128.load(dy + k), v128.and(f32x4.gt(v128.load(x + k), zero), one)));
+  }
+  for (; k < bytes; k += 4) store<f32>(out + k, load<f32>(dy + k) * (load<f32>(x + k) > 0 ? <f32>1 : <f32>0));
+}
