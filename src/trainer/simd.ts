@@ -16,6 +16,7 @@ export interface SimdKernels {
   addBias(a: number, bias: number, out: number, rows: number, cols: number): void;
   relu(a: number, out: number, size: number): void;
   reluGrad(dy: number, x: number, out: number, size: number): void;
+  adam(w: number, m: number, v: number, g: number, w2: number, m2: number, v2: number, size: number, b1: number, b2: number, eps: number, lr: number, acc1: number, acc2: number): void;
 }
 
 const FILE = 'simd-kernels.wasm';
@@ -33,7 +34,7 @@ export function instantiateSimdKernels(memory: WebAssembly.Memory): SimdKernels 
   compiled ??= new WebAssembly.Module(readFileSync(simdKernelsPath()));
   const instance = new WebAssembly.Instance(compiled, { env: { memory } });
   const e = instance.exports as unknown as SimdKernels;
-  for (const name of ['convFilterGrad', 'conv2d', 'padInput', 'flipFilter', 'columnSum', 'maxPool2x2Grad', 'maxPool2x2', 'addBias', 'relu', 'reluGrad'] as const) {
+  for (const name of ['convFilterGrad', 'conv2d', 'padInput', 'flipFilter', 'columnSum', 'maxPool2x2Grad', 'maxPool2x2', 'addBias', 'relu', 'reluGrad', 'adam'] as const) {
     if (typeof e[name] !== 'function') throw new Error(`${FILE} has no ${name}`);
   }
   return e;

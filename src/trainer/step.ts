@@ -5,7 +5,8 @@
 // seed) compute the gradient of the mean loss on their shard; the gradients are
 // averaged, weighted by shard size (= the gradient of the full batch), and every
 // replica applies the same average with the same optimizer, so the replicas stay
-// identical. The average travels to the workers with the next step's shard.
+// identical. The average goes to the workers as soon as it is known, so they
+// update their replicas while this thread updates its own.
 
 import { cpus } from 'node:os';
 import * as path from 'node:path';
@@ -126,10 +127,12 @@ class Replica {
 
   constructor(readonly worker: Worker) {
     worker.on('message', (m: WorkerReply) => {
-      const w = this.waiting;
-      this.waiting = undefined;
-      if (m.type === 'error') w?.reject(new TrainerError('internal', `A training worker failed: ${m.message}`));
-      else w?.resolve(m);
+      if (m.type === 'error') this.fail(new TrainerError('internal', `A training worker failed: ${m.message}`));
+      else {
+        const w = this.waiting;
+        this.waiting = undefined;
+        w?.resolve(m);
+      }
     });
     worker.on('error', (err) => this.fail(new TrainerError('internal', `A training worker crashed: ${err.message}`)));
     worker.on('exit', (code) => this.fail(new TrainerError('internal', `A training worker exited unexpectedly (code ${code}).`)));
@@ -140,6 +143,11 @@ class Replica {
     const w = this.waiting;
     this.waiting = undefined;
     w?.reject(err);
+  }
+
+  /** A message that gets no reply (a failure surfaces at the next request). */
+  send(message: unknown, transfer: ArrayBuffer[] = []): void {
+    if (!this.failure) this.worker.postMessage(message, transfer);
   }
 
   request(message: unknown, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
@@ -158,8 +166,6 @@ class Replica {
 
 /** Steps split over this thread and `workers - 1` worker threads. */
 export class ParallelStep implements StepRunner {
-  private pending?: Float32Array;
-
   private constructor(
     private readonly net: Net,
     private readonly optimizer: tf.Optimizer,
@@ -198,8 +204,7 @@ export class ParallelStep implements StepRunner {
       const [a, b] = shard(i + 1);
       const px = pixels.slice(a * len, b * len);
       const lb = labels.slice(a, b);
-      const grads = this.pending?.slice();
-      return r.request({ type: 'step', pixels: px, labels: lb, grads }, [px.buffer, lb.buffer, ...(grads ? [grads.buffer] : [])]);
+      return r.request({ type: 'step', pixels: px, labels: lb }, [px.buffer, lb.buffer]);
     });
     const [a, b] = shard(0);
     const own = shardGradients(this.net, pixels.subarray(a * len, b * len), labels.subarray(a, b), this.config);
@@ -214,8 +219,11 @@ export class ParallelStep implements StepRunner {
       const w = p.n / n;
       for (let i = 0; i < avg.length; i++) avg[i] += w * p.flat[i];
     }
+    for (const r of this.replicas) {
+      const copy = avg.slice();
+      r.send({ type: 'apply', grads: copy }, [copy.buffer]);
+    }
     applyFlat(this.net, this.optimizer, avg);
-    this.pending = avg;
     return combine(parts);
   }
 

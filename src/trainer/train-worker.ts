@@ -1,6 +1,6 @@
 // A data-parallel training worker (see step.ts): a replica of the net on its own
-// WebAssembly backend that applies the averaged gradient it is sent, then returns
-// the gradient of its shard of the next batch.
+// WebAssembly backend that returns the gradient of each shard it is sent and
+// applies each averaged gradient it is sent.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RunConfig } from '../shared/config';
@@ -31,7 +31,7 @@ if (mode === 'render') {
 let net: Net | undefined;
 let optimizer: tf.Optimizer | undefined;
 
-if (mode !== 'render') parentPort?.on('message', async (m: { type: 'init' } | { type: 'step'; pixels: Float32Array; labels: Int32Array; grads?: Float32Array }) => {
+if (mode !== 'render') parentPort?.on('message', async (m: { type: 'init' } | { type: 'apply'; grads: Float32Array } | { type: 'step'; pixels: Float32Array; labels: Int32Array }) => {
   try {
     if (m.type === 'init') {
       process.env.L2SOFTMAX_BACKENDS = backend;
@@ -41,8 +41,11 @@ if (mode !== 'render') parentPort?.on('message', async (m: { type: 'init' } | { 
       parentPort?.postMessage({ type: 'ready' });
       return;
     }
-    if (!net || !optimizer) throw new Error('step before init');
-    if (m.grads) applyFlat(net, optimizer, m.grads);
+    if (!net || !optimizer) throw new Error(`${m.type} before init`);
+    if (m.type === 'apply') {
+      applyFlat(net, optimizer, m.grads);
+      return;
+    }
     if (!m.labels.length) {
       parentPort?.postMessage({ type: 'grads', flat: new Float32Array(0), stats: [0, 0, 0, Infinity, -Infinity], n: 0 });
       return;

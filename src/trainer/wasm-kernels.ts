@@ -389,9 +389,30 @@ function maxPool(x: Info, attrs: PoolAttrs, backend: Backend): Info | undefined 
 }
 
 const RELU_GRAD = 'L2SoftmaxLabReluGrad';
+/** Fused Adam update of one variable: inputs w, m, v, g; outputs w', m', v' (see optimizer.ts). */
+export const ADAM = 'L2SoftmaxLabAdam';
+
+export interface AdamAttrs {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  learningRate: number;
+  /** beta1^t and beta2^t after this step. */
+  acc1: number;
+  acc2: number;
+}
+
+function adam(inputs: Record<string, Info>, a: AdamAttrs, backend: Backend): Info[] | undefined {
+  const { w, m, v, g } = inputs;
+  if (!simd || [w, m, v, g].some((t) => t.dtype !== 'float32')) return undefined;
+  const out = [w, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
+  const p = (t: Info) => offset(backend, t);
+  simd.adam(p(w), p(m), p(v), p(g), p(out[0]), p(out[1]), p(out[2]), tf.util.sizeFromShape(w.shape), a.beta1, a.beta2, a.epsilon, a.learningRate, a.acc1, a.acc2);
+  return out;
+}
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
-type Ours = (args: KernelArgs & { backend: Backend }) => Info | undefined;
+type Ours = (args: KernelArgs & { backend: Backend }) => Info | Info[] | undefined;
 
 // The backend's own kernels, captured once so registering again does not wrap ours.
 const stockKernels = new Map<string, tf.KernelConfig | undefined>();
@@ -445,6 +466,7 @@ export function registerWasmKernels(): void {
     const { dy, x } = inputs as { dy: Info; x: Info };
     return unary(x, backend, (k, out) => k.reluGrad(offset(backend, dy), offset(backend, x), offset(backend, out), tf.util.sizeFromShape(x.shape)));
   });
+  override(ADAM, ({ inputs, attrs, backend }) => adam(inputs as Record<string, Info>, attrs as unknown as AdamAttrs, backend));
   override('Identity', ({ inputs, backend }) => {
     const x = inputs.x as Info;
     return x.dtype === 'string' ? undefined : share(x, backend);

@@ -72,6 +72,13 @@ export function convFilterGrad(
           for (; co + 8 <= cout; co += 8) block4x8(xs + (<usize>ci << 2), ds + (<usize>co << 2), tap + (<usize>(ci * cout + co) << 2), outRow, g0, g1);
           if (co < cout) block4x4(xs + (<usize>ci << 2), ds + (<usize>co << 2), tap + (<usize>(ci * cout + co) << 2), outRow, g0, g1);
         }
+        if (cin - ci === 3) {
+          // RGB input layers: all three channels in one pass over the pixels.
+          let co = 0;
+          for (; co + 8 <= cout; co += 8) block3x8(xs + (<usize>ci << 2), ds + (<usize>co << 2), tap + (<usize>(ci * cout + co) << 2), outRow, g0, g1);
+          if (co < cout) for (let r = 0; r < 3; r++) block1x4(xs + (<usize>(ci + r) << 2), ds + (<usize>co << 2), tap + (<usize>((ci + r) * cout + co) << 2), g0, g1);
+          ci = cin;
+        }
         for (; ci < cin; ci++) {
           let co = 0;
           for (; co + 8 <= cout; co += 8) block1x8(xs + (<usize>ci << 2), ds + (<usize>co << 2), tap + (<usize>(ci * cout + co) << 2), g0, g1);
@@ -123,6 +130,42 @@ function block4x8(xs: usize, ds: usize, out: usize, outRow: usize, g0: i32, g1: 
   v128.store(o1, a10); v128.store(o1, a11, 16);
   v128.store(o2, a20); v128.store(o2, a21, 16);
   v128.store(o3, a30); v128.store(o3, a31, 16);
+}
+
+function block3x8(xs: usize, ds: usize, out: usize, outRow: usize, g0: i32, g1: i32): void {
+  const o1 = out + outRow, o2 = o1 + outRow;
+  let a00 = v128.load(out), a01 = v128.load(out, 16), a10 = v128.load(o1), a11 = v128.load(o1, 16);
+  let a20 = v128.load(o2), a21 = v128.load(o2, 16);
+  const oh = outRows, y0 = vy0, y1 = vy1, nc = cols, xi = xImage, xr = xRow, xc = xCol, di = dImage, dr = dRow, dc = dCol;
+  let b = g0 / oh, oy = g0 % oh;
+  for (let g = g0; g < g1; g++) {
+    if (oy >= y0 && oy < y1) {
+      let xp = xs + <usize>b * xi + <usize>(oy - y0) * xr;
+      let dp = ds + <usize>b * di + <usize>(oy - y0) * dr;
+      for (let c = 0; c < nc; c++) {
+        const d0 = v128.load(dp);
+        const d1 = v128.load(dp, 16);
+        let s = v128.load32_splat(xp);
+        a00 = f32x4.add(a00, f32x4.mul(s, d0));
+        a01 = f32x4.add(a01, f32x4.mul(s, d1));
+        s = v128.load32_splat(xp, 4);
+        a10 = f32x4.add(a10, f32x4.mul(s, d0));
+        a11 = f32x4.add(a11, f32x4.mul(s, d1));
+        s = v128.load32_splat(xp, 8);
+        a20 = f32x4.add(a20, f32x4.mul(s, d0));
+        a21 = f32x4.add(a21, f32x4.mul(s, d1));
+        xp += xc;
+        dp += dc;
+      }
+    }
+    if (++oy === oh) {
+      oy = 0;
+      b++;
+    }
+  }
+  v128.store(out, a00); v128.store(out, a01, 16);
+  v128.store(o1, a10); v128.store(o1, a11, 16);
+  v128.store(o2, a20); v128.store(o2, a21, 16);
 }
 
 function block4x4(xs: usize, ds: usize, out: usize, outRow: usize, g0: i32, g1: i32): void {
@@ -528,4 +571,35 @@ export function reluGrad(dy: usize, x: usize, out: usize, size: i32): void {
     v128.store(out + k, f32x4.mul(v128.load(dy + k), v128.and(f32x4.gt(v128.load(x + k), zero), one)));
   }
   for (; k < bytes; k += 4) store<f32>(out + k, load<f32>(dy + k) * (load<f32>(x + k) > 0 ? <f32>1 : <f32>0));
+}
+
+// ---------------------------------------------------------------- optimizer
+// One Adam step for one variable (tfjs's formulas, fused): m' = b1 m + (1 - b1) g,
+// v' = b2 v + (1 - b2) g^2, w' = w - lr (m' / (1 - b1^t)) / (sqrt(v' / (1 - b2^t)) + eps),
+// with acc1 = b1^t and acc2 = b2^t.
+export function adam(
+  w: usize, m: usize, v: usize, g: usize, w2: usize, m2: usize, v2: usize, size: i32,
+  b1: f32, b2: f32, eps: f32, lr: f32, acc1: f32, acc2: f32,
+): void {
+  const vb1 = f32x4.splat(b1), vc1 = f32x4.splat(1 - b1), vb2 = f32x4.splat(b2), vc2 = f32x4.splat(1 - b2);
+  const vd1 = f32x4.splat(1 - acc1), vd2 = f32x4.splat(1 - acc2), veps = f32x4.splat(eps), vlr = f32x4.splat(-lr);
+  const bytes = <usize>size << 2;
+  let k: usize = 0;
+  for (; k + 16 <= bytes; k += 16) {
+    const gk = v128.load(g + k);
+    const mk = f32x4.add(f32x4.mul(v128.load(m + k), vb1), f32x4.mul(gk, vc1));
+    const vk = f32x4.add(f32x4.mul(v128.load(v + k), vb2), f32x4.mul(f32x4.mul(gk, gk), vc2));
+    const step = f32x4.div(f32x4.div(mk, vd1), f32x4.add(f32x4.sqrt(f32x4.div(vk, vd2)), veps));
+    v128.store(m2 + k, mk);
+    v128.store(v2 + k, vk);
+    v128.store(w2 + k, f32x4.add(f32x4.mul(step, vlr), v128.load(w + k)));
+  }
+  for (; k < bytes; k += 4) {
+    const gk = load<f32>(g + k);
+    const mk = load<f32>(m + k) * b1 + gk * (1 - b1);
+    const vk = load<f32>(v + k) * b2 + gk * gk * (1 - b2);
+    store<f32>(m2 + k, mk);
+    store<f32>(v2 + k, vk);
+    store<f32>(w2 + k, (mk / (1 - acc1)) / (sqrt<f32>(vk / (1 - acc2)) + eps) * -lr + load<f32>(w + k));
+  }
 }
