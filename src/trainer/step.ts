@@ -85,6 +85,19 @@ export function applyFlat(net: Net, optimizer: tf.Optimizer, flat: Float32Array)
   });
 }
 
+/** sum of weight * values, one pass per term. */
+export function weightedSum(terms: { weight: number; values: Float32Array }[]): Float32Array {
+  const out = new Float32Array(terms[0].values.length);
+  const [first, ...rest] = terms;
+  const w0 = first.weight;
+  const v0 = first.values;
+  for (let i = 0; i < out.length; i++) out[i] = w0 * v0[i];
+  for (const { weight, values } of rest) {
+    for (let i = 0; i < out.length; i++) out[i] += weight * values[i];
+  }
+  return out;
+}
+
 function combine(parts: { stats: ShardStats; n: number }[]): StepStats {
   const n = parts.reduce((s, p) => s + p.n, 0);
   const used = parts.filter((p) => p.n > 0);
@@ -213,12 +226,7 @@ export class ParallelStep implements StepRunner {
       if (r.type !== 'grads') throw new TrainerError('internal', 'A training worker sent an unexpected reply.');
       parts.push(r);
     }
-    const avg = new Float32Array(own.flat.length);
-    for (const p of parts) {
-      if (!p.n) continue;
-      const w = p.n / n;
-      for (let i = 0; i < avg.length; i++) avg[i] += w * p.flat[i];
-    }
+    const avg = weightedSum(parts.filter((p) => p.n > 0).map((p) => ({ weight: p.n / n, values: p.flat })));
     for (const r of this.replicas) {
       const copy = avg.slice();
       r.send({ type: 'apply', grads: copy }, [copy.buffer]);
