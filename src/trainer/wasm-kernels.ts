@@ -163,9 +163,28 @@ function convPadded(x: Info, filter: Info, oh: number, ow: number, sh: number, s
   const xp = padded ? backend.makeOutput([n, ph, pw, cin], 'float32') : x;
   if (padded) kernels.padInput(offset(backend, x), offset(backend, xp), n, h, w, cin, ph, pw, top, left);
   const y = backend.makeOutput([n, oh, ow, cout], 'float32');
-  kernels.conv2d(offset(backend, xp), offset(backend, filter), offset(backend, y), n, ph, pw, cin, oh, ow, cout, fh, fw, sh, sw);
+  if (fh === 3 && fw === 3 && sh === 1 && sw === 1 && oh % 2 === 0 && ow % 2 === 0 && cin % 4 === 0 && cout % 4 === 0) {
+    winograd(xp, filter, y, backend);
+  } else {
+    kernels.conv2d(offset(backend, xp), offset(backend, filter), offset(backend, y), n, ph, pw, cin, oh, ow, cout, fh, fw, sh, sw);
+  }
   if (padded) backend.disposeData(xp.dataId);
   return y;
+}
+
+/** 3x3 stride-1 convolution by Winograd F(2x2, 3x3) (see simd/kernels.ts); xp is padded, y allocated. */
+function winograd(xp: Info, filter: Info, y: Info, backend: Backend): void {
+  const kernels = simd as SimdKernels;
+  const [n, oh, ow, cout] = y.shape;
+  const cin = xp.shape[3];
+  // Tiles per chunk: transformed inputs and products of a chunk fit in about 256 KiB.
+  const chunk = Math.max(4, Math.floor(4096 / (cin + cout) / 4) * 4);
+  const u = backend.makeOutput([16, cin, cout], 'float32');
+  const v = backend.makeOutput([16 * chunk * cin], 'float32');
+  const m = backend.makeOutput([16 * chunk * cout], 'float32');
+  kernels.winogradFilter(offset(backend, filter), offset(backend, u), cin, cout);
+  kernels.winogradConv(offset(backend, xp), offset(backend, u), offset(backend, y), offset(backend, v), offset(backend, m), n, cin, oh, ow, cout, chunk);
+  for (const t of [u, v, m]) backend.disposeData(t.dataId);
 }
 
 export function conv2dBackpropInput(dy: Info, filter: Info, inputShape: number[], attrs: ConvAttrs, backend: Backend): Info {

@@ -183,6 +183,26 @@ for (const mode of MODES) {
       }
     });
 
+    it('3x3 stride-1 convolutions on even sizes (Winograd with our kernels) and their gradients', async () => {
+      const rng = new Rng(25);
+      for (let trial = 0; trial < 12; trial++) {
+        const [n, h, w] = [1 + rng.int(3), 2 * (1 + rng.int(6)) + (trial % 4 === 3 ? 2 : 0), 2 * (1 + rng.int(6)) + (trial % 4 === 3 ? 2 : 0)];
+        const [cin, cout] = [4 * (1 + rng.int(4)), 4 * (1 + rng.int(5))];
+        const pad = trial % 4 === 3 ? 'valid' : 'same';
+        const xv = Float32Array.from({ length: n * h * w * cin }, () => rng.normal());
+        const fv = Float32Array.from({ length: 9 * cin * cout }, () => rng.normal());
+        const [want, got] = await onBoth(() => {
+          const x = tf.tensor4d(xv, [n, h, w, cin]);
+          const f = tf.tensor4d(fv, [3, 3, cin, cout]);
+          const y = tf.conv2d(x, f, 1, pad);
+          const weights = tf.sin(tf.reshape(tf.range(0, y.size), y.shape));
+          const [gx, gf] = tf.grads((a, b) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad), weights)))([x, f]);
+          return [y, gx, gf];
+        });
+        close(want, got, `3x3 conv ${JSON.stringify({ n, h, w, cin, cout, pad })}`, 2e-4);
+      }
+    });
+
     it('Sum over leading axes (bias gradients), with and without keepDims, and over other axes', async () => {
       const rng = new Rng(24);
       for (const [shape, axis, keepDims] of [

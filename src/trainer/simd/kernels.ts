@@ -405,6 +405,129 @@ function conv1x1(x: usize, f: usize, y: usize, fCh: usize): void {
   store<f32>(y, a);
 }
 
+// ---------------------------------------------------------------- Winograd F(2x2, 3x3)
+// A 3x3 stride-1 convolution from 4x4 input tiles (stride 2) to 2x2 output tiles
+// with 16 products per tile and channel pair instead of 36: V = B^T d B per input
+// channel, M = V U per tile position (16 GEMMs over the channels, U = G g G^T the
+// transformed filter), Y = A^T M A. Tiles go in chunks sized to stay in cache.
+
+// U[xi][ci][co] for xi = 4 r + c, from f[ky, kx, ci, co] (3 x 3).
+export function winogradFilter(f: usize, u: usize, cin: i32, cout: i32): void {
+  const plane = <usize>(cin * cout) << 2;
+  for (let ci = 0; ci < cin; ci++) {
+    for (let co = 0; co < cout; co++) {
+      const at = <usize>(ci * cout + co) << 2;
+      const g0 = load<f32>(f + at), g1 = load<f32>(f + plane + at), g2 = load<f32>(f + 2 * plane + at);
+      const g3 = load<f32>(f + 3 * plane + at), g4 = load<f32>(f + 4 * plane + at), g5 = load<f32>(f + 5 * plane + at);
+      const g6 = load<f32>(f + 6 * plane + at), g7 = load<f32>(f + 7 * plane + at), g8 = load<f32>(f + 8 * plane + at);
+      // t = G g (rows: g row 0, half sums, half alternating sums, g row 2), 4 x 3.
+      const t00 = g0, t01 = g1, t02 = g2;
+      const t10 = (g0 + g3 + g6) * 0.5, t11 = (g1 + g4 + g7) * 0.5, t12 = (g2 + g5 + g8) * 0.5;
+      const t20 = (g0 - g3 + g6) * 0.5, t21 = (g1 - g4 + g7) * 0.5, t22 = (g2 - g5 + g8) * 0.5;
+      const t30 = g6, t31 = g7, t32 = g8;
+      // U = t G^T, the same on each row.
+      let o = u + at;
+      store<f32>(o, t00); o += plane; store<f32>(o, (t00 + t01 + t02) * 0.5); o += plane; store<f32>(o, (t00 - t01 + t02) * 0.5); o += plane; store<f32>(o, t02); o += plane;
+      store<f32>(o, t10); o += plane; store<f32>(o, (t10 + t11 + t12) * 0.5); o += plane; store<f32>(o, (t10 - t11 + t12) * 0.5); o += plane; store<f32>(o, t12); o += plane;
+      store<f32>(o, t20); o += plane; store<f32>(o, (t20 + t21 + t22) * 0.5); o += plane; store<f32>(o, (t20 - t21 + t22) * 0.5); o += plane; store<f32>(o, t22); o += plane;
+      store<f32>(o, t30); o += plane; store<f32>(o, (t30 + t31 + t32) * 0.5); o += plane; store<f32>(o, (t30 - t31 + t32) * 0.5); o += plane; store<f32>(o, t32);
+    }
+  }
+}
+
+// y = conv3x3(xp, f) at stride 1, xp padded to (oh + 2) x (ow + 2); oh, ow even; cin, cout multiples of 4.
+// u: winogradFilter(f); v, m: scratch of 16 * chunk * cin and 16 * chunk * cout floats.
+export function winogradConv(xp: usize, u: usize, y: usize, v: usize, m: usize, n: i32, cin: i32, oh: i32, ow: i32, cout: i32, chunk: i32): void {
+  const pw = ow + 2, ph = oh + 2;
+  const tw = ow >> 1, th = oh >> 1;
+  const total = n * th * tw;
+  const cinB = <usize>cin << 2, coutB = <usize>cout << 2;
+  const xRowB = <usize>pw * cinB;
+  for (let t0 = 0; t0 < total; t0 += chunk) {
+    const count = min(chunk, total - t0);
+    const vPlane = <usize>count * cinB, mPlane = <usize>count * coutB;
+    // Input transform, 4 channels at a time.
+    for (let t = 0; t < count; t++) {
+      const tile = t0 + t;
+      const b = tile / (th * tw), rest = tile % (th * tw);
+      const ty = rest / tw, tx = rest % tw;
+      const base = xp + (<usize>((b * ph + 2 * ty) * pw + 2 * tx)) * cinB;
+      const out = v + <usize>t * cinB;
+      for (let c: usize = 0; c < cinB; c += 16) {
+        const p0 = base + c, p1 = p0 + xRowB, p2 = p1 + xRowB, p3 = p2 + xRowB;
+        const d00 = v128.load(p0), d01 = v128.load(p0 + cinB), d02 = v128.load(p0 + 2 * cinB), d03 = v128.load(p0 + 3 * cinB);
+        const d10 = v128.load(p1), d11 = v128.load(p1 + cinB), d12 = v128.load(p1 + 2 * cinB), d13 = v128.load(p1 + 3 * cinB);
+        const d20 = v128.load(p2), d21 = v128.load(p2 + cinB), d22 = v128.load(p2 + 2 * cinB), d23 = v128.load(p2 + 3 * cinB);
+        const d30 = v128.load(p3), d31 = v128.load(p3 + cinB), d32 = v128.load(p3 + 2 * cinB), d33 = v128.load(p3 + 3 * cinB);
+        // B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3.
+        const s00 = f32x4.sub(d00, d20), s01 = f32x4.sub(d01, d21), s02 = f32x4.sub(d02, d22), s03 = f32x4.sub(d03, d23);
+        const s10 = f32x4.add(d10, d20), s11 = f32x4.add(d11, d21), s12 = f32x4.add(d12, d22), s13 = f32x4.add(d13, d23);
+        const s20 = f32x4.sub(d20, d10), s21 = f32x4.sub(d21, d11), s22 = f32x4.sub(d22, d12), s23 = f32x4.sub(d23, d13);
+        const s30 = f32x4.sub(d10, d30), s31 = f32x4.sub(d11, d31), s32 = f32x4.sub(d12, d32), s33 = f32x4.sub(d13, d33);
+        // (B^T d) B: the same on columns.
+        let o = out + c;
+        v128.store(o, f32x4.sub(s00, s02)); o += vPlane; v128.store(o, f32x4.add(s01, s02)); o += vPlane; v128.store(o, f32x4.sub(s02, s01)); o += vPlane; v128.store(o, f32x4.sub(s01, s03)); o += vPlane;
+        v128.store(o, f32x4.sub(s10, s12)); o += vPlane; v128.store(o, f32x4.add(s11, s12)); o += vPlane; v128.store(o, f32x4.sub(s12, s11)); o += vPlane; v128.store(o, f32x4.sub(s11, s13)); o += vPlane;
+        v128.store(o, f32x4.sub(s20, s22)); o += vPlane; v128.store(o, f32x4.add(s21, s22)); o += vPlane; v128.store(o, f32x4.sub(s22, s21)); o += vPlane; v128.store(o, f32x4.sub(s21, s23)); o += vPlane;
+        v128.store(o, f32x4.sub(s30, s32)); o += vPlane; v128.store(o, f32x4.add(s31, s32)); o += vPlane; v128.store(o, f32x4.sub(s32, s31)); o += vPlane; v128.store(o, f32x4.sub(s31, s33));
+      }
+    }
+    // M[xi] = V[xi] U[xi] for the 16 tile positions.
+    for (let xi = 0; xi < 16; xi++) gemm(v + <usize>xi * vPlane, u + <usize>(xi * cin) * coutB, m + <usize>xi * mPlane, count, cin, cout);
+    // Output transform: A^T M A.
+    for (let t = 0; t < count; t++) {
+      const tile = t0 + t;
+      const b = tile / (th * tw), rest = tile % (th * tw);
+      const ty = rest / tw, tx = rest % tw;
+      const y0 = y + (<usize>((b * oh + 2 * ty) * ow + 2 * tx)) * coutB;
+      const y1 = y0 + <usize>ow * coutB;
+      const src = m + <usize>t * coutB;
+      for (let c: usize = 0; c < coutB; c += 16) {
+        let p = src + c;
+        const m00 = v128.load(p); p += mPlane; const m01 = v128.load(p); p += mPlane; const m02 = v128.load(p); p += mPlane; const m03 = v128.load(p); p += mPlane;
+        const m10 = v128.load(p); p += mPlane; const m11 = v128.load(p); p += mPlane; const m12 = v128.load(p); p += mPlane; const m13 = v128.load(p); p += mPlane;
+        const m20 = v128.load(p); p += mPlane; const m21 = v128.load(p); p += mPlane; const m22 = v128.load(p); p += mPlane; const m23 = v128.load(p); p += mPlane;
+        const m30 = v128.load(p); p += mPlane; const m31 = v128.load(p); p += mPlane; const m32 = v128.load(p); p += mPlane; const m33 = v128.load(p);
+        // A^T m: rows m0 + m1 + m2, m1 - m2 - m3.
+        const a0 = f32x4.add(f32x4.add(m00, m10), m20), a1 = f32x4.add(f32x4.add(m01, m11), m21), a2 = f32x4.add(f32x4.add(m02, m12), m22), a3 = f32x4.add(f32x4.add(m03, m13), m23);
+        const b0 = f32x4.sub(f32x4.sub(m10, m20), m30), b1 = f32x4.sub(f32x4.sub(m11, m21), m31), b2 = f32x4.sub(f32x4.sub(m12, m22), m32), b3 = f32x4.sub(f32x4.sub(m13, m23), m33);
+        v128.store(y0 + c, f32x4.add(f32x4.add(a0, a1), a2));
+        v128.store(y0 + coutB + c, f32x4.sub(f32x4.sub(a1, a2), a3));
+        v128.store(y1 + c, f32x4.add(f32x4.add(b0, b1), b2));
+        v128.store(y1 + coutB + c, f32x4.sub(f32x4.sub(b1, b2), b3));
+      }
+    }
+  }
+}
+
+// c[rows x cols] = a[rows x k] b[k x cols] (row-major), on the convolution blocks.
+function gemm(a: usize, b: usize, c: usize, rows: i32, k: i32, cols: i32): void {
+  tapRow = k;
+  filterRows = 1;
+  pCol = <usize>k << 2;
+  yCol = <usize>cols << 2;
+  const bRow = <usize>cols << 2;
+  for (let co = 0; co < cols; ) {
+    const width = co + 8 <= cols ? 8 : co + 4 <= cols ? 4 : 1;
+    const bc = b + (<usize>co << 2);
+    let r = 0;
+    for (; r + 4 <= rows && width > 1; r += 4) {
+      const ar = a + <usize>r * pCol;
+      const cr = c + <usize>r * yCol + (<usize>co << 2);
+      if (width === 8) conv4x8(ar, bc, cr, bRow);
+      else conv4x4(ar, bc, cr, bRow);
+    }
+    for (; r < rows; r++) {
+      const ar = a + <usize>r * pCol;
+      const cr = c + <usize>r * yCol + (<usize>co << 2);
+      if (width === 8) conv1x8(ar, bc, cr, bRow);
+      else if (width === 4) conv1x4(ar, bc, cr, bRow);
+      else conv1x1(ar, bc, cr, bRow);
+    }
+    co += width;
+  }
+}
+
 // xp[n, py, px, :] = x[n, py - top, px - left, :], zero outside x; xp is n x ph x pw x c.
 export function padInput(x: usize, xp: usize, n: i32, h: i32, w: i32, c: i32, ph: i32, pw: i32, top: i32, left: i32): void {
   const pixel = <usize>c << 2;
