@@ -11,6 +11,7 @@ export interface SimdKernels {
   padInput(x: number, xp: number, n: number, h: number, w: number, c: number, ph: number, pw: number, top: number, left: number): void;
   flipFilter(f: number, g: number, fh: number, fw: number, cin: number, cout: number): void;
   winogradFilter(f: number, u: number, cin: number, cout: number): void;
+  winogradFilterGrad(xp: number, dy: number, dw: number, v: number, m: number, du: number, n: number, cin: number, oh: number, ow: number, cout: number, chunk: number): void;
   winogradConv(xp: number, u: number, y: number, v: number, m: number, n: number, cin: number, oh: number, ow: number, cout: number, chunk: number): void;
   columnSum(a: number, out: number, rows: number, cols: number): void;
   maxPool2x2Grad(x: number, dy: number, dx: number, n: number, oh: number, ow: number, c: number): void;
@@ -36,7 +37,7 @@ export function instantiateSimdKernels(memory: WebAssembly.Memory): SimdKernels 
   compiled ??= new WebAssembly.Module(readFileSync(simdKernelsPath()));
   const instance = new WebAssembly.Instance(compiled, { env: { memory } });
   const e = instance.exports as unknown as SimdKernels;
-  for (const name of ['convFilterGrad', 'conv2d', 'padInput', 'flipFilter', 'winogradFilter', 'winogradConv', 'columnSum', 'maxPool2x2Grad', 'maxPool2x2', 'addBias', 'relu', 'reluGrad', 'adam'] as const) {
+  for (const name of ['convFilterGrad', 'conv2d', 'padInput', 'flipFilter', 'winogradFilter', 'winogradConv', 'winogradFilterGrad', 'columnSum', 'maxPool2x2Grad', 'maxPool2x2', 'addBias', 'relu', 'reluGrad', 'adam'] as const) {
     if (typeof e[name] !== 'function') throw new Error(`${FILE} has no ${name}`);
   }
   return e;

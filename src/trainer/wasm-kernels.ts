@@ -97,13 +97,38 @@ function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs) {
 export function conv2dBackpropFilter(x: Info, dy: Info, filterShape: number[], attrs: ConvAttrs, backend: Backend): Info {
   const info = convInfo(x.shape, filterShape, attrs);
   const cout = filterShape[3];
+  const [n, h, w, cin] = x.shape;
+  const { outHeight: oh, outWidth: ow } = info;
+  if (simd && info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 && oh % 2 === 0 && ow % 2 === 0 && cin % 4 === 0 && cout % 4 === 0) {
+    return winogradFilterGrad(x, dy, info, backend);
+  }
   if (simd && cout % 4 === 0) {
     const out = backend.makeOutput(filterShape, 'float32');
-    const [n, h, w, cin] = x.shape;
     simd.convFilterGrad(offset(backend, x), offset(backend, dy), offset(backend, out), n, h, w, cin, info.outHeight, info.outWidth, cout, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
     return out;
   }
   return composedFilterGrad(x, dy, info, backend);
+}
+
+/** The filter gradient of a 3x3 stride-1 convolution by the same Winograd transform. */
+function winogradFilterGrad(x: Info, dy: Info, info: tf.backend_util.Conv2DInfo, backend: Backend): Info {
+  const kernels = simd as SimdKernels;
+  const [n, h, w, cin] = x.shape;
+  const { outHeight: oh, outWidth: ow, outChannels: cout } = info;
+  const { top, left } = info.padInfo;
+  const ph = oh + 2;
+  const pw = ow + 2;
+  const padded = top !== 0 || left !== 0 || ph !== h || pw !== w;
+  const xp = padded ? backend.makeOutput([n, ph, pw, cin], 'float32') : x;
+  if (padded) kernels.padInput(offset(backend, x), offset(backend, xp), n, h, w, cin, ph, pw, top, left);
+  const chunk = tileChunk(cin, cout);
+  const v = backend.makeOutput([16 * chunk * cin], 'float32');
+  const m = backend.makeOutput([16 * chunk * cout], 'float32');
+  const du = backend.makeOutput([16, cin, cout], 'float32');
+  const dw = backend.makeOutput([3, 3, cin, cout], 'float32');
+  kernels.winogradFilterGrad(offset(backend, xp), offset(backend, dy), offset(backend, dw), offset(backend, v), offset(backend, m), offset(backend, du), n, cin, oh, ow, cout, chunk);
+  for (const t of padded ? [v, m, du, xp] : [v, m, du]) backend.disposeData(t.dataId);
+  return dw;
 }
 
 function composedFilterGrad(x: Info, dy: Info, info: tf.backend_util.Conv2DInfo, backend: Backend): Info {
@@ -172,13 +197,15 @@ function convPadded(x: Info, filter: Info, oh: number, ow: number, sh: number, s
   return y;
 }
 
+/** Tiles per Winograd chunk: a chunk's transformed inputs and products fit in about 256 KiB. */
+const tileChunk = (cin: number, cout: number) => Math.max(4, Math.floor(4096 / (cin + cout) / 4) * 4);
+
 /** 3x3 stride-1 convolution by Winograd F(2x2, 3x3) (see simd/kernels.ts); xp is padded, y allocated. */
 function winograd(xp: Info, filter: Info, y: Info, backend: Backend): void {
   const kernels = simd as SimdKernels;
   const [n, oh, ow, cout] = y.shape;
   const cin = xp.shape[3];
-  // Tiles per chunk: transformed inputs and products of a chunk fit in about 256 KiB.
-  const chunk = Math.max(4, Math.floor(4096 / (cin + cout) / 4) * 4);
+  const chunk = tileChunk(cin, cout);
   const u = backend.makeOutput([16, cin, cout], 'float32');
   const v = backend.makeOutput([16 * chunk * cin], 'float32');
   const m = backend.makeOutput([16 * chunk * cout], 'float32');

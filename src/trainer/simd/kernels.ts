@@ -442,36 +442,10 @@ export function winogradConv(xp: usize, u: usize, y: usize, v: usize, m: usize, 
   const tw = ow >> 1, th = oh >> 1;
   const total = n * th * tw;
   const cinB = <usize>cin << 2, coutB = <usize>cout << 2;
-  const xRowB = <usize>pw * cinB;
   for (let t0 = 0; t0 < total; t0 += chunk) {
     const count = min(chunk, total - t0);
     const vPlane = <usize>count * cinB, mPlane = <usize>count * coutB;
-    // Input transform, 4 channels at a time.
-    for (let t = 0; t < count; t++) {
-      const tile = t0 + t;
-      const b = tile / (th * tw), rest = tile % (th * tw);
-      const ty = rest / tw, tx = rest % tw;
-      const base = xp + (<usize>((b * ph + 2 * ty) * pw + 2 * tx)) * cinB;
-      const out = v + <usize>t * cinB;
-      for (let c: usize = 0; c < cinB; c += 16) {
-        const p0 = base + c, p1 = p0 + xRowB, p2 = p1 + xRowB, p3 = p2 + xRowB;
-        const d00 = v128.load(p0), d01 = v128.load(p0 + cinB), d02 = v128.load(p0 + 2 * cinB), d03 = v128.load(p0 + 3 * cinB);
-        const d10 = v128.load(p1), d11 = v128.load(p1 + cinB), d12 = v128.load(p1 + 2 * cinB), d13 = v128.load(p1 + 3 * cinB);
-        const d20 = v128.load(p2), d21 = v128.load(p2 + cinB), d22 = v128.load(p2 + 2 * cinB), d23 = v128.load(p2 + 3 * cinB);
-        const d30 = v128.load(p3), d31 = v128.load(p3 + cinB), d32 = v128.load(p3 + 2 * cinB), d33 = v128.load(p3 + 3 * cinB);
-        // B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3.
-        const s00 = f32x4.sub(d00, d20), s01 = f32x4.sub(d01, d21), s02 = f32x4.sub(d02, d22), s03 = f32x4.sub(d03, d23);
-        const s10 = f32x4.add(d10, d20), s11 = f32x4.add(d11, d21), s12 = f32x4.add(d12, d22), s13 = f32x4.add(d13, d23);
-        const s20 = f32x4.sub(d20, d10), s21 = f32x4.sub(d21, d11), s22 = f32x4.sub(d22, d12), s23 = f32x4.sub(d23, d13);
-        const s30 = f32x4.sub(d10, d30), s31 = f32x4.sub(d11, d31), s32 = f32x4.sub(d12, d32), s33 = f32x4.sub(d13, d33);
-        // (B^T d) B: the same on columns.
-        let o = out + c;
-        v128.store(o, f32x4.sub(s00, s02)); o += vPlane; v128.store(o, f32x4.add(s01, s02)); o += vPlane; v128.store(o, f32x4.sub(s02, s01)); o += vPlane; v128.store(o, f32x4.sub(s01, s03)); o += vPlane;
-        v128.store(o, f32x4.sub(s10, s12)); o += vPlane; v128.store(o, f32x4.add(s11, s12)); o += vPlane; v128.store(o, f32x4.sub(s12, s11)); o += vPlane; v128.store(o, f32x4.sub(s11, s13)); o += vPlane;
-        v128.store(o, f32x4.sub(s20, s22)); o += vPlane; v128.store(o, f32x4.add(s21, s22)); o += vPlane; v128.store(o, f32x4.sub(s22, s21)); o += vPlane; v128.store(o, f32x4.sub(s21, s23)); o += vPlane;
-        v128.store(o, f32x4.sub(s30, s32)); o += vPlane; v128.store(o, f32x4.add(s31, s32)); o += vPlane; v128.store(o, f32x4.sub(s32, s31)); o += vPlane; v128.store(o, f32x4.sub(s31, s33));
-      }
-    }
+    inputTiles(xp, v, t0, count, th, tw, ph, pw, cin);
     // M[xi] = V[xi] U[xi] for the 16 tile positions.
     for (let xi = 0; xi < 16; xi++) gemm(v + <usize>xi * vPlane, u + <usize>(xi * cin) * coutB, m + <usize>xi * mPlane, count, cin, cout);
     // Output transform: A^T M A.
@@ -496,6 +470,111 @@ export function winogradConv(xp: usize, u: usize, y: usize, v: usize, m: usize, 
         v128.store(y1 + c, f32x4.add(f32x4.add(b0, b1), b2));
         v128.store(y1 + coutB + c, f32x4.sub(f32x4.sub(b1, b2), b3));
       }
+    }
+  }
+}
+
+// dW for a 3x3 stride-1 convolution by the same transform: with dM = A dY A^T per
+// output tile, dU[xi] = sum over tiles of V[xi]^T dM[xi], and dW = G^T dU G.
+// xp padded as for winogradConv; du: 16 * cin * cout scratch; v, m: as there.
+export function winogradFilterGrad(xp: usize, dy: usize, dw: usize, v: usize, m: usize, du: usize, n: i32, cin: i32, oh: i32, ow: i32, cout: i32, chunk: i32): void {
+  const pw = ow + 2, ph = oh + 2;
+  const tw = ow >> 1, th = oh >> 1;
+  const total = n * th * tw;
+  const coutB = <usize>cout << 2;
+  const plane = <usize>(cin * cout) << 2;
+  memory.fill(du, 0, 16 * plane);
+  for (let t0 = 0; t0 < total; t0 += chunk) {
+    const count = min(chunk, total - t0);
+    const vPlane = <usize>count * (<usize>cin << 2), mPlane = <usize>count * coutB;
+    inputTiles(xp, v, t0, count, th, tw, ph, pw, cin);
+    // dM = A dY A^T: a row (a, b) of dY becomes (a, a + b, a - b, -b), on rows then columns.
+    for (let t = 0; t < count; t++) {
+      const tile = t0 + t;
+      const b = tile / (th * tw), rest = tile % (th * tw);
+      const ty = rest / tw, tx = rest % tw;
+      const y0 = dy + (<usize>((b * oh + 2 * ty) * ow + 2 * tx)) * coutB;
+      const y1 = y0 + <usize>ow * coutB;
+      for (let c: usize = 0; c < coutB; c += 16) {
+        const a0 = v128.load(y0 + c), a1 = v128.load(y0 + coutB + c), b0 = v128.load(y1 + c), b1 = v128.load(y1 + coutB + c);
+        // Rows of A dY (4 x 2).
+        const r00 = a0, r01 = a1;
+        const r10 = f32x4.add(a0, b0), r11 = f32x4.add(a1, b1);
+        const r20 = f32x4.sub(a0, b0), r21 = f32x4.sub(a1, b1);
+        const r30 = f32x4.neg(b0), r31 = f32x4.neg(b1);
+        let o = m + <usize>t * coutB + c;
+        v128.store(o, r00); o += mPlane; v128.store(o, f32x4.add(r00, r01)); o += mPlane; v128.store(o, f32x4.sub(r00, r01)); o += mPlane; v128.store(o, f32x4.neg(r01)); o += mPlane;
+        v128.store(o, r10); o += mPlane; v128.store(o, f32x4.add(r10, r11)); o += mPlane; v128.store(o, f32x4.sub(r10, r11)); o += mPlane; v128.store(o, f32x4.neg(r11)); o += mPlane;
+        v128.store(o, r20); o += mPlane; v128.store(o, f32x4.add(r20, r21)); o += mPlane; v128.store(o, f32x4.sub(r20, r21)); o += mPlane; v128.store(o, f32x4.neg(r21)); o += mPlane;
+        v128.store(o, r30); o += mPlane; v128.store(o, f32x4.add(r30, r31)); o += mPlane; v128.store(o, f32x4.sub(r30, r31)); o += mPlane; v128.store(o, f32x4.neg(r31));
+      }
+    }
+    // dU[xi] += V[xi]^T dM[xi]: the filter-gradient blocks over one "row" of count tiles.
+    outRows = 1;
+    vy0 = 0;
+    vy1 = 1;
+    cols = count;
+    xImage = 0;
+    xRow = 0;
+    xCol = <usize>cin << 2;
+    dImage = 0;
+    dRow = 0;
+    dCol = coutB;
+    for (let xi = 0; xi < 16; xi++) {
+      const vs = v + <usize>xi * vPlane, ms = m + <usize>xi * mPlane, us = du + <usize>xi * plane;
+      for (let ci = 0; ci < cin; ci += 4) {
+        let co = 0;
+        for (; co + 8 <= cout; co += 8) block4x8(vs + (<usize>ci << 2), ms + (<usize>co << 2), us + (<usize>(ci * cout + co) << 2), coutB, 0, 1);
+        if (co < cout) block4x4(vs + (<usize>ci << 2), ms + (<usize>co << 2), us + (<usize>(ci * cout + co) << 2), coutB, 0, 1);
+      }
+    }
+  }
+  // dW = G^T dU G: a row (a, b, c, d) becomes (a + (b + c)/2, (b - c)/2, (b + c)/2 + d), on rows then columns.
+  for (let at: usize = 0; at < plane; at += 4) {
+    let p = du + at;
+    const u00 = load<f32>(p); p += plane; const u01 = load<f32>(p); p += plane; const u02 = load<f32>(p); p += plane; const u03 = load<f32>(p); p += plane;
+    const u10 = load<f32>(p); p += plane; const u11 = load<f32>(p); p += plane; const u12 = load<f32>(p); p += plane; const u13 = load<f32>(p); p += plane;
+    const u20 = load<f32>(p); p += plane; const u21 = load<f32>(p); p += plane; const u22 = load<f32>(p); p += plane; const u23 = load<f32>(p); p += plane;
+    const u30 = load<f32>(p); p += plane; const u31 = load<f32>(p); p += plane; const u32 = load<f32>(p); p += plane; const u33 = load<f32>(p);
+    // G^T dU (3 x 4).
+    const s00 = u00 + (u10 + u20) * 0.5, s01 = u01 + (u11 + u21) * 0.5, s02 = u02 + (u12 + u22) * 0.5, s03 = u03 + (u13 + u23) * 0.5;
+    const s10 = (u10 - u20) * 0.5, s11 = (u11 - u21) * 0.5, s12 = (u12 - u22) * 0.5, s13 = (u13 - u23) * 0.5;
+    const s20 = (u10 + u20) * 0.5 + u30, s21 = (u11 + u21) * 0.5 + u31, s22 = (u12 + u22) * 0.5 + u32, s23 = (u13 + u23) * 0.5 + u33;
+    let o = dw + at;
+    store<f32>(o, s00 + (s01 + s02) * 0.5); o += plane; store<f32>(o, (s01 - s02) * 0.5); o += plane; store<f32>(o, (s01 + s02) * 0.5 + s03); o += plane;
+    store<f32>(o, s10 + (s11 + s12) * 0.5); o += plane; store<f32>(o, (s11 - s12) * 0.5); o += plane; store<f32>(o, (s11 + s12) * 0.5 + s13); o += plane;
+    store<f32>(o, s20 + (s21 + s22) * 0.5); o += plane; store<f32>(o, (s21 - s22) * 0.5); o += plane; store<f32>(o, (s21 + s22) * 0.5 + s23);
+  }
+}
+
+// V[xi][t] = (B^T d B)[xi] for the 4x4 input tile d of tiles t0 .. t0 + count - 1, 4 channels at a time.
+function inputTiles(xp: usize, v: usize, t0: i32, count: i32, th: i32, tw: i32, ph: i32, pw: i32, cin: i32): void {
+  const cinB = <usize>cin << 2;
+  const xRowB = <usize>pw * cinB;
+  const vPlane = <usize>count * cinB;
+  for (let t = 0; t < count; t++) {
+    const tile = t0 + t;
+    const b = tile / (th * tw), rest = tile % (th * tw);
+    const ty = rest / tw, tx = rest % tw;
+    const base = xp + (<usize>((b * ph + 2 * ty) * pw + 2 * tx)) * cinB;
+    const out = v + <usize>t * cinB;
+    for (let c: usize = 0; c < cinB; c += 16) {
+      const p0 = base + c, p1 = p0 + xRowB, p2 = p1 + xRowB, p3 = p2 + xRowB;
+      const d00 = v128.load(p0), d01 = v128.load(p0 + cinB), d02 = v128.load(p0 + 2 * cinB), d03 = v128.load(p0 + 3 * cinB);
+      const d10 = v128.load(p1), d11 = v128.load(p1 + cinB), d12 = v128.load(p1 + 2 * cinB), d13 = v128.load(p1 + 3 * cinB);
+      const d20 = v128.load(p2), d21 = v128.load(p2 + cinB), d22 = v128.load(p2 + 2 * cinB), d23 = v128.load(p2 + 3 * cinB);
+      const d30 = v128.load(p3), d31 = v128.load(p3 + cinB), d32 = v128.load(p3 + 2 * cinB), d33 = v128.load(p3 + 3 * cinB);
+      // B^T d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3.
+      const s00 = f32x4.sub(d00, d20), s01 = f32x4.sub(d01, d21), s02 = f32x4.sub(d02, d22), s03 = f32x4.sub(d03, d23);
+      const s10 = f32x4.add(d10, d20), s11 = f32x4.add(d11, d21), s12 = f32x4.add(d12, d22), s13 = f32x4.add(d13, d23);
+      const s20 = f32x4.sub(d20, d10), s21 = f32x4.sub(d21, d11), s22 = f32x4.sub(d22, d12), s23 = f32x4.sub(d23, d13);
+      const s30 = f32x4.sub(d10, d30), s31 = f32x4.sub(d11, d31), s32 = f32x4.sub(d12, d32), s33 = f32x4.sub(d13, d33);
+      // (B^T d) B: the same on columns.
+      let o = out + c;
+      v128.store(o, f32x4.sub(s00, s02)); o += vPlane; v128.store(o, f32x4.add(s01, s02)); o += vPlane; v128.store(o, f32x4.sub(s02, s01)); o += vPlane; v128.store(o, f32x4.sub(s01, s03)); o += vPlane;
+      v128.store(o, f32x4.sub(s10, s12)); o += vPlane; v128.store(o, f32x4.add(s11, s12)); o += vPlane; v128.store(o, f32x4.sub(s12, s11)); o += vPlane; v128.store(o, f32x4.sub(s11, s13)); o += vPlane;
+      v128.store(o, f32x4.sub(s20, s22)); o += vPlane; v128.store(o, f32x4.add(s21, s22)); o += vPlane; v128.store(o, f32x4.sub(s22, s21)); o += vPlane; v128.store(o, f32x4.sub(s21, s23)); o += vPlane;
+      v128.store(o, f32x4.sub(s30, s32)); o += vPlane; v128.store(o, f32x4.add(s31, s32)); o += vPlane; v128.store(o, f32x4.sub(s32, s31)); o += vPlane; v128.store(o, f32x4.sub(s31, s33));
     }
   }
 }
