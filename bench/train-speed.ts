@@ -1,7 +1,10 @@
 // Training speed benchmark (not a test): images/s, ms per step by kernel, peak RSS
 // and tensor count for the default net and a larger face-sized one, per backend.
 //   npm run bench                # every backend that loads here (cpu only with --with-cpu)
-//   npx tsx bench/train-speed.ts --steps 30 --backends wasm
+//   npx tsx bench/train-speed.ts --steps 30 --repeat 5 --backends wasm
+// Each configuration runs --repeat times, ours and PyTorch's interleaved; the
+// ratio is reported for the best and the median run of each (this machine's
+// timings vary by 10-30% from run to run).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -39,11 +42,7 @@ function configFor(shape: Shape, batch: number): RunConfig {
   return r.config;
 }
 
-interface Result {
-  imagesPerSec: number;
-}
-
-async function benchShape(shape: Shape, steps: number, batch: number, backend: 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu', threads: number): Promise<Result> {
+async function benchShape(shape: Shape, steps: number, batch: number, backend: 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu', threads: number, details: boolean): Promise<number> {
   const config = configFor(shape, batch);
   const data = await syntheticDataset(config);
   const classes = data.train.classNames.length;
@@ -63,22 +62,41 @@ async function benchShape(shape: Shape, steps: number, batch: number, backend: '
     peak = Math.max(peak, process.memoryUsage().rss);
   }
   const ms = (performance.now() - t0) / steps;
-  console.log(`\n  ${shape.name}, ${threads} thread(s): ${countParameters(net.train).toLocaleString('en-US')} parameters, batch ${batch}`);
-  console.log(`    ${ms.toFixed(1)} ms/step, ${((batch * 1000) / ms).toFixed(0)} images/s, peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (this thread), tensors ${tensors} -> ${tf.memory().numTensors} after ${steps} steps`);
-  if (threads === 1) {
-    const profile = await tf.profile(async () => {
-      await step();
-    });
-    const byKernel = new Map<string, number>();
-    for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
-    const top = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
-    console.log(`    ms by kernel (one profiled step): ${top.map(([k, t]) => `${k} ${t.toFixed(1)}`).join(', ')}`);
+  if (details) {
+    console.log(`    ${countParameters(net.train).toLocaleString('en-US')} parameters, batch ${batch}; peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (this thread), tensors ${tensors} -> ${tf.memory().numTensors} after ${steps} steps`);
+    if (threads === 1) {
+      const profile = await tf.profile(async () => {
+        await step();
+      });
+      const byKernel = new Map<string, number>();
+      for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+      const top = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+      console.log(`    ms by kernel (one profiled step, 1 thread): ${top.map(([k, t]) => `${k} ${t.toFixed(1)}`).join(', ')}`);
+    }
   }
   await runner.dispose();
   net.train.dispose();
   optimizer.dispose();
-  return { imagesPerSec: (batch * 1000) / ms };
+  return (batch * 1000) / ms;
 }
+
+/** Best and median of repeated measurements, as text. */
+function summary(label: string, rates: number[], batch: number): string {
+  const sorted = [...rates].sort((a, b) => a - b);
+  const best = sorted[sorted.length - 1];
+  const median = sorted[Math.floor(sorted.length / 2)];
+  return `    ${label}: best ${best.toFixed(0)} images/s (${((batch * 1000) / best).toFixed(1)} ms/step), median ${median.toFixed(0)} of ${rates.length} runs`;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Best single run, and the median at the thread count whose median is highest. */
+function headline(runs: Map<number, number[]>): { best: number; median: number } {
+  const all = [...runs.values()];
+  return { best: Math.max(...all.flat()), median: Math.max(...all.map(median)) };
+}
+
+let torchVersion = '';
 
 /** The same net in PyTorch (Debian's python3-torch), when installed; --install-torch installs it. */
 function torchReference(shape: Shape, batch: number, threads: number, steps: number): number | undefined {
@@ -87,7 +105,7 @@ function torchReference(shape: Shape, batch: number, threads: number, steps: num
   const r = spawnSync(py, [path.join(ROOT, 'bench', 'torch_reference.py'), '--size', String(o.imageSize), '--width', String(o.width), '--embedding', String(o.embeddingSize), '--classes', '64', '--batch', String(batch), '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8' });
   if (r.status !== 0) return undefined;
   const line = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
-  console.log(`    PyTorch ${line.torch} (${threads} thread(s)): ${line.ms_per_step.toFixed(1)} ms/step, ${line.images_per_sec.toFixed(0)} images/s`);
+  torchVersion = line.torch;
   return line.images_per_sec as number;
 }
 
@@ -108,7 +126,8 @@ async function main(): Promise<void> {
   consoleToStderr();
   const { values } = parseArgs({
     options: {
-      steps: { type: 'string', default: '20' },
+      steps: { type: 'string', default: '40' },
+      repeat: { type: 'string', default: '3' },
       batch: { type: 'string', default: String(DEFAULT_CONFIG.batchSize) },
       backends: { type: 'string' },
       'with-cpu': { type: 'boolean' },
@@ -116,11 +135,12 @@ async function main(): Promise<void> {
     },
   });
   const steps = Number(values.steps);
+  const repeat = Math.max(1, Number(values.repeat));
   const batch = Number(values.batch);
   const cores = cpus().length;
   const wanted = values.backends?.split(',') ?? ['tensorflow-gpu', 'tensorflow', 'wasm', ...(values['with-cpu'] ? ['cpu'] : [])];
   const torch = hasTorch(Boolean(values['install-torch']));
-  console.log(`L2-Softmax Lab training benchmark: ${steps} timed steps after 3 warm-up steps, Adam, L2-softmax alpha 16, ${cores} cores`);
+  console.log(`L2-Softmax Lab training benchmark: timed steps after 3 warm-up steps, Adam, L2-softmax alpha 16, ${cores} cores`);
   if (!torch) console.log('(PyTorch reference skipped: Debian\'s python3-torch is not installed; pass --install-torch to install it)');
   for (const name of wanted) {
     process.env.L2SOFTMAX_BACKENDS = name;
@@ -139,12 +159,30 @@ async function main(): Promise<void> {
       const big = Boolean(shape.overrides.imageSize);
       if (name === 'cpu' && big) continue; // minutes per step
       const n = name === 'cpu' ? Math.min(steps, 2) : big ? Math.max(3, Math.round(steps / 4)) : steps;
+      const reps = name === 'cpu' ? 1 : repeat;
       const threadCounts = name === 'wasm' || name === 'cpu' ? [...new Set([1, cores])] : [1];
-      let best = 0;
-      for (const t of threadCounts) best = Math.max(best, (await benchShape(shape, n, batch, name as 'wasm', t)).imagesPerSec);
-      if (torch && name !== 'cpu') {
-        const ref = Math.max(...[...new Set([1, cores])].map((t) => torchReference(shape, batch, t, n) ?? 0));
-        if (ref > 0) console.log(`    ours / PyTorch (best of each): ${(best / ref).toFixed(2)}`);
+      console.log(`\n  ${shape.name}, ${n} timed steps, ${reps} run(s) per thread count`);
+      const ours = new Map<number, number[]>();
+      const theirs = new Map<number, number[]>();
+      for (const t of threadCounts) {
+        // Ours and PyTorch's runs interleaved, so both see the same machine weather.
+        const mine: number[] = [];
+        const ref: number[] = [];
+        for (let r = 0; r < reps; r++) {
+          mine.push(await benchShape(shape, n, batch, name as 'wasm', t, r === 0 && t === threadCounts[0]));
+          if (torch && name !== 'cpu') {
+            const x = torchReference(shape, batch, t, n);
+            if (x) ref.push(x);
+          }
+        }
+        console.log(summary(`ours, ${t} thread(s)`, mine, batch));
+        if (ref.length) console.log(summary(`PyTorch ${torchVersion}, ${t} thread(s)`, ref, batch));
+        ours.set(t, mine);
+        if (ref.length) theirs.set(t, ref);
+      }
+      if (theirs.size) {
+        const [a, b] = [headline(ours), headline(theirs)];
+        console.log(`    ours / PyTorch, each at its fastest thread count: ${(a.best / b.best).toFixed(2)} (best runs), ${(a.median / b.median).toFixed(2)} (medians)`);
       }
     }
   }
