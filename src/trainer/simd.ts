@@ -14,6 +14,8 @@ export interface SimdKernels {
   winogradFilterGrad(xp: number, dy: number, dw: number, v: number, m: number, du: number, n: number, cin: number, oh: number, ow: number, cout: number, chunk: number): void;
   winogradConv(xp: number, u: number, y: number, v: number, m: number, n: number, cin: number, oh: number, ow: number, cout: number, chunk: number): void;
   columnSum(a: number, out: number, rows: number, cols: number): void;
+  matmul(a: number, b: number, c: number, rows: number, k: number, cols: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
   maxPool2x2Grad(x: number, dy: number, dx: number, n: number, oh: number, ow: number, c: number): void;
   maxPool2x2(x: number, y: number, n: number, oh: number, ow: number, c: number): void;
   addBias(a: number, bias: number, out: number, rows: number, cols: number): void;
@@ -37,7 +39,7 @@ export function instantiateSimdKernels(memory: WebAssembly.Memory): SimdKernels 
   compiled ??= new WebAssembly.Module(readFileSync(simdKernelsPath()));
   const instance = new WebAssembly.Instance(compiled, { env: { memory } });
   const e = instance.exports as unknown as SimdKernels;
-  for (const name of ['convFilterGrad', 'conv2d', 'padInput', 'flipFilter', 'winogradFilter', 'winogradConv', 'winogradFilterGrad', 'columnSum', 'maxPool2x2Grad', 'maxPool2x2', 'addBias', 'relu', 'reluGrad', 'adam'] as const) {
+  for (const name of ['convFilterGrad', 'conv2d', 'padInput', 'flipFilter', 'winogradFilter', 'winogradConv', 'winogradFilterGrad', 'columnSum', 'matmul', 'transpose', 'maxPool2x2Grad', 'maxPool2x2', 'addBias', 'relu', 'reluGrad', 'adam'] as const) {
     if (typeof e[name] !== 'function') throw new Error(`${FILE} has no ${name}`);
   }
   return e;

@@ -362,14 +362,37 @@ function pool2x2Grad(xs: Float32Array, g: Float32Array, dx: Float32Array, n: num
   }
 }
 
+const single = (t: Info) => t.shape.length === 2 || (t.shape.length === 3 && t.shape[0] === 1);
+
 /**
- * A single (unbatched) matrix product as a 1x1 convolution, so it runs on
- * XNNPACK's GEMM; the backend's BatchMatMul is slow with transposed operands,
- * which is every dense layer's backward pass.
+ * A single (unbatched) matrix product, plus a bias row when given: the dense
+ * layers. On our SIMD kernels (operands transposed first where asked), else as a
+ * 1x1 convolution on XNNPACK; the backend's own BatchMatMul is slow with
+ * transposed operands, which is every dense layer's backward pass.
  */
-export function matMul(a: Info, b: Info, transposeA: boolean, transposeB: boolean, backend: Backend): Info | undefined {
-  const single = (t: Info) => t.shape.length === 2 || (t.shape.length === 3 && t.shape[0] === 1);
-  if (!single(a) || !single(b)) return undefined;
+export function matMul(a: Info, b: Info, transposeA: boolean, transposeB: boolean, backend: Backend, bias?: Info): Info | undefined {
+  if (!single(a) || !single(b) || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const outShape = (m: number, n: number) => (a.shape.length === 3 || b.shape.length === 3 ? [1, m, n] : [m, n]);
+  if (simd) {
+    const kernels = simd;
+    const temps: Info[] = [];
+    const flipped = (t: Info, on: boolean): [Info, number, number] => {
+      const [r, c] = t.shape.slice(-2);
+      if (!on) return [t, r, c];
+      const out = backend.makeOutput([c, r], 'float32');
+      kernels.transpose(offset(backend, t), offset(backend, out), r, c);
+      temps.push(out);
+      return [out, c, r];
+    };
+    const [a2, m, k] = flipped(a, transposeA);
+    const [b2, , n] = flipped(b, transposeB);
+    const y = backend.makeOutput(outShape(m, n), 'float32');
+    kernels.matmul(offset(backend, a2), offset(backend, b2), offset(backend, y), m, k, n);
+    if (bias) kernels.addBias(offset(backend, y), offset(backend, bias), offset(backend, y), m, n);
+    for (const t of temps) backend.disposeData(t.dataId);
+    return y;
+  }
+  if (bias) return undefined;
   const s = new Scope(backend);
   const as2 = s.reshape(a, a.shape.slice(-2));
   const bs2 = s.reshape(b, b.shape.slice(-2));
@@ -383,7 +406,7 @@ export function matMul(a: Info, b: Info, transposeA: boolean, transposeB: boolea
     { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined },
   );
   s.finish(y);
-  return { dataId: y.dataId, shape: a.shape.length === 3 || b.shape.length === 3 ? [1, m, n] : [m, n], dtype: y.dtype };
+  return { dataId: y.dataId, shape: outShape(m, n), dtype: y.dtype };
 }
 
 /**
@@ -421,7 +444,7 @@ function share(x: Info, backend: Backend): Info {
 
 function addBias(a: Info, b: Info, backend: Backend): Info | undefined {
   const c = a.shape[a.shape.length - 1];
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape.length !== 1 || b.shape[0] !== c || c % 4 !== 0) return undefined;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape.length !== 1 || b.shape[0] !== c) return undefined;
   return unary(a, backend, (k, out) => k.addBias(offset(backend, a), offset(backend, b), offset(backend, out), tf.util.sizeFromShape(a.shape) / c, c));
 }
 
@@ -498,6 +521,12 @@ export function registerWasmKernels(): void {
   override('BatchMatMul', ({ inputs, attrs, backend }) => {
     const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
     return matMul(inputs.a as Info, inputs.b as Info, transposeA, transposeB, backend);
+  });
+  override('_FusedMatMul', ({ inputs, attrs, backend }) => {
+    const { transposeA, transposeB, activation } = attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const bias = inputs.bias as Info | undefined;
+    if (!simd || (activation && activation !== 'linear') || inputs.preluActivationWeights || (bias && (bias.shape.length !== 1 || bias.dtype !== 'float32'))) return undefined;
+    return matMul(inputs.a as Info, inputs.b as Info, transposeA, transposeB, backend, bias);
   });
   override('Sum', ({ inputs, attrs, backend }) => {
     const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };

@@ -150,7 +150,7 @@ for (const mode of MODES) {
       }
     });
 
-    it('matrix products (dense layers) with every transpose combination', async () => {
+    it('matrix products (dense layers) with every transpose combination, with and without a bias', async () => {
       const rng = new Rng(22);
       for (const [ta, tb, wide] of [false, true].flatMap((w) => [[false, false, w], [true, false, w], [false, true, w], [true, true, w]] as const)) {
         const [m, k, n] = [1 + rng.int(40), 1 + rng.int(70), wide ? 4 * (1 + rng.int(8)) : 1 + rng.int(30)];
@@ -160,7 +160,8 @@ for (const mode of MODES) {
           const a = tf.tensor2d(av, ta ? [k, m] : [m, k]);
           const b = tf.tensor2d(bv, tb ? [n, k] : [k, n]);
           const batched = tf.matMul(tf.expandDims(a, 0), tf.expandDims(b, 0), ta, tb);
-          return [tf.matMul(a, b, ta, tb), batched];
+          const bias = tf.tensor1d(Float32Array.from({ length: n }, (_, i) => Math.cos(i)));
+          return [tf.matMul(a, b, ta, tb), batched, tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias })];
         });
         close(want, got, `matMul ta=${ta} tb=${tb}`);
       }

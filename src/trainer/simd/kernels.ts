@@ -579,6 +579,24 @@ function inputTiles(xp: usize, v: usize, t0: i32, count: i32, th: i32, tw: i32, 
   }
 }
 
+// c = a b for row-major a (rows x k) and b (k x cols): the dense layers.
+export function matmul(a: usize, b: usize, c: usize, rows: i32, k: i32, cols: i32): void {
+  gemm(a, b, c, rows, k, cols);
+}
+
+// dst (cols x rows) = src (rows x cols) transposed, in 8 x 8 blocks.
+export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
+  for (let r0 = 0; r0 < rows; r0 += 8) {
+    const r1 = min(rows, r0 + 8);
+    for (let c0 = 0; c0 < cols; c0 += 8) {
+      const c1 = min(cols, c0 + 8);
+      for (let r = r0; r < r1; r++) {
+        for (let c = c0; c < c1; c++) store<f32>(dst + (<usize>(c * rows + r) << 2), load<f32>(src + (<usize>(r * cols + c) << 2)));
+      }
+    }
+  }
+}
+
 // c[rows x cols] = a[rows x k] b[k x cols] (row-major), on the convolution blocks.
 function gemm(a: usize, b: usize, c: usize, rows: i32, k: i32, cols: i32): void {
   tapRow = k;
@@ -741,11 +759,13 @@ export function maxPool2x2(x: usize, y: usize, n: i32, oh: i32, ow: i32, c: i32)
 }
 
 // ---------------------------------------------------------------- elementwise
-// out[r, c] = a[r, c] + bias[c]; cols % 4 == 0.
+// out[r, c] = a[r, c] + bias[c] (out may be a).
 export function addBias(a: usize, bias: usize, out: usize, rows: i32, cols: i32): void {
   const rowBytes = <usize>cols << 2;
   for (let r = 0; r < rows; r++) {
-    for (let k: usize = 0; k < rowBytes; k += 16) v128.store(out + k, f32x4.add(v128.load(a + k), v128.load(bias + k)));
+    let k: usize = 0;
+    for (; k + 16 <= rowBytes; k += 16) v128.store(out + k, f32x4.add(v128.load(a + k), v128.load(bias + k)));
+    for (; k < rowBytes; k += 4) store<f32>(out + k, load<f32>(a + k) + load<f32>(bias + k));
     a += rowBytes;
     out += rowBytes;
   }
