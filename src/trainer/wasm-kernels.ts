@@ -392,7 +392,6 @@ export function matMul(a: Info, b: Info, transposeA: boolean, transposeB: boolea
     for (const t of temps) backend.disposeData(t.dataId);
     return y;
   }
-  if (bias) return undefined;
   const s = new Scope(backend);
   const as2 = s.reshape(a, a.shape.slice(-2));
   const bs2 = s.reshape(b, b.shape.slice(-2));
@@ -405,8 +404,10 @@ export function matMul(a: Info, b: Info, transposeA: boolean, transposeB: boolea
     { x: s.reshape(a2, [1, 1, m, k]), filter: s.reshape(b2, [1, 1, k, n]) },
     { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined },
   );
-  s.finish(y);
-  return { dataId: y.dataId, shape: outShape(m, n), dtype: y.dtype };
+  // The bias added separately: the stock _FusedMatMul misplaces it when an operand is transposed.
+  const out = bias ? s.run('Add', { a: y, b: bias }, {}) : y;
+  s.finish(out);
+  return { dataId: out.dataId, shape: outShape(m, n), dtype: out.dtype };
 }
 
 /**
@@ -525,7 +526,7 @@ export function registerWasmKernels(): void {
   override('_FusedMatMul', ({ inputs, attrs, backend }) => {
     const { transposeA, transposeB, activation } = attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
     const bias = inputs.bias as Info | undefined;
-    if (!simd || (activation && activation !== 'linear') || inputs.preluActivationWeights || (bias && (bias.shape.length !== 1 || bias.dtype !== 'float32'))) return undefined;
+    if ((activation && activation !== 'linear') || inputs.preluActivationWeights || (bias && (bias.shape.length !== 1 || bias.dtype !== 'float32'))) return undefined;
     return matMul(inputs.a as Info, inputs.b as Info, transposeA, transposeB, backend, bias);
   });
   override('Sum', ({ inputs, attrs, backend }) => {
