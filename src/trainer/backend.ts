@@ -100,30 +100,30 @@ async function tryWasm(log: BackendLog): Promise<BackendInfo | undefined> {
 }
 
 /**
- * Trains nothing: compares the gradients of a small conv block (conv, bias, ReLU,
- * 2x2 max-pool) on the active backend against the pure-JS cpu backend.
- * Returns the largest relative difference.
+ * Trains nothing: compares the gradients of two small conv blocks (conv, bias,
+ * ReLU, a second 3x3 conv, 2x2 max-pool; and a stride-2 conv) on the active
+ * backend against the pure-JS cpu backend, covering every path of our kernels
+ * (direct, Winograd, strided). Returns the largest relative difference.
  */
 export async function selfCheck(): Promise<number> {
   const active = tf.getBackend();
-  const shapes = { x: [2, 8, 6, 3] as const, f: [3, 3, 3, 4] as const };
   const data = (n: number, salt: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + salt) * 0.5);
   const xv = data(2 * 8 * 6 * 3, 1);
   const fv = data(3 * 3 * 3 * 4, 2);
   const bv = data(4, 3);
+  const f2v = data(3 * 3 * 4 * 8, 4);
   const run = async () => {
     const out: Float32Array[] = [];
     for (const [stride, pad] of [[1, 'same'], [2, 'valid']] as const) {
-      const x = tf.tensor4d(xv, [...shapes.x]);
-      const f = tf.tensor4d(fv, [...shapes.f]);
-      const b = tf.tensor1d(bv);
-      const grads = tf.grads((a, w, c) => {
+      const inputs = [tf.tensor4d(xv, [2, 8, 6, 3]), tf.tensor4d(fv, [3, 3, 3, 4]), tf.tensor1d(bv), tf.tensor4d(f2v, [3, 3, 4, 8])];
+      const grads = tf.grads((a, w, c, w2) => {
         const y = tf.relu(tf.add(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride, pad), c));
-        return tf.sum(tf.square(stride === 1 ? tf.maxPool(y as tf.Tensor4D, 2, 2, 'valid') : y));
+        if (stride !== 1) return tf.sum(tf.square(y));
+        return tf.sum(tf.square(tf.maxPool(tf.conv2d(y as tf.Tensor4D, w2 as tf.Tensor4D, 1, 'same'), 2, 2, 'valid')));
       });
-      const g = grads([x, f, b]);
+      const g = grads(stride === 1 ? inputs : inputs.slice(0, 3));
       for (const t of g) out.push((await t.data()) as Float32Array);
-      tf.dispose([x, f, b, ...g]);
+      tf.dispose([...inputs, ...g]);
     }
     return out;
   };
