@@ -9,7 +9,7 @@ import * as tf from './tf';
 import type { DeviceKind } from '../shared/config';
 import type { BackendInfo } from '../shared/events';
 import { TrainerError } from './errors';
-import { enableSimdKernels, registerWasmKernels } from './wasm-kernels';
+import { disableSimdKernels, enableSimdKernels, registerWasmKernels } from './wasm-kernels';
 
 export interface BackendLog {
   info(message: string): void;
@@ -91,7 +91,13 @@ async function tryWasm(log: BackendLog): Promise<BackendInfo | undefined> {
     simd = false;
     log.warn('simd-kernels', `Our SIMD training kernels could not be loaded (${firstLine(err)}); training uses slower composed kernels.`);
   }
-  const error = await selfCheck();
+  let error = await selfCheck();
+  if (simd && error > 1e-3) {
+    disableSimdKernels();
+    simd = false;
+    log.warn('simd-kernels', `Our SIMD training kernels disagree with the reference (relative error ${error.toExponential(2)}); training uses slower composed kernels.`);
+    error = await selfCheck();
+  }
   if (error > 1e-3) {
     log.warn('wasm-self-check', `WebAssembly conv gradients disagree with the reference (relative error ${error.toExponential(2)}); not using them.`);
     return undefined;
