@@ -35,7 +35,7 @@ class L2Softmax(nn.Module):
 
 def main():
     p = argparse.ArgumentParser()
-    for name, default in [("size", 32), ("channels", 3), ("width", 16), ("embedding", 64), ("classes", 64), ("batch", 64), ("threads", 1), ("steps", 20)]:
+    for name, default in [("size", 32), ("channels", 3), ("width", 16), ("embedding", 64), ("classes", 64), ("batch", 64), ("threads", 1), ("steps", 20), ("warmup", 3)]:
         p.add_argument(f"--{name}", type=int, default=default)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -51,7 +51,7 @@ def main():
         loss.backward()
         opt.step()
 
-    for _ in range(3):
+    for _ in range(a.warmup):
         step()
     t0 = time.perf_counter()
     for _ in range(a.steps):

@@ -42,6 +42,9 @@ function configFor(shape: Shape, batch: number): RunConfig {
   return r.config;
 }
 
+/** Untimed steps first: kernel setup, optimizer slots, and V8 tiering the wasm code up to its optimizing compiler. */
+const warmupFor = (shape: Shape) => (shape.overrides.imageSize ? 3 : 10);
+
 async function benchShape(shape: Shape, steps: number, batch: number, backend: 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu', threads: number, details: boolean): Promise<number> {
   const config = configFor(shape, batch);
   const data = await syntheticDataset(config);
@@ -53,7 +56,7 @@ async function benchShape(shape: Shape, steps: number, batch: number, backend: '
   const pixels = await data.train.batch(idx);
   const labels = Int32Array.from(idx, (i) => data.train.labels[i]);
   const step = () => runner.step(pixels.slice(), labels.slice());
-  for (let i = 0; i < 3; i++) await step(); // warm-up: kernel setup, optimizer slots
+  for (let i = 0; i < warmupFor(shape); i++) await step();
   const tensors = tf.memory().numTensors;
   let peak = process.memoryUsage().rss;
   const t0 = performance.now();
@@ -102,7 +105,7 @@ let torchVersion = '';
 function torchReference(shape: Shape, batch: number, threads: number, steps: number): number | undefined {
   const py = '/usr/bin/python3';
   const o = { imageSize: 32, width: 16, embeddingSize: 64, ...shape.overrides } as Record<string, number>;
-  const r = spawnSync(py, [path.join(ROOT, 'bench', 'torch_reference.py'), '--size', String(o.imageSize), '--width', String(o.width), '--embedding', String(o.embeddingSize), '--classes', '64', '--batch', String(batch), '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8' });
+  const r = spawnSync(py, [path.join(ROOT, 'bench', 'torch_reference.py'), '--size', String(o.imageSize), '--width', String(o.width), '--embedding', String(o.embeddingSize), '--classes', '64', '--batch', String(batch), '--threads', String(threads), '--steps', String(steps), '--warmup', String(warmupFor(shape))], { encoding: 'utf8' });
   if (r.status !== 0) return undefined;
   const line = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
   torchVersion = line.torch;
@@ -140,7 +143,7 @@ async function main(): Promise<void> {
   const cores = cpus().length;
   const wanted = values.backends?.split(',') ?? ['tensorflow-gpu', 'tensorflow', 'wasm', ...(values['with-cpu'] ? ['cpu'] : [])];
   const torch = hasTorch(Boolean(values['install-torch']));
-  console.log(`L2-Softmax Lab training benchmark: timed steps after 3 warm-up steps, Adam, L2-softmax alpha 16, ${cores} cores`);
+  console.log(`L2-Softmax Lab training benchmark: untimed warm-up steps first (the same on both sides), Adam, L2-softmax alpha 16, ${cores} cores`);
   if (!torch) console.log('(PyTorch reference skipped: Debian\'s python3-torch is not installed; pass --install-torch to install it)');
   for (const name of wanted) {
     process.env.L2SOFTMAX_BACKENDS = name;
@@ -161,7 +164,7 @@ async function main(): Promise<void> {
       const n = name === 'cpu' ? Math.min(steps, 2) : big ? Math.max(3, Math.round(steps / 4)) : steps;
       const reps = name === 'cpu' ? 1 : repeat;
       const threadCounts = name === 'wasm' || name === 'cpu' ? [...new Set([1, cores])] : [1];
-      console.log(`\n  ${shape.name}, ${n} timed steps, ${reps} run(s) per thread count`);
+      console.log(`\n  ${shape.name}, ${warmupFor(shape)} warm-up + ${n} timed steps, ${reps} run(s) per thread count`);
       const ours = new Map<number, number[]>();
       const theirs = new Map<number, number[]>();
       for (const t of threadCounts) {
