@@ -155,7 +155,7 @@ export class RunManager implements Disposable {
     try {
       child = fork(this.opts.trainerScript, ['--config', store.file(record.id, 'config.json'), '--out', dir], {
         execPath: runtime.execPath,
-        execArgv: [],
+        execArgv: runtime.execArgv,
         cwd: dir,
         env: { ...process.env, ...runtime.env },
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

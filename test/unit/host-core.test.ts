@@ -153,8 +153,10 @@ describe('trainer runtime', () => {
   it('else finds node on PATH, else runs the host runtime as Node', () => {
     assert.equal(findOnPath('node', { PATH: `/nonexistent${path.delimiter}${dir}` }, 'linux'), fakeNode);
     assert.equal(resolveRuntime('', { PATH: dir }).execPath, fakeNode);
+    assert.deepEqual(resolveRuntime('', { PATH: dir }).execArgv, ['--single-threaded']);
     const host = resolveRuntime('', { PATH: '/nonexistent' }, '/opt/Code/code');
     assert.equal(host.execPath, '/opt/Code/code');
     assert.deepEqual(host.env, { ELECTRON_RUN_AS_NODE: '1' });
+    assert.deepEqual(host.execArgv, []);
   });
 });

@@ -3,13 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { RunManager } from '../../src/core/run-manager';
+import { TRAINER_NODE_FLAGS } from '../../src/core/runtime';
 import { RunStore, isAlive, type RunRecord } from '../../src/core/run-store';
 import type { TrainerEvent } from '../../src/shared/events';
 import { tinyConfig } from './train.test';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FAKES = path.join(ROOT, 'test/fixtures/trainers');
-const node = { execPath: process.execPath, env: {}, description: 'test node' };
+const node = { execPath: process.execPath, execArgv: TRAINER_NODE_FLAGS, env: {}, description: 'test node' };
 
 function waitFor<T>(check: () => T | undefined, ms = 60000, what = 'condition'): Promise<T> {
   const t0 = Date.now();
@@ -159,7 +160,7 @@ describe('run manager', () => {
     });
 
     it('a missing node executable fails the run with what to fix', async () => {
-      make(path.join(FAKES, 'quick.js'), { runtime: () => ({ execPath: path.join(root, 'no-such-node'), env: {}, description: 'missing' }) });
+      make(path.join(FAKES, 'quick.js'), { runtime: () => ({ execPath: path.join(root, 'no-such-node'), execArgv: [], env: {}, description: 'missing' }) });
       const done = await finished((await manager.start(tinyConfig(), 'nonode')).id);
       assert.equal(done.status, 'failed');
       assert.match(done.reason ?? '', /Cannot start the trainer: .*ENOENT.*l2softmax\.nodePath/);
