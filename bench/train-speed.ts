@@ -1,7 +1,8 @@
 // Training speed benchmark (not a test): images/s, ms per step by kernel, peak RSS
 // and tensor count for the default net and a larger face-sized one, per backend.
 //   npm run bench                # every backend that loads here (cpu only with --with-cpu)
-//   npx tsx bench/train-speed.ts --steps 30 --repeat 5 --backends wasm
+//   node --single-threaded --import tsx bench/train-speed.ts --steps 30 --repeat 5 --backends wasm
+// (--single-threaded as the extension starts the trainer: see src/core/runtime.ts.)
 // Each configuration runs --repeat times, ours and PyTorch's interleaved; the
 // ratio is reported for the best and the median run of each (this machine's
 // timings vary by 10-30% from run to run).
