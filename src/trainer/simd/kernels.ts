@@ -1,7 +1,9 @@
 // Training kernels for the tfjs WebAssembly backend, in AssemblyScript with
 // 128-bit SIMD. The module imports the backend's own memory, so every argument
 // is a byte offset into the tensors tfjs already holds: no copies in or out.
-// It must not own any data or stack of its own in that memory (see build-simd.mjs).
+// It must own no data or stack in that memory: no strings, arrays or objects, only
+// numbers and pointers (esbuild.config.mjs refuses a build with a data section).
+// Scratch space comes from tfjs, allocated by the caller (wasm-kernels.ts).
 // Tensors are float32, NHWC.
 
 // ---------------------------------------------------------------- filter gradient
