@@ -179,9 +179,16 @@ export function matMul(a: Info, b: Info, transposeA: boolean, transposeB: boolea
   const [b2, , n] = flipped(b, transposeB);
   const y = backend.makeOutput(outShape, 'float32');
   kernels.matmul(offset(backend, a2), offset(backend, b2), offset(backend, y), m, k, n);
-  if (bias) kernels.addBias(offset(backend, y), offset(backend, bias), offset(backend, y), m, n);
   for (const t of temps) backend.disposeData(t.dataId);
-  return y;
+  if (!bias) return y;
+  if (tf.util.sizeFromShape(bias.shape) === n) {
+    kernels.addBias(offset(backend, y), offset(backend, bias), offset(backend, y), m, n);
+    return y;
+  }
+  // A broadcast bias (one value): the Add kernel broadcasts.
+  const out = (tf.getKernel('Add', 'wasm') as tf.KernelConfig).kernelFunc({ inputs: { a: y, b: bias }, backend, attrs: {} }) as Info;
+  backend.disposeData(y.dataId);
+  return out;
 }
 
 /**

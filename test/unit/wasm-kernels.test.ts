@@ -161,7 +161,8 @@ for (const mode of MODES) {
           const b = tf.tensor2d(bv, tb ? [n, k] : [k, n]);
           const batched = tf.matMul(tf.expandDims(a, 0), tf.expandDims(b, 0), ta, tb);
           const bias = tf.tensor1d(Float32Array.from({ length: n }, (_, i) => Math.cos(i)));
-          return [tf.matMul(a, b, ta, tb), batched, tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias })];
+          const scalarBias = tf.tensor1d([0.5]);
+          return [tf.matMul(a, b, ta, tb), batched, tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias }), tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias: scalarBias })];
         });
         close(want, got, `matMul ta=${ta} tb=${tb}`);
       }
