@@ -58,22 +58,26 @@ export function conv2dBackpropFilter(x: Info, dy: Info, filterShape: number[], a
 /** The filter gradient of a 3x3 stride-1 convolution by the same Winograd transform. */
 function winogradFilterGrad(x: Info, dy: Info, info: tf.backend_util.Conv2DInfo, backend: Backend): Info {
   const kernels = simd as SimdKernels;
-  const [n, h, w, cin] = x.shape;
+  const [n, , , cin] = x.shape;
   const { outHeight: oh, outWidth: ow, outChannels: cout } = info;
-  const { top, left } = info.padInfo;
-  const ph = oh + 2;
-  const pw = ow + 2;
-  const padded = top !== 0 || left !== 0 || ph !== h || pw !== w;
-  const xp = padded ? backend.makeOutput([n, ph, pw, cin], 'float32') : x;
-  if (padded) kernels.padInput(offset(backend, x), offset(backend, xp), n, h, w, cin, ph, pw, top, left);
+  const xp = padTo(x, oh + 2, ow + 2, info.padInfo.top, info.padInfo.left, backend);
   const chunk = tileChunk(cin, cout);
   const v = backend.makeOutput([16 * chunk * cin], 'float32');
   const m = backend.makeOutput([16 * chunk * cout], 'float32');
   const du = backend.makeOutput([16, cin, cout], 'float32');
   const dw = backend.makeOutput([3, 3, cin, cout], 'float32');
   kernels.winogradFilterGrad(offset(backend, xp), offset(backend, dy), offset(backend, dw), offset(backend, v), offset(backend, m), offset(backend, du), n, cin, oh, ow, cout, chunk);
-  for (const t of padded ? [v, m, du, xp] : [v, m, du]) backend.disposeData(t.dataId);
+  for (const t of xp === x ? [v, m, du] : [v, m, du, xp]) backend.disposeData(t.dataId);
   return dw;
+}
+
+/** x zero-padded (or cropped) to ph x pw with its origin at (top, left); x itself when that changes nothing. */
+function padTo(x: Info, ph: number, pw: number, top: number, left: number, backend: Backend): Info {
+  const [n, h, w, c] = x.shape;
+  if (top === 0 && left === 0 && ph === h && pw === w) return x;
+  const xp = backend.makeOutput([n, ph, pw, c], 'float32');
+  (simd as SimdKernels).padInput(offset(backend, x), offset(backend, xp), n, h, w, c, ph, pw, top, left);
+  return xp;
 }
 
 /**
@@ -92,20 +96,18 @@ export function conv2d(x: Info, filter: Info, attrs: ConvAttrs, backend: Backend
 
 function convPadded(x: Info, filter: Info, oh: number, ow: number, sh: number, sw: number, top: number, left: number, backend: Backend): Info {
   const kernels = simd as SimdKernels;
-  const [n, h, w, cin] = x.shape;
+  const [n, , , cin] = x.shape;
   const [fh, fw, , cout] = filter.shape;
   const ph = (oh - 1) * sh + fh;
   const pw = (ow - 1) * sw + fw;
-  const padded = top !== 0 || left !== 0 || ph !== h || pw !== w;
-  const xp = padded ? backend.makeOutput([n, ph, pw, cin], 'float32') : x;
-  if (padded) kernels.padInput(offset(backend, x), offset(backend, xp), n, h, w, cin, ph, pw, top, left);
+  const xp = padTo(x, ph, pw, top, left, backend);
   const y = backend.makeOutput([n, oh, ow, cout], 'float32');
   if (fh === 3 && fw === 3 && sh === 1 && sw === 1 && oh % 2 === 0 && ow % 2 === 0 && cin % 4 === 0 && cout % 4 === 0) {
     winograd(xp, filter, y, backend);
   } else {
     kernels.conv2d(offset(backend, xp), offset(backend, filter), offset(backend, y), n, ph, pw, cin, oh, ow, cout, fh, fw, sh, sw);
   }
-  if (padded) backend.disposeData(xp.dataId);
+  if (xp !== x) backend.disposeData(xp.dataId);
   return y;
 }
 
