@@ -86,10 +86,8 @@ async function benchShape(shape: Shape, steps: number, batch: number, backend: '
 
 /** Best and median of repeated measurements, as text. */
 function summary(label: string, rates: number[], batch: number): string {
-  const sorted = [...rates].sort((a, b) => a - b);
-  const best = sorted[sorted.length - 1];
-  const median = sorted[Math.floor(sorted.length / 2)];
-  return `    ${label}: best ${best.toFixed(0)} images/s (${((batch * 1000) / best).toFixed(1)} ms/step), median ${median.toFixed(0)} of ${rates.length} runs`;
+  const best = Math.max(...rates);
+  return `    ${label}: best ${best.toFixed(0)} images/s (${((batch * 1000) / best).toFixed(1)} ms/step), median ${median(rates).toFixed(0)} of ${rates.length} runs`;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

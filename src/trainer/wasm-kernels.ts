@@ -44,12 +44,12 @@ export function conv2dBackpropFilter(x: Info, dy: Info, filterShape: number[], a
   const cout = filterShape[3];
   const [n, h, w, cin] = x.shape;
   const { outHeight: oh, outWidth: ow } = info;
-  if (simd && info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 && oh % 2 === 0 && ow % 2 === 0 && cin % 4 === 0 && cout % 4 === 0) {
+  if (simd && winogradFits(info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, oh, ow, cin, cout)) {
     return winogradFilterGrad(x, dy, info, backend);
   }
   if (simd && cout % 4 === 0) {
     const out = backend.makeOutput(filterShape, 'float32');
-    simd.convFilterGrad(offset(backend, x), offset(backend, dy), offset(backend, out), n, h, w, cin, info.outHeight, info.outWidth, cout, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+    simd.convFilterGrad(offset(backend, x), offset(backend, dy), offset(backend, out), n, h, w, cin, oh, ow, cout, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
     return out;
   }
   return composedFilterGrad(x, dy, info, backend);
@@ -102,7 +102,7 @@ function convPadded(x: Info, filter: Info, oh: number, ow: number, sh: number, s
   const pw = (ow - 1) * sw + fw;
   const xp = padTo(x, ph, pw, top, left, backend);
   const y = backend.makeOutput([n, oh, ow, cout], 'float32');
-  if (fh === 3 && fw === 3 && sh === 1 && sw === 1 && oh % 2 === 0 && ow % 2 === 0 && cin % 4 === 0 && cout % 4 === 0) {
+  if (winogradFits(fh, fw, sh, sw, oh, ow, cin, cout)) {
     winograd(xp, filter, y, backend);
   } else {
     kernels.conv2d(offset(backend, xp), offset(backend, filter), offset(backend, y), n, ph, pw, cin, oh, ow, cout, fh, fw, sh, sw);
@@ -110,6 +110,10 @@ function convPadded(x: Info, filter: Info, oh: number, ow: number, sh: number, s
   if (xp !== x) backend.disposeData(xp.dataId);
   return y;
 }
+
+/** Our Winograd kernels take 3x3 stride-1 convolutions with even output sizes and channels in fours. */
+const winogradFits = (fh: number, fw: number, sh: number, sw: number, oh: number, ow: number, cin: number, cout: number) =>
+  fh === 3 && fw === 3 && sh === 1 && sw === 1 && oh % 2 === 0 && ow % 2 === 0 && cin % 4 === 0 && cout % 4 === 0;
 
 /** Tiles per Winograd chunk: a chunk's transformed inputs and products fit in about 256 KiB. */
 const tileChunk = (cin: number, cout: number) => Math.max(4, Math.floor(4096 / (cin + cout) / 4) * 4);
@@ -142,6 +146,9 @@ export function conv2dBackpropInput(dy: Info, filter: Info, inputShape: number[]
   return composedInputGrad(dy, filter, inputShape, info, backend);
 }
 
+/** Our pooling kernels take 2x2 windows tiling the input at stride 2, channels in fours. */
+const simdPool = (info: tf.backend_util.Conv2DInfo) => tiles2x2(info) && info.inChannels % 4 === 0;
+
 /**
  * Max-pool gradient: each output's upstream gradient goes to the first maximum of
  * its window (as on the cpu backend); the backend's own kernel is several times slower.
@@ -149,7 +156,7 @@ export function conv2dBackpropInput(dy: Info, filter: Info, inputShape: number[]
 export function maxPoolGrad(dy: Info, x: Info, attrs: PoolAttrs, backend: Backend): Info {
   const info = poolInfo(x, attrs);
   const { batchSize, inChannels: c, outHeight: oh, outWidth: ow } = info;
-  if (!simd || !tiles2x2(info) || c % 4 !== 0) return heapMaxPoolGrad(dy, x, info, backend);
+  if (!simd || !simdPool(info)) return heapMaxPoolGrad(dy, x, info, backend);
   const out = backend.makeOutput(x.shape, 'float32');
   simd.maxPool2x2Grad(offset(backend, x), offset(backend, dy), offset(backend, out), batchSize, oh, ow, c);
   return out;
@@ -235,7 +242,7 @@ function addBias(a: Info, b: Info, backend: Backend): Info | undefined {
 function maxPool(x: Info, attrs: PoolAttrs, backend: Backend): Info | undefined {
   const info = poolInfo(x, attrs);
   const { batchSize, inChannels: c, outHeight: oh, outWidth: ow } = info;
-  if (!simd || !tiles2x2(info) || c % 4 !== 0) return undefined;
+  if (!simd || !simdPool(info)) return undefined;
   const out = backend.makeOutput([batchSize, oh, ow, c], 'float32');
   simd.maxPool2x2(offset(backend, x), offset(backend, out), batchSize, oh, ow, c);
   return out;
@@ -316,7 +323,7 @@ export function registerWasmKernels(): void {
     const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
     return leadingSum(inputs.x as Info, axis, keepDims, backend);
   });
-  override('Add', ({ inputs, backend }) => (simd ? addBias(inputs.a as Info, inputs.b as Info, backend) ?? addBias(inputs.b as Info, inputs.a as Info, backend) : undefined));
+  override('Add', ({ inputs, backend }) => addBias(inputs.a as Info, inputs.b as Info, backend) ?? addBias(inputs.b as Info, inputs.a as Info, backend));
   override('Relu', ({ inputs, backend }) => {
     const x = inputs.x as Info;
     return unary(x, backend, (k, out) => k.relu(offset(backend, x), offset(backend, out), tf.util.sizeFromShape(x.shape)));

@@ -452,10 +452,7 @@ export function winogradConv(xp: usize, u: usize, y: usize, v: usize, m: usize, 
     for (let xi = 0; xi < 16; xi++) gemm(v + <usize>xi * vPlane, u + <usize>(xi * cin) * coutB, m + <usize>xi * mPlane, count, cin, cout);
     // Output transform: A^T M A.
     for (let t = 0; t < count; t++) {
-      const tile = t0 + t;
-      const b = tile / (th * tw), rest = tile % (th * tw);
-      const ty = rest / tw, tx = rest % tw;
-      const y0 = y + (<usize>((b * oh + 2 * ty) * ow + 2 * tx)) * coutB;
+      const y0 = y + <usize>tileCorner(t0 + t, th, tw, oh, ow) * coutB;
       const y1 = y0 + <usize>ow * coutB;
       const src = m + <usize>t * coutB;
       for (let c: usize = 0; c < coutB; c += 16) {
@@ -492,10 +489,7 @@ export function winogradFilterGrad(xp: usize, dy: usize, dw: usize, v: usize, m:
     inputTiles(xp, v, t0, count, th, tw, ph, pw, cin);
     // dM = A dY A^T: a row (a, b) of dY becomes (a, a + b, a - b, -b), on rows then columns.
     for (let t = 0; t < count; t++) {
-      const tile = t0 + t;
-      const b = tile / (th * tw), rest = tile % (th * tw);
-      const ty = rest / tw, tx = rest % tw;
-      const y0 = dy + (<usize>((b * oh + 2 * ty) * ow + 2 * tx)) * coutB;
+      const y0 = dy + <usize>tileCorner(t0 + t, th, tw, oh, ow) * coutB;
       const y1 = y0 + <usize>ow * coutB;
       for (let c: usize = 0; c < coutB; c += 16) {
         const a0 = v128.load(y0 + c), a1 = v128.load(y0 + coutB + c), b0 = v128.load(y1 + c), b1 = v128.load(y1 + coutB + c);
@@ -549,16 +543,20 @@ export function winogradFilterGrad(xp: usize, dy: usize, dw: usize, v: usize, m:
   }
 }
 
+// The pixel index of the top-left corner of tile number `tile` (image-major, th x tw
+// tiles of 2x2 per image) in an image of rows x cols pixels.
+@inline function tileCorner(tile: i32, th: i32, tw: i32, rows: i32, cols: i32): i32 {
+  const b = tile / (th * tw), rest = tile % (th * tw);
+  return (b * rows + 2 * (rest / tw)) * cols + 2 * (rest % tw);
+}
+
 // V[xi][t] = (B^T d B)[xi] for the 4x4 input tile d of tiles t0 .. t0 + count - 1, 4 channels at a time.
 function inputTiles(xp: usize, v: usize, t0: i32, count: i32, th: i32, tw: i32, ph: i32, pw: i32, cin: i32): void {
   const cinB = <usize>cin << 2;
   const xRowB = <usize>pw * cinB;
   const vPlane = <usize>count * cinB;
   for (let t = 0; t < count; t++) {
-    const tile = t0 + t;
-    const b = tile / (th * tw), rest = tile % (th * tw);
-    const ty = rest / tw, tx = rest % tw;
-    const base = xp + (<usize>((b * ph + 2 * ty) * pw + 2 * tx)) * cinB;
+    const base = xp + <usize>tileCorner(t0 + t, th, tw, ph, pw) * cinB;
     const out = v + <usize>t * cinB;
     for (let c: usize = 0; c < cinB; c += 16) {
       const p0 = base + c, p1 = p0 + xRowB, p2 = p1 + xRowB, p3 = p2 + xRowB;
