@@ -8,7 +8,7 @@ import type { RunConfig } from '../shared/config';
 import { isTrainerEvent, type TrainerEvent } from '../shared/events';
 import { Emitter, type Disposable } from './emitter';
 import { applyToRecord } from './record';
-import type { RunRecord, RunStore } from './run-store';
+import { ACTIVE, type RunRecord, type RunStore } from './run-store';
 import { RuntimeError, type Runtime } from './runtime';
 
 export interface ManagerOptions {
@@ -130,6 +130,20 @@ export class RunManager implements Disposable {
       );
     }
     await a.exited;
+  }
+
+  /**
+   * Deletes a run that is not running. A run that has just finished may still
+   * have its trainer exiting and its last record save pending: deleting the
+   * folder under them would leave a half-deleted run, so that waits for both.
+   */
+  async delete(id: string): Promise<void> {
+    const a = this.active.get(id);
+    if (a && ACTIVE.has(a.record.status)) throw new Error(`run "${a.record.name}" is still running; stop it first`);
+    if (this.queue.some((r) => r.id === id)) throw new Error('the run is queued; stop it first');
+    await a?.exited;
+    await this.saves.get(id);
+    await this.opts.store.delete(id);
   }
 
   private async pump(): Promise<void> {

@@ -76,7 +76,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       if (ok !== 'Delete') return;
       for (const run of runs) {
         s.dashboards.close(run.id);
-        await s.store.delete(run.id);
+        await s.manager.delete(run.id);
         s.runs.remove(run.id);
       }
     }),

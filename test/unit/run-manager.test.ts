@@ -188,6 +188,23 @@ describe('run manager', () => {
       assert.equal(done.status, 'stopped');
       assert.equal(done.startedAt, undefined);
     });
+
+    it('deletes a run that has just finished only once its trainer has exited and its record is saved', async () => {
+      make(path.join(FAKES, 'quick.js'));
+      const a = await manager.start(tinyConfig(), 'a');
+      const b = await manager.start(tinyConfig(), 'b');
+      await assert.rejects(manager.delete(a.id), /still running/);
+      await assert.rejects(manager.delete(b.id), /queued/);
+      // quick.js reports completion 100 ms before it exits: delete in that window.
+      await waitFor(() => manager.get(a.id)?.status === 'completed' || undefined, 10000, 'the finished event');
+      assert.ok(manager.ids().has(a.id), 'the trainer had already exited: the test no longer covers the window');
+      await manager.delete(a.id);
+      assert.ok(!manager.ids().has(a.id), 'deleted while its trainer was still exiting');
+      assert.ok(!existsSync(store.dir(a.id)));
+      await finished(b.id);
+      assert.ok(!existsSync(store.dir(a.id)), 'a late save brought the deleted run back');
+      assert.equal(await store.get(a.id), undefined);
+    });
   });
 });
 
