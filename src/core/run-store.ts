@@ -98,14 +98,17 @@ export class RunStore {
   }
 
   /** Every readable run, newest first; folders without a valid run.json are skipped. */
-  async list(): Promise<RunRecord[]> {
-    let names: string[];
+  /** Names in the runs folder that can be run ids (cheap: one directory read; `get` tells whether each holds a run). */
+  async ids(): Promise<string[]> {
     try {
-      names = await fs.readdir(this.root);
+      return (await fs.readdir(this.root)).filter((n) => ID_PATTERN.test(n));
     } catch {
       return [];
     }
-    const records = await Promise.all(names.filter((n) => ID_PATTERN.test(n)).map((n) => this.get(n)));
+  }
+
+  async list(): Promise<RunRecord[]> {
+    const records = await Promise.all((await this.ids()).map((n) => this.get(n)));
     return records.filter((r): r is RunRecord => !!r).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
   }
 

@@ -21,9 +21,9 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
   private records: RunRecord[] = [];
   private loaded?: Promise<void>;
   private timer?: NodeJS.Timeout;
-  /** Active runs owned elsewhere, re-read now and then: file watchers can coalesce or drop events. */
+  /** Active runs owned elsewhere (the CLI, another window). */
   private readonly foreign = new Set<string>();
-  private recheck?: NodeJS.Timeout;
+  private readonly sweeper = setInterval(() => void this.sweep(), 5000);
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
@@ -70,12 +70,20 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
   private track(record: RunRecord): void {
     if (ACTIVE.has(record.status) && isAlive(record.pid)) this.foreign.add(record.id);
     else this.foreign.delete(record.id);
-    if (this.foreign.size && !this.recheck) {
-      this.recheck = setInterval(() => this.foreign.forEach((id) => void this.reread(id)), 5000);
-    } else if (!this.foreign.size && this.recheck) {
-      clearInterval(this.recheck);
-      this.recheck = undefined;
-    }
+  }
+
+  /**
+   * File watchers can coalesce or drop events: every few seconds, pick up run
+   * folders that came or went (one directory read) and re-read active runs owned elsewhere.
+   */
+  private async sweep(): Promise<void> {
+    if (!this.loaded) return;
+    const ids = new Set(await this.store.ids());
+    const known = new Set(this.records.map((r) => r.id));
+    const live = this.manager.ids();
+    for (const id of ids) if (!known.has(id) && !live.has(id)) await this.reread(id);
+    for (const id of known) if (!ids.has(id) && !live.has(id)) this.remove(id);
+    for (const id of [...this.foreign]) await this.reread(id);
   }
 
   private upsert(record: RunRecord): void {
@@ -129,7 +137,7 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    if (this.recheck) clearInterval(this.recheck);
+    clearInterval(this.sweeper);
     this.subscriptions.forEach((d) => d.dispose());
   }
 }

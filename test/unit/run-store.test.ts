@@ -103,5 +103,13 @@ describe('run store', () => {
 
   it('lists nothing when the runs folder does not exist yet', async () => {
     assert.deepEqual(await new RunStore(path.join(root, 'nowhere')).list(), []);
+    assert.deepEqual(await new RunStore(path.join(root, 'nowhere')).ids(), []);
+  });
+
+  it('lists the names that can be run ids without reading the runs', async () => {
+    const a = await store.create(DEFAULT_CONFIG, 'a');
+    const b = await store.create(DEFAULT_CONFIG, 'b');
+    mkdirSync(path.join(store.root, '.hidden'));
+    assert.deepEqual((await store.ids()).sort(), [a.id, b.id].sort());
   });
 });
