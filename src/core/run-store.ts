@@ -5,40 +5,12 @@
 import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
-import { parseEventLine, type BackendInfo, type DatasetStats, type ErrorCode, type RunSummary, type TrainerEvent } from '../shared/events';
+import { parseEventLine, type TrainerEvent } from '../shared/events';
+import { ACTIVE_STATUSES, type RunRecord } from '../shared/run';
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';
+export type { RunProgress, RunRecord, RunStatus } from '../shared/run';
 
-export const ACTIVE: ReadonlySet<RunStatus> = new Set(['queued', 'running']);
-
-export interface RunProgress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  stepsPerEpoch: number;
-  loss: number | null;
-  imagesPerSec: number | null;
-}
-
-export interface RunRecord {
-  id: string;
-  name: string;
-  status: RunStatus;
-  config: RunConfig;
-  createdAt: string;
-  startedAt?: string;
-  endedAt?: string;
-  /** Trainer process id while running (lets another window tell a live run from an abandoned one). */
-  pid?: number;
-  backend?: BackendInfo;
-  dataset?: DatasetStats;
-  alphaLow?: number;
-  progress?: RunProgress;
-  summary?: RunSummary;
-  /** Why a run failed, stopped or was interrupted, in words a user can act on. */
-  reason?: string;
-  code?: ErrorCode | 'spawn' | 'exit' | 'interrupted';
-}
+export const ACTIVE = ACTIVE_STATUSES;
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 

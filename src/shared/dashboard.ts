@@ -5,8 +5,9 @@
 
 import type { RunConfig } from './config';
 import type { EpochEvent, FinishedEvent, StartedEvent, TrainerEvent } from './events';
+import type { RunStatus as RunStatusName } from './run';
 
-export type RunStatusName = 'queued' | 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';
+export type { RunStatus as RunStatusName } from './run';
 
 /** Step events in columns: compact to send, and what the charts consume. */
 export interface StepSeries {

@@ -91,6 +91,8 @@ export type ErrorCode =
   | 'non-finite-loss'
   | 'out-of-memory'
   | 'checkpoint'
+  | 'disk'
+  | 'resume'
   | 'internal';
 
 export type FinishStatus = 'completed' | 'stopped' | 'failed';
@@ -150,6 +152,18 @@ export interface CheckpointEvent extends Base {
   path: string;
 }
 
+/** Marks the seam where a resumed run continues: events before it came from the previous trainer. */
+export interface ResumedEvent extends Base {
+  type: 'resumed';
+  /** The checkpoint it continues from. */
+  fromEpoch: number;
+  fromStep: number;
+  /** The (possibly extended) epoch count. */
+  epochs: number;
+  /** Which resume this is (1 for the first). */
+  resume: number;
+}
+
 export interface LogEvent extends Base {
   type: 'log';
   level: 'debug' | 'info';
@@ -181,6 +195,7 @@ export type TrainerEvent =
   | StepEvent
   | EpochEvent
   | CheckpointEvent
+  | ResumedEvent
   | LogEvent
   | WarningEvent
   | ErrorEvent
@@ -199,6 +214,7 @@ const TYPES: ReadonlySet<string> = new Set<TrainerEventType>([
   'step',
   'epoch',
   'checkpoint',
+  'resumed',
   'log',
   'warning',
   'error',

@@ -1,0 +1,115 @@
+// The run folder contract: what a trainer writes and every watcher reads.
+//   <runs>/<id>/run.json        RunRecord, replaced atomically (temp file, fsync, rename)
+//   <runs>/<id>/config.json     the config snapshot the run was created with
+//   <runs>/<id>/events.jsonl    TrainerEvent lines, append-only
+//   <runs>/<id>/heartbeat.json  Heartbeat, replaced atomically at least every HEARTBEAT_MS
+//   <runs>/<id>/control.json    ControlRequest, written by whoever wants the trainer to stop
+//   <runs>/<id>/trainer.log     the trainer's stdout and stderr
+//   <runs>/<id>/checkpoints/epoch-NNN/  complete checkpoints only (written new-then-rename)
+// docs/run-format.md documents it for trainers written in other languages.
+
+import type { RunConfig } from './config';
+import type { BackendInfo, DatasetStats, ErrorCode, RunSummary } from './events';
+
+/** Bumped when a reader of the previous version would misread a folder. */
+export const RUN_FORMAT_VERSION = 2;
+
+export const RUN_FILES = {
+  record: 'run.json',
+  config: 'config.json',
+  events: 'events.jsonl',
+  heartbeat: 'heartbeat.json',
+  control: 'control.json',
+  log: 'trainer.log',
+  checkpoints: 'checkpoints',
+} as const;
+
+export type RunStatus = 'queued' | 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';
+
+export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'completed', 'stopped', 'failed', 'interrupted'];
+
+/** Statuses in which a run still has (or waits for) a trainer. */
+export const ACTIVE_STATUSES: ReadonlySet<RunStatus> = new Set(['queued', 'running']);
+
+/** How often a live trainer refreshes heartbeat.json. */
+export const HEARTBEAT_MS = 5000;
+
+/** A running run whose heartbeat is older than this is interrupted (three missed beats, with slack for slow disks). */
+export const HEARTBEAT_STALE_MS = 30000;
+
+export type RunCode = ErrorCode | 'spawn' | 'exit' | 'interrupted' | 'disk';
+
+export interface RunProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  loss: number | null;
+  imagesPerSec: number | null;
+}
+
+/** Who trains a run: the process that owns (writes) its folder. */
+export interface RunOwner {
+  host: string;
+  pid: number;
+  /** Who started it: the extension's local queue, the CLI, or a cluster job. */
+  launcher: 'local' | 'cli' | 'slurm';
+  /** Scheduler job id when a cluster runs it. */
+  jobId?: string;
+}
+
+export interface CheckpointRef {
+  epoch: number;
+  /** Global step the checkpoint was taken after. */
+  step: number;
+  /** Folder name under checkpoints/. */
+  name: string;
+  /** True for a checkpoint taken mid-epoch (a stop); resuming continues that epoch. */
+  partial: boolean;
+}
+
+export interface RunRecord {
+  /** RUN_FORMAT_VERSION of the writer; absent in folders written before version 2. */
+  format?: number;
+  id: string;
+  name: string;
+  status: RunStatus;
+  config: RunConfig;
+  createdAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  owner?: RunOwner;
+  /** Trainer process id while running (kept for folders of format 1). */
+  pid?: number;
+  backend?: BackendInfo;
+  dataset?: DatasetStats;
+  alphaLow?: number;
+  progress?: RunProgress;
+  summary?: RunSummary;
+  /** The newest complete checkpoint, the one Resume continues from. */
+  checkpoint?: CheckpointRef;
+  /** How many times the run was resumed. */
+  resumes?: number;
+  /** Version of the trainer that wrote the run (package version). */
+  trainerVersion?: string;
+  /** Why a run failed, stopped or was interrupted, in words a user can act on. */
+  reason?: string;
+  code?: RunCode;
+}
+
+export interface Heartbeat {
+  /** Milliseconds since the epoch. */
+  time: number;
+  host: string;
+  pid: number;
+  /** What the trainer is doing: loading, training, verifying, checkpointing. */
+  phase?: string;
+}
+
+/** Written to control.json to ask a trainer (on any machine sharing the folder) to stop. */
+export interface ControlRequest {
+  stop: boolean;
+  requestedAt: string;
+  /** Who asked, for the log: "window on host x", "cli". */
+  by?: string;
+}
