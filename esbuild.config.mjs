@@ -13,8 +13,12 @@ const watch = process.argv.includes('--watch');
 
 const nodeExternals = ['@tensorflow/*', 'sharp', 'playwright-core'];
 
+const { version } = JSON.parse((await import('node:fs')).readFileSync('package.json', 'utf8'));
+
 const common = {
   bundle: true,
+  // The version a run records (src/core/version.ts); unbundled (tsx) code says "dev".
+  define: { 'process.env.L2SOFTMAX_VERSION': JSON.stringify(version) },
   minify: production,
   sourcemap: !production,
   sourcesContent: false,

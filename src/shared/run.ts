@@ -77,6 +77,8 @@ export interface RunRecord {
   config: RunConfig;
   createdAt: string;
   startedAt?: string;
+  /** When the current trainer was launched (a resume launches again); older stop requests are ignored. */
+  launchedAt?: string;
   endedAt?: string;
   owner?: RunOwner;
   /** Trainer process id while running (kept for folders of format 1). */
@@ -92,9 +94,21 @@ export interface RunRecord {
   resumes?: number;
   /** Version of the trainer that wrote the run (package version). */
   trainerVersion?: string;
+  /** What it trained and verified on, when it started; a resume compares. */
+  fingerprint?: DatasetFingerprint;
   /** Why a run failed, stopped or was interrupted, in words a user can act on. */
   reason?: string;
   code?: RunCode;
+}
+
+export interface DatasetFingerprint {
+  /** Files in the dataset folder (0 for the synthetic set). */
+  files: number;
+  bytes: number;
+  /** Hash of the listing (names, sizes, modification times) or of the synthetic settings. */
+  hash: string;
+  /** Hash of the pairs file's content. */
+  pairs?: string;
 }
 
 export interface Heartbeat {
@@ -106,9 +120,11 @@ export interface Heartbeat {
   phase?: string;
 }
 
-/** Written to control.json to ask a trainer (on any machine sharing the folder) to stop. */
+/** Written to control.json to ask the trainer (on any machine sharing the folder) to stop or rename its run. */
 export interface ControlRequest {
-  stop: boolean;
+  stop?: boolean;
+  /** A new name for the run: only the trainer writes run.json while it runs. */
+  name?: string;
   requestedAt: string;
   /** Who asked, for the log: "window on host x", "cli". */
   by?: string;
