@@ -20,13 +20,13 @@ async function createRun(out: string | undefined, config: RunConfig): Promise<st
   const name = describeConfig(config);
   if (!out) {
     const store = new RunStore(path.resolve('.l2softmax', 'runs'));
-    return store.dir((await store.create(config, name)).id);
+    return store.dir((await store.create(config, name, { launcher: 'cli' })).id);
   }
   const dir = path.resolve(out);
   if (!isRunId(path.basename(dir))) throw new UsageError(`--out ${out}: the folder name must be letters, digits, ".", "_" or "-" (it becomes the run id)`);
   if (existsSync(path.join(dir, RUN_FILES.record))) throw new UsageError(`--out ${out} already holds a run; use --resume ${out} to continue it`);
   const store = new RunStore(path.dirname(dir));
-  await store.create(config, name, new Date(), path.basename(dir));
+  await store.create(config, name, { id: path.basename(dir), launcher: 'cli' });
   return dir;
 }
 

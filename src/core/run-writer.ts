@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
 import type { TrainerEvent } from '../shared/events';
-import { HEARTBEAT_MS, RUN_FILES, RUN_FORMAT_VERSION, type ControlRequest, type DatasetFingerprint, type Heartbeat, type RunOwner, type RunRecord } from '../shared/run';
+import { HEARTBEAT_MS, RUN_FILES, RUN_FORMAT_VERSION, type ControlRequest, type DatasetFingerprint, type Heartbeat, type Launcher, type RunOwner, type RunRecord } from '../shared/run';
 import { isDiskError, writeFileAtomicSync } from './atomic-file';
 import { applyToRecord } from './record';
 import { TRAINER_VERSION } from './version';
@@ -27,7 +27,7 @@ export class RunFolderError extends Error {
 }
 
 export interface WriterOptions {
-  launcher: RunOwner['launcher'];
+  launcher: Launcher;
   jobId?: string;
   /** Continuing from a checkpoint: the record keeps its history and counts the resume. */
   resume?: boolean;
@@ -80,8 +80,9 @@ export class RunWriter {
       throw new RunFolderError(`${file} is not a run record (no config).`);
     }
     const now = new Date((opts.now ?? Date.now)()).toISOString();
-    const owner: RunOwner = { host: hostname(), pid: process.pid, launcher: opts.launcher, ...(opts.jobId ? { jobId: opts.jobId } : {}) };
-    Object.assign(record, { format: RUN_FORMAT_VERSION, status: 'running', owner, pid: process.pid, trainerVersion: TRAINER_VERSION });
+    const owner: RunOwner = { host: hostname(), pid: process.pid, ...(opts.jobId ? { jobId: opts.jobId } : {}) };
+    Object.assign(record, { format: RUN_FORMAT_VERSION, status: 'running', launcher: opts.launcher, owner, pid: process.pid, trainerVersion: TRAINER_VERSION });
+    delete record.resumeRequested;
     record.startedAt ??= now;
     record.launchedAt ??= now;
     delete record.endedAt;

@@ -150,6 +150,10 @@ export interface CheckpointEvent extends Base {
   type: 'checkpoint';
   epoch: number;
   path: string;
+  /** Global step it was taken after. */
+  step?: number;
+  /** Taken mid-epoch (a stop): resuming continues that epoch. */
+  partial?: boolean;
 }
 
 /** Marks the seam where a resumed run continues: events before it came from the previous trainer. */

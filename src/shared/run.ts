@@ -48,12 +48,13 @@ export interface RunProgress {
   imagesPerSec: number | null;
 }
 
+/** Who starts a run's trainer: this machine's queue (the extension), the CLI in a terminal, or a cluster scheduler. */
+export type Launcher = 'local' | 'cli' | 'slurm';
+
 /** Who trains a run: the process that owns (writes) its folder. */
 export interface RunOwner {
   host: string;
   pid: number;
-  /** Who started it: the extension's local queue, the CLI, or a cluster job. */
-  launcher: 'local' | 'cli' | 'slurm';
   /** Scheduler job id when a cluster runs it. */
   jobId?: string;
 }
@@ -76,6 +77,9 @@ export interface RunRecord {
   status: RunStatus;
   config: RunConfig;
   createdAt: string;
+  launcher?: Launcher;
+  /** A queued run that continues from its checkpoint when the queue starts it. */
+  resumeRequested?: boolean;
   startedAt?: string;
   /** When the current trainer was launched (a resume launches again); older stop requests are ignored. */
   launchedAt?: string;

@@ -5,7 +5,7 @@
 
 import { formatErrors, resolveConfig } from '../shared/config';
 import { PROTOCOL_VERSION, type EventBody, type FinishStatus, type TrainerEvent } from '../shared/events';
-import type { RunOwner } from '../shared/run';
+import type { Launcher } from '../shared/run';
 import { fingerprintDataset } from '../core/fingerprint';
 import { RunFolderError, RunWriter } from '../core/run-writer';
 import { latestCheckpoint } from './checkpoint';
@@ -16,7 +16,7 @@ export const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 3, disk: 4 } a
 
 export interface SessionOptions {
   dir: string;
-  launcher: RunOwner['launcher'];
+  launcher: Launcher;
   jobId?: string;
   /** Continue from the newest complete checkpoint. */
   resume?: boolean;
