@@ -6,7 +6,8 @@
 // averaged, weighted by shard size (= the gradient of the full batch), and every
 // replica applies the same average with the same optimizer, so the replicas stay
 // identical. The average goes to the workers as soon as it is known, so they
-// update their replicas while this thread updates its own.
+// update their replicas while this thread updates its own. Replicas start from
+// this thread's weights and optimizer state (fresh, or restored by a resume).
 
 import { cpus } from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +17,13 @@ import type { BackendName, NormStats } from '../shared/events';
 import { TrainerError } from './errors';
 import { crossEntropy, type Net } from './model';
 import * as tf from './tf';
+import { readOptimizerState, readWeights, type TensorData } from './train-state';
+
+/** What a replica loads after building its net and optimizer, to start identical to this thread's. */
+export interface ReplicaState {
+  weights: TensorData[];
+  optimizer: TensorData[];
+}
 
 export interface StepStats {
   loss: number;
@@ -190,14 +198,16 @@ export class ParallelStep implements StepRunner {
     return this.replicas.length + 1;
   }
 
+  /** Starts `workers - 1` replicas of `net` and `optimizer` as they are now. */
   static async create(net: Net, optimizer: tf.Optimizer, config: RunConfig, classes: number, backend: BackendName, workers: number, script: string): Promise<ParallelStep> {
+    const state: ReplicaState = { weights: await readWeights(net.train), optimizer: await readOptimizerState(optimizer) };
     const replicas: Replica[] = [];
     try {
       for (let i = 1; i < workers; i++) {
         const worker = new Worker(script, { workerData: { config, classes, backend }, stdout: false, stderr: false });
         replicas.push(new Replica(worker));
       }
-      const replies = await Promise.all(replicas.map((r) => r.request({ type: 'init' })));
+      const replies = await Promise.all(replicas.map((r) => r.request({ type: 'init', state })));
       if (replies.some((r) => r.type !== 'ready')) throw new TrainerError('internal', 'A training worker did not start.');
     } catch (err) {
       await Promise.all(replicas.map((r) => r.terminate()));

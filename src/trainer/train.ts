@@ -1,223 +1,374 @@
-// The training loop: backend -> dataset -> net -> epochs of steps, each epoch
-// ending with LFW-protocol verification and a checkpoint. Reports everything
-// as protocol events through `emit`; never throws (failures become events).
+// The training loop: backend -> dataset -> net (fresh, or restored from a
+// checkpoint to resume a run) -> epochs of steps, each epoch ending with
+// LFW-protocol verification and a checkpoint. Reports everything as protocol
+// events through `emit`. Training failures become events and a `failed`
+// status; what the caller's own `emit` or `onPhase` throw (say, its run folder
+// cannot be written) propagates instead, after cleanup.
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from './tf';
 import { alphaLowerBound, type RunConfig } from '../shared/config';
-import type { ErrorCode, EventBody, FinishStatus, NormStats, RunSummary, Verification } from '../shared/events';
+import type { BackendInfo, ErrorCode, EventBody, FinishStatus, RunSummary, Verification } from '../shared/events';
 import { initBackend } from './backend';
-import { saveCheckpoint } from './checkpoint';
+import { EpochBatches, type Batch } from './batches';
+import { saveCheckpoint, type CheckpointMeta, type EpochProgress } from './checkpoint';
 import type { Dataset, ImageSource } from './data';
 import { loadDataset } from './dataset';
 import { TrainerError, describeError } from './errors';
 import { verify } from './metrics';
 import { buildNet, countParameters, crossEntropy, type Net } from './model';
 import { makeOptimizer } from './optimizer';
-import { LocalStep, ParallelStep, defaultWorkerScript, workerCount, type StepRunner } from './step';
+import { restoreCheckpoint, type Position } from './resume';
+import { LocalStep, ParallelStep, defaultWorkerScript, workerCount, type StepRunner, type StepStats } from './step';
 import { formatPairs } from './pairs';
-import { Rng, hashSeed } from './rng';
+
+export type TrainPhase = 'loading' | 'training' | 'verifying' | 'checkpointing';
 
 export interface TrainOptions {
   config: RunConfig;
   outDir: string;
   emit: (event: EventBody) => void;
-  /** Polled after every step; true asks for a graceful stop. */
+  /** Polled after every step and after every epoch's checkpoint; true asks for a graceful stop. */
   shouldStop: () => boolean;
   /** Minimum milliseconds between step events (the last step of an epoch is always sent). */
   stepInterval?: number;
   /** The data-parallel worker script (dist/train-worker.js by default). */
   workerScript?: string;
+  /**
+   * Continue from a checkpoint folder (latestCheckpoint finds the newest). `config` must be the
+   * checkpoint's except for epochs (may grow), device and workers. `count` is which resume this
+   * is (1 = the first); by default one more than the checkpoint had seen.
+   */
+  resume?: { checkpointDir: string; count?: number };
+  /** Told every change of phase (the caller's heartbeat). */
+  onPhase?: (phase: TrainPhase) => void;
 }
 
-export async function train(opts: TrainOptions): Promise<FinishStatus> {
-  const { config, outDir, emit } = opts;
-  const started = Date.now();
-  const summary: RunSummary = {
-    epochs: 0,
-    steps: 0,
-    seconds: 0,
-    imagesPerSec: 0,
-    finalLoss: null,
-    alpha: null,
-    bestEpoch: null,
-    bestAccuracy: null,
-    final: null,
-  };
-  const finish = (status: FinishStatus, extra: { reason?: string; code?: ErrorCode } = {}) => {
-    summary.seconds = (Date.now() - started) / 1000;
-    emit({ type: 'finished', status, summary, ...extra });
-    return status;
-  };
-  let net: Net | undefined;
-  let optimizer: tf.Optimizer | undefined;
-  let data: Dataset | undefined;
-  let runner: StepRunner | undefined;
-  try {
-    const backend = await initBackend(config.device, {
-      info: (message) => emit({ type: 'log', level: 'info', message }),
-      warn: (code, message) => emit({ type: 'warning', code, message }),
-    });
-    emit({ type: 'log', level: 'info', message: `Backend: ${backend.description}` });
+const DEFAULT_STEP_INTERVAL_MS = 200;
+/** Target probability of the paper's alpha lower bound. */
+const ALPHA_BOUND_P = 0.9;
+
+export function train(opts: TrainOptions): Promise<FinishStatus> {
+  return new TrainingRun(opts).run();
+}
+
+function emptySummary(): RunSummary {
+  return { epochs: 0, steps: 0, seconds: 0, imagesPerSec: 0, finalLoss: null, alpha: null, bestEpoch: null, bestAccuracy: null, final: null };
+}
+
+function emptyProgress(): EpochProgress {
+  return { images: 0, lossSum: 0, accuracySum: 0, normSum: 0, normMin: null, normMax: null, seconds: 0 };
+}
+
+function addStep(progress: EpochProgress, stats: StepStats, n: number): void {
+  progress.images += n;
+  progress.lossSum += stats.loss * n;
+  progress.accuracySum += stats.accuracy * n;
+  progress.normSum += stats.norm.mean * n;
+  progress.normMin = Math.min(progress.normMin ?? Infinity, stats.norm.min);
+  progress.normMax = Math.max(progress.normMax ?? -Infinity, stats.norm.max);
+}
+
+/** Reads a batch ahead; the loop awaits it, unless it stops first (then its failure is of no interest). */
+function prefetch(batches: EpochBatches, step: number): Promise<Batch> {
+  const batch = batches.load(step);
+  batch.catch(() => undefined);
+  return batch;
+}
+
+/** One call of train(): the resources it holds and the counters it keeps. */
+class TrainingRun {
+  private readonly config: RunConfig;
+  private readonly summary = emptySummary();
+  private readonly startedAt = Date.now();
+  private readonly stepInterval: number;
+  /** Seconds the run had trained before this session (resumed runs carry them on). */
+  private priorSeconds = 0;
+  private resumes = 0;
+  private net?: Net;
+  private optimizer?: tf.Optimizer;
+  private data?: Dataset;
+  private runner?: StepRunner;
+  private phase?: TrainPhase;
+  /** Set when the caller's emit or onPhase threw: that error ends the run without calling them again. */
+  private callerFailed = false;
+  private trainedImages = 0;
+  private trainMs = 0;
+  private readonly window = { images: 0, start: Date.now(), lastEvent: 0 };
+
+  constructor(private readonly opts: TrainOptions) {
+    this.config = opts.config;
+    this.stepInterval = opts.stepInterval ?? (Number(process.env.L2SOFTMAX_STEP_INTERVAL_MS) || DEFAULT_STEP_INTERVAL_MS);
+  }
+
+  async run(): Promise<FinishStatus> {
+    try {
+      const from = await this.setUp();
+      return await this.trainFrom(from);
+    } catch (err) {
+      if (this.callerFailed) throw err;
+      return this.fail(err);
+    } finally {
+      await this.cleanUp();
+    }
+  }
+
+  // ---- the caller's callbacks
+
+  private emit(event: EventBody): void {
+    this.toCaller(() => this.opts.emit(event));
+  }
+
+  private setPhase(phase: TrainPhase): void {
+    if (phase === this.phase) return;
+    this.phase = phase;
+    this.toCaller(() => this.opts.onPhase?.(phase));
+  }
+
+  private toCaller(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.callerFailed = true;
+      throw err;
+    }
+  }
+
+  private log(message: string): void {
+    this.emit({ type: 'log', level: 'info', message });
+  }
+
+  // ---- start and end
+
+  /** Backend, dataset, net and optimizer (restored when resuming), step runner; returns where training starts. */
+  private async setUp(): Promise<Position> {
+    const { config, opts } = this;
+    this.setPhase('loading');
+    const backend = await initBackend(config.device, { info: (message) => this.log(message), warn: (code, message) => this.emit({ type: 'warning', code, message }) });
+    this.log(`Backend: ${backend.description}`);
     const threads = workerCount(config.workers, backend.name);
     const workerScript = opts.workerScript ?? defaultWorkerScript();
-    data = await loadDataset(config, (message) => emit({ type: 'log', level: 'info', message }), threads, workerScript);
-    await fs.mkdir(outDir, { recursive: true });
-    if (data.pairsFile) await fs.writeFile(path.join(outDir, 'verification-pairs.txt'), formatPairs(data.pairsFile));
+    const data = await this.loadData(threads, workerScript);
     const classes = data.train.classNames.length;
-    net = buildNet(config, classes);
-    optimizer = makeOptimizer(config);
-    runner = threads > 1 ? await ParallelStep.create(net, optimizer, config, classes, backend.name, threads, workerScript) : new LocalStep(net, optimizer, config);
-    if (threads > 1) emit({ type: 'log', level: 'info', message: `Training data-parallel on ${threads} threads` });
-    const stepsPerEpoch = Math.ceil(data.train.count / config.batchSize);
-    emit({
+    const net = (this.net = buildNet(config, classes));
+    const optimizer = (this.optimizer = makeOptimizer(config));
+    const restored = opts.resume ? await this.restore(opts.resume, data, net, optimizer) : undefined;
+    // After the restore: replicas start from this thread's weights and optimizer state.
+    this.runner = threads > 1 ? await ParallelStep.create(net, optimizer, config, classes, backend.name, threads, workerScript) : new LocalStep(net, optimizer, config);
+    if (threads > 1) this.log(`Training data-parallel on ${threads} threads`);
+    this.announce(backend, data, net, restored?.meta);
+    return restored?.from ?? { epoch: 1, epochStep: 0 };
+  }
+
+  private async loadData(threads: number, workerScript: string): Promise<Dataset> {
+    const { config, opts } = this;
+    const data = (this.data = await loadDataset(config, (message) => this.log(message), threads, workerScript));
+    await fs.mkdir(opts.outDir, { recursive: true });
+    if (data.pairsFile) await fs.writeFile(path.join(opts.outDir, 'verification-pairs.txt'), formatPairs(data.pairsFile));
+    return data;
+  }
+
+  /** Loads the checkpoint into the fresh net and optimizer and takes over its counters and summary. */
+  private async restore(resume: NonNullable<TrainOptions['resume']>, data: Dataset, net: Net, optimizer: tf.Optimizer) {
+    const restored = await restoreCheckpoint(resume.checkpointDir, this.config, data.train.count, net, optimizer);
+    const { meta } = restored;
+    Object.assign(this.summary, meta.summary);
+    this.priorSeconds = meta.summary.seconds;
+    this.resumes = resume.count ?? (meta.resumes ?? 0) + 1;
+    this.log(`Resuming from ${resume.checkpointDir} (epoch ${meta.epoch}, step ${meta.step}${meta.partial ? ', mid-epoch' : ''})`);
+    return restored;
+  }
+
+  /** `started`, then `resumed` when resuming, then the alpha warning when it applies. */
+  private announce(backend: BackendInfo, data: Dataset, net: Net, resumedFrom?: CheckpointMeta): void {
+    const { config } = this;
+    const classes = data.train.classNames.length;
+    const alphaLow = alphaLowerBound(classes, ALPHA_BOUND_P);
+    this.emit({
       type: 'started',
       backend,
       dataset: data.stats,
-      alphaLow: alphaLowerBound(classes, 0.9),
+      alphaLow,
       config,
-      stepsPerEpoch,
+      stepsPerEpoch: Math.ceil(data.train.count / config.batchSize),
       parameters: countParameters(net.train),
-      workers: runner.workers,
+      workers: this.runner?.workers,
       pid: process.pid,
     });
-    if (config.loss === 'l2-softmax' && config.alpha < alphaLowerBound(classes, 0.9)) {
-      emit({
+    if (resumedFrom) this.emit({ type: 'resumed', fromEpoch: resumedFrom.epoch, fromStep: resumedFrom.step, epochs: config.epochs, resume: this.resumes });
+    if (config.loss === 'l2-softmax' && config.alpha < alphaLow) {
+      this.emit({
         type: 'warning',
         code: 'alpha-below-bound',
-        message: `alpha = ${config.alpha} is below the lower bound ${alphaLowerBound(classes, 0.9).toFixed(2)} for ${classes} classes (p = 0.9): training may underfit.`,
+        message: `alpha = ${config.alpha} is below the lower bound ${alphaLow.toFixed(2)} for ${classes} classes (p = ${ALPHA_BOUND_P}): training may underfit.`,
       });
     }
-    const rng = new Rng(hashSeed(config.seed, 7));
-    const interval = opts.stepInterval ?? (Number(process.env.L2SOFTMAX_STEP_INTERVAL_MS) || 200);
-    let lastEvent = 0;
-    let windowImages = 0;
-    let windowStart = Date.now();
-    let trainedImages = 0;
-    let trainTime = 0;
-    for (let epoch = 1; epoch <= config.epochs; epoch++) {
-      const epochStart = Date.now();
-      const order = rng.shuffle(Array.from({ length: data.train.count }, (_, i) => i));
-      let lossSum = 0;
-      let accSum = 0;
-      let seen = 0;
-      const norms: NormStats = { mean: 0, min: Infinity, max: -Infinity };
-      let stopped = false;
-      const train = data.train;
-      // The next batch is read (from the decode cache) while the current step computes.
-      const load = (s: number) => {
-        const idx = order.slice(s * config.batchSize, (s + 1) * config.batchSize);
-        return train.batch(idx).then((pixels) => {
-          flipHalf(pixels, idx.length, config.imageSize, config.channels, rng);
-          return { pixels, labels: Int32Array.from(idx, (i) => train.labels[i]) };
-        });
-      };
-      let next = load(0);
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        const batch = await next;
-        if (s + 1 < stepsPerEpoch) next = load(s + 1);
-        const n = batch.labels.length;
-        const t0 = Date.now();
-        const stats = await runner.step(batch.pixels, batch.labels);
-        trainTime += Date.now() - t0;
-        summary.steps++;
-        if (!Number.isFinite(stats.loss)) {
-          throw new TrainerError(
-            'non-finite-loss',
-            `The loss became ${stats.loss} at epoch ${epoch}, step ${s + 1}. Lower the learning rate${config.loss === 'l2-softmax' ? ' or alpha' : ''} and start again.`,
-          );
-        }
-        lossSum += stats.loss * n;
-        accSum += stats.accuracy * n;
-        norms.mean += stats.norm.mean * n;
-        norms.min = Math.min(norms.min, stats.norm.min);
-        norms.max = Math.max(norms.max, stats.norm.max);
-        seen += n;
-        trainedImages += n;
-        windowImages += n;
-        const now = Date.now();
-        stopped = opts.shouldStop();
-        if (now - lastEvent >= interval || s === stepsPerEpoch - 1 || stopped) {
-          emit({
-            type: 'step',
-            epoch,
-            step: summary.steps,
-            epochStep: s + 1,
-            loss: stats.loss,
-            accuracy: stats.accuracy,
-            alpha: net.l2 ? net.l2.currentAlpha() : null,
-            featureNorm: stats.norm,
-            imagesPerSec: windowImages / Math.max((now - windowStart) / 1000, 1e-3),
-          });
-          lastEvent = now;
-          windowImages = 0;
-          windowStart = now;
-        }
-        summary.finalLoss = stats.loss;
-        if (stopped) break;
-      }
-      summary.alpha = net.l2 ? net.l2.currentAlpha() : null;
-      summary.imagesPerSec = trainedImages / Math.max(trainTime / 1000, 1e-3);
-      if (stopped) {
-        await checkpoint(net, optimizer, config, outDir, epoch, emit, { partial: true, step: summary.steps });
-        return finish('stopped', { reason: `stopped by request during epoch ${epoch}` });
-      }
-      const verification = await runVerification(net, data, config.batchSize);
-      const validation = data.validation ? await classify(net, data.validation.images, data.validation.labels, config.batchSize) : null;
-      summary.epochs = epoch;
-      summary.final = verification;
-      if (summary.bestAccuracy === null || verification.accuracy > summary.bestAccuracy) {
-        summary.bestAccuracy = verification.accuracy;
-        summary.bestEpoch = epoch;
-      }
-      emit({
-        type: 'epoch',
-        epoch,
-        epochs: config.epochs,
-        trainLoss: lossSum / seen,
-        trainAccuracy: accSum / seen,
-        alpha: summary.alpha,
-        featureNorm: { ...norms, mean: norms.mean / seen },
-        validation,
-        verification,
-        seconds: (Date.now() - epochStart) / 1000,
-        imagesPerSec: seen / Math.max((Date.now() - epochStart) / 1000, 1e-3),
-      });
-      await checkpoint(net, optimizer, config, outDir, epoch, emit, { partial: false, step: summary.steps, accuracy: verification.accuracy });
-      if (opts.shouldStop() && epoch < config.epochs) return finish('stopped', { reason: `stopped by request after epoch ${epoch}` });
-    }
-    return finish('completed');
-  } catch (err) {
-    const { code, message } = describeError(err);
-    emit({ type: 'error', code, message });
-    if (code === 'internal' && err instanceof Error && err.stack) emit({ type: 'log', level: 'debug', message: err.stack });
-    return finish('failed', { reason: message, code });
-  } finally {
-    await runner?.dispose().catch(() => undefined);
-    net?.train.dispose();
-    optimizer?.dispose();
-    await data?.close?.().catch(() => undefined);
   }
-}
 
-/** Mirrors a random half of the batch left-right (faces are roughly symmetric). */
-function flipHalf(pixels: Float32Array, n: number, size: number, channels: number, rng: Rng): void {
-  const len = size * size * channels;
-  for (let k = 0; k < n; k++) {
-    if (rng.next() < 0.5) continue;
-    for (let y = 0; y < size; y++) {
-      const row = k * len + y * size * channels;
-      for (let x = 0; x < size >> 1; x++) {
-        const a = row + x * channels;
-        const b = row + (size - 1 - x) * channels;
-        for (let c = 0; c < channels; c++) {
-          const t = pixels[a + c];
-          pixels[a + c] = pixels[b + c];
-          pixels[b + c] = t;
-        }
-      }
+  private seconds(): number {
+    return this.priorSeconds + (Date.now() - this.startedAt) / 1000;
+  }
+
+  private finish(status: FinishStatus, extra: { reason?: string; code?: ErrorCode } = {}): FinishStatus {
+    this.summary.seconds = this.seconds();
+    this.emit({ type: 'finished', status, summary: this.summary, ...extra });
+    return status;
+  }
+
+  private fail(err: unknown): FinishStatus {
+    const { code, message } = describeError(err);
+    this.emit({ type: 'error', code, message });
+    if (code === 'internal' && err instanceof Error && err.stack) this.emit({ type: 'log', level: 'debug', message: err.stack });
+    return this.finish('failed', { reason: message, code });
+  }
+
+  private async cleanUp(): Promise<void> {
+    await this.runner?.dispose().catch(() => undefined);
+    this.net?.train.dispose();
+    this.optimizer?.dispose();
+    await this.data?.close?.().catch(() => undefined);
+  }
+
+  // ---- epochs and steps
+
+  private async trainFrom(from: Position): Promise<FinishStatus> {
+    const { epochs } = this.config;
+    for (let epoch = from.epoch; epoch <= epochs; epoch++) {
+      const resumed = epoch === from.epoch ? from : undefined;
+      const done = await this.runEpoch(epoch, resumed?.epochStep ?? 0, resumed?.progress);
+      if (!done) return this.finish('stopped', { reason: `stopped by request during epoch ${epoch}` });
+      if (this.opts.shouldStop() && epoch < epochs) return this.finish('stopped', { reason: `stopped by request after epoch ${epoch}` });
     }
+    return this.finish('completed');
+  }
+
+  /** Trains epoch `epoch` from step `first` on; false when a stop interrupted it (a partial checkpoint is written). */
+  private async runEpoch(epoch: number, first: number, carried?: EpochProgress): Promise<boolean> {
+    this.setPhase('training');
+    const sessionStart = Date.now();
+    const progress = { ...(carried ?? emptyProgress()) };
+    const batches = new EpochBatches((this.data as Dataset).train, this.config, epoch);
+    const stoppedAt = await this.runSteps(batches, first, progress);
+    progress.seconds += (Date.now() - sessionStart) / 1000;
+    this.summary.alpha = this.alpha();
+    if (this.trainedImages) this.summary.imagesPerSec = this.trainedImages / Math.max(this.trainMs / 1000, 1e-3);
+    if (stoppedAt !== undefined) {
+      await this.checkpoint(epoch, stoppedAt, progress);
+      return false;
+    }
+    await this.endEpoch(epoch, batches.steps, progress);
+    return true;
+  }
+
+  /** Runs the steps from `first` to the end of the epoch; returns the steps done when a stop came before the last. */
+  private async runSteps(batches: EpochBatches, first: number, progress: EpochProgress): Promise<number | undefined> {
+    let next = prefetch(batches, first);
+    for (let s = first; s < batches.steps; s++) {
+      const batch = await next;
+      if (s + 1 < batches.steps) next = prefetch(batches, s + 1);
+      const stats = await this.step(batch, batches.epoch, s);
+      addStep(progress, stats, batch.labels.length);
+      const last = s === batches.steps - 1;
+      const stop = this.opts.shouldStop();
+      this.reportStep(batches.epoch, s + 1, stats, last || stop);
+      // A stop during the last step lets the epoch end as usual (verification, full checkpoint).
+      if (stop && !last) return s + 1;
+    }
+    return undefined;
+  }
+
+  private async step(batch: Batch, epoch: number, s: number): Promise<StepStats> {
+    const t0 = Date.now();
+    const stats = await (this.runner as StepRunner).step(batch.pixels, batch.labels);
+    this.trainMs += Date.now() - t0;
+    this.trainedImages += batch.labels.length;
+    this.window.images += batch.labels.length;
+    this.summary.steps++;
+    if (!Number.isFinite(stats.loss)) {
+      throw new TrainerError(
+        'non-finite-loss',
+        `The loss became ${stats.loss} at epoch ${epoch}, step ${s + 1}. Lower the learning rate${this.config.loss === 'l2-softmax' ? ' or alpha' : ''} and start again.`,
+      );
+    }
+    this.summary.finalLoss = stats.loss;
+    return stats;
+  }
+
+  /** A step event, at most every stepInterval unless `force`. */
+  private reportStep(epoch: number, epochStep: number, stats: StepStats, force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.window.lastEvent < this.stepInterval) return;
+    this.emit({
+      type: 'step',
+      epoch,
+      step: this.summary.steps,
+      epochStep,
+      loss: stats.loss,
+      accuracy: stats.accuracy,
+      alpha: this.alpha(),
+      featureNorm: stats.norm,
+      imagesPerSec: this.window.images / Math.max((now - this.window.start) / 1000, 1e-3),
+    });
+    this.window.lastEvent = now;
+    this.window.images = 0;
+    this.window.start = now;
+  }
+
+  private alpha(): number | null {
+    return this.net?.l2 ? this.net.l2.currentAlpha() : null;
+  }
+
+  /** Verification, the epoch event, the epoch's checkpoint. */
+  private async endEpoch(epoch: number, steps: number, progress: EpochProgress): Promise<void> {
+    this.setPhase('verifying');
+    const net = this.net as Net;
+    const data = this.data as Dataset;
+    const verification = await runVerification(net, data, this.config.batchSize);
+    const validation = data.validation ? await classify(net, data.validation.images, data.validation.labels, this.config.batchSize) : null;
+    const { summary } = this;
+    summary.epochs = epoch;
+    summary.final = verification;
+    if (summary.bestAccuracy === null || verification.accuracy > summary.bestAccuracy) {
+      summary.bestAccuracy = verification.accuracy;
+      summary.bestEpoch = epoch;
+    }
+    const seen = progress.images;
+    this.emit({
+      type: 'epoch',
+      epoch,
+      epochs: this.config.epochs,
+      trainLoss: progress.lossSum / seen,
+      trainAccuracy: progress.accuracySum / seen,
+      alpha: summary.alpha,
+      featureNorm: { mean: progress.normSum / seen, min: progress.normMin ?? NaN, max: progress.normMax ?? NaN },
+      validation,
+      verification,
+      seconds: progress.seconds,
+      imagesPerSec: seen / Math.max(progress.seconds, 1e-3),
+    });
+    await this.checkpoint(epoch, steps);
+  }
+
+  /** The checkpoint after `epochStep` steps of `epoch`: partial (with the epoch's sums so far) when `progress` is given. */
+  private async checkpoint(epoch: number, epochStep: number, progress?: EpochProgress): Promise<void> {
+    this.setPhase('checkpointing');
+    const partial = progress !== undefined;
+    this.summary.seconds = this.seconds();
+    const dir = await saveCheckpoint(this.opts.outDir, (this.net as Net).train, this.optimizer as tf.Optimizer, this.config, {
+      epoch,
+      step: this.summary.steps,
+      epochStep,
+      partial,
+      epochs: this.config.epochs,
+      alpha: this.summary.alpha,
+      seed: this.config.seed,
+      trainImages: (this.data as Dataset).train.count,
+      summary: { ...this.summary },
+      epochProgress: progress,
+      resumes: this.resumes,
+    });
+    this.emit({ type: 'checkpoint', epoch, path: dir, step: this.summary.steps, partial });
   }
 }
 
@@ -297,20 +448,3 @@ export async function runVerification(net: Net, data: Dataset, batchSize: number
   return verify({ scores, same }, fold);
 }
 
-async function checkpoint(
-  net: Net,
-  optimizer: tf.Optimizer,
-  config: RunConfig,
-  outDir: string,
-  epoch: number,
-  emit: TrainOptions['emit'],
-  meta: Record<string, unknown>,
-): Promise<void> {
-  const dir = path.join(outDir, 'checkpoints', `epoch-${String(epoch).padStart(3, '0')}`);
-  try {
-    await saveCheckpoint(dir, net.train, optimizer, config, { epoch, ...meta });
-  } catch (err) {
-    throw new TrainerError('checkpoint', `Could not write the checkpoint to ${dir}: ${(err as Error).message}. Check free disk space and permissions.`);
-  }
-  emit({ type: 'checkpoint', epoch, path: dir });
-}

@@ -102,7 +102,7 @@ describe('training loop (tiny synthetic set)', () => {
     assert.equal(finished.status, 'stopped');
     assert.equal(finished.summary.steps, 3);
     assert.ok(events.some((e) => e.type === 'checkpoint'));
-    assert.ok(existsSync(path.join(out, 'checkpoints', 'epoch-001', 'model.json')));
+    assert.ok(existsSync(path.join(out, 'checkpoints', 'epoch-001-step-000003', 'model.json')), 'the partial checkpoint');
   });
 
   it('ends as failed with reason non-finite-loss when the loss diverges', async () => {
