@@ -24,7 +24,7 @@ const extra: TrainerEvent[] = [
   { v: 1, time: 1, type: 'resumed', fromEpoch: 2, fromStep: 20, epochs: 5, resume: 1 },
   { v: 1, time: 1, type: 'warning', code: 'alpha-below-bound', message: 'alpha is low' },
   { v: 1, time: 1, type: 'error', code: 'dataset', message: 'no images' },
-  { v: 1, time: 1, type: 'error', code: 'a-code-from-a-newer-trainer', message: 'still shown' },
+  { v: 1, time: 1, type: 'error', code: 'a-code-from-a-newer-trainer', message: 'still shown' } as unknown as TrainerEvent,
   { v: 1, time: 1, type: 'finished', status: 'failed', reason: 'no images', code: 'dataset', summary },
 ];
 
