@@ -342,7 +342,7 @@ describe('RunFollower', () => {
 describe('liveness', () => {
   const now = Date.parse('2026-11-30T10:32:30.000Z');
   const beat = (ago: number, over: Partial<Heartbeat> = {}): Heartbeat => ({ time: now - ago, host: 'node-7', pid: 123, ...over });
-  const running = record({ startedAt: '2026-11-30T10:00:00.000Z', owner: { host: 'node-7', pid: 123, launcher: 'slurm' } });
+  const running = record({ startedAt: '2026-11-30T10:00:00.000Z', owner: { host: 'node-7', pid: 123 } });
   const alive = () => true;
   const dead = () => false;
 
@@ -376,12 +376,12 @@ describe('liveness', () => {
     const created = record({ createdAt: new Date(now - 5000).toISOString() });
     assert.equal(liveness(created, undefined, now, 'laptop').live, true);
     assert.equal(liveness(created, undefined, now + HEARTBEAT_STALE_MS, 'laptop').live, false);
-    const ownedHere = record({ startedAt: new Date(now - 1000).toISOString(), owner: { host: 'laptop', pid: 99, launcher: 'cli' } });
+    const ownedHere = record({ startedAt: new Date(now - 1000).toISOString(), owner: { host: 'laptop', pid: 99 } });
     assert.equal(liveness(ownedHere, undefined, now, 'laptop', dead).live, false);
   });
 
   it("a resumed run is not judged by the previous trainer's heartbeat", () => {
-    const resumed = record({ launchedAt: new Date(now - 2000).toISOString(), owner: { host: 'node-7', pid: 456, launcher: 'slurm' } });
+    const resumed = record({ launchedAt: new Date(now - 2000).toISOString(), owner: { host: 'node-7', pid: 456 } });
     const old = beat(3_600_000, { pid: 123 });
     assert.equal(liveness(resumed, old, now, 'node-7', (pid) => pid === 456).live, true);
     assert.equal(liveness(resumed, old, now + HEARTBEAT_STALE_MS, 'node-7', alive).live, false);
