@@ -109,7 +109,7 @@ export class RunManager implements Disposable {
         .reverse();
       for (const record of queued) {
         if (this.runningCount() + this.launching.size >= Math.max(1, this.opts.maxConcurrent())) break;
-        await this.launch(record.id);
+        await this.launch(record.id).catch((err: Error) => this.log(record.id, `could not start the run: ${err.message}`));
       }
     } finally {
       this.pumping = false;
