@@ -58,7 +58,9 @@ export class RunManager implements Disposable {
   private readonly timer: NodeJS.Timeout;
   private readonly subscription: Disposable;
   private releaseLock: (() => Promise<void>) | undefined;
-  private pumping = false;
+  /** Pumps run one at a time; a pump asked for while one runs happens after it (once for any number of asks). */
+  private pumps: Promise<void> = Promise.resolve();
+  private pumpPending = false;
   private disposed = false;
 
   constructor(private readonly opts: ManagerOptions) {
@@ -98,21 +100,27 @@ export class RunManager implements Disposable {
     return this.opts.monitor.records().filter((r) => r.status === 'running' && (r.launcher ?? 'local') === 'local').length;
   }
 
-  private async pump(): Promise<void> {
-    if (this.pumping || this.disposed) return;
-    this.pumping = true;
-    try {
-      if (!(await this.acquireQueue())) return;
-      const queued = this.opts.monitor
-        .records()
-        .filter((r) => r.status === 'queued' && (r.launcher ?? 'local') === 'local' && !this.launching.has(r.id))
-        .reverse();
-      for (const record of queued) {
-        if (this.runningCount() + this.launching.size >= Math.max(1, this.opts.maxConcurrent())) break;
-        await this.launch(record.id).catch((err: Error) => this.log(record.id, `could not start the run: ${err.message}`));
-      }
-    } finally {
-      this.pumping = false;
+  private pump(): Promise<void> {
+    if (this.pumpPending) return this.pumps;
+    this.pumpPending = true;
+    this.pumps = this.pumps
+      .then(() => {
+        this.pumpPending = false;
+        return this.pumpOnce();
+      })
+      .catch(() => undefined);
+    return this.pumps;
+  }
+
+  private async pumpOnce(): Promise<void> {
+    if (this.disposed || !(await this.acquireQueue())) return;
+    const queued = this.opts.monitor
+      .records()
+      .filter((r) => r.status === 'queued' && (r.launcher ?? 'local') === 'local' && !this.launching.has(r.id))
+      .reverse();
+    for (const record of queued) {
+      if (this.runningCount() + this.launching.size >= Math.max(1, this.opts.maxConcurrent())) break;
+      await this.launch(record.id).catch((err: Error) => this.log(record.id, `could not start the run: ${err.message}`));
     }
   }
 
@@ -150,9 +158,8 @@ export class RunManager implements Disposable {
       const resume = !!record.resumeRequested;
       const now = new Date().toISOString();
       Object.assign(record, { status: 'running', launchedAt: now, startedAt: record.startedAt ?? now, launcher: 'local' });
-      delete record.resumeRequested;
-      delete record.reason;
-      delete record.code;
+      // The previous trainer's identity would make the new launch look dead already.
+      for (const key of ['resumeRequested', 'reason', 'code', 'owner', 'pid', 'endedAt'] as const) delete record[key];
       await store.save(record);
       this.log(id, `${resume ? 'resuming' : 'starting'} the trainer with ${runtime.description}`);
       this.spawn(record, runtime, resume);

@@ -5,7 +5,7 @@
 // the end), keeps run.json current (atomic replace), beats the heartbeat, and
 // reads control.json (stop and rename requests from any window or machine).
 
-import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
@@ -57,6 +57,7 @@ export class RunWriter {
   ) {
     this.now = opts.now ?? Date.now;
     this.fd = this.guard(RUN_FILES.events, () => openSync(this.file(RUN_FILES.events), 'a', 0o600));
+    this.endPartialLine();
     this.consumeStaleControl();
     this.saveRecord();
     this.beat();
@@ -93,6 +94,21 @@ export class RunWriter {
     }
     if (opts.epochs) record.config = { ...record.config, epochs: opts.epochs };
     return new RunWriter(dir, record, opts);
+  }
+
+  /** A previous trainer killed mid-write left half a line: end it, so the next event starts a line of its own. */
+  private endPartialLine(): void {
+    const file = this.file(RUN_FILES.events);
+    const size = statSync(file).size;
+    if (size === 0) return;
+    const last = Buffer.alloc(1);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, last, 0, 1, size - 1);
+    } finally {
+      closeSync(fd);
+    }
+    if (last[0] !== 0x0a) this.guard(RUN_FILES.events, () => writeSync(this.fd, '\n'));
   }
 
   get config(): RunConfig {

@@ -207,7 +207,8 @@ class Panel {
       follower,
       watch: follower.watch(FOLLOW_MS, (update) => {
         // The events file was replaced (a run folder restored from elsewhere): start over.
-        if (update.reset) return void this.init();
+        // A resumed run redoes the steps after its checkpoint: the page gets the history again, seam included.
+        if (update.reset || update.events.some((e) => e.type === 'resumed')) return void this.init();
         for (const event of update.events) this.event(snapshot.id, event);
       }),
     }));

@@ -123,7 +123,9 @@ describe('run manager', () => {
 
     it('the trainer outlives the host that started it (SIGKILL), and the run completes', async function () {
       if (process.platform === 'win32') this.skip();
-      await make(TRAINER);
+      // Only the host process launches: this one just watches.
+      monitor = new RunMonitor(store, { activePollMs: 100, sweepMs: 300 });
+      await monitor.ready();
       const host = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/fixtures/host.ts'), root, TRAINER, JSON.stringify(tinyConfig({ epochs: 3 }))], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       host.stdout.on('data', (d) => (out += d));
@@ -132,7 +134,10 @@ describe('run manager', () => {
       host.kill('SIGKILL');
       await new Promise((r) => host.on('exit', r));
       assert.equal((await store.view(id))?.status, 'running', 'a dead host does not make a live run interrupted');
-      const done = await ended(id);
+      const done = await waitFor(async () => {
+        const v = await store.view(id);
+        return v?.status !== 'running' ? v : undefined;
+      }, 120000, 'the orphaned run to end');
       assert.equal(done.status, 'completed', done.reason);
       assert.equal(done.summary?.epochs, 3);
     });
@@ -142,10 +147,10 @@ describe('run manager', () => {
       const run = await manager.start(tinyConfig({ epochs: 2 }), 'resumable');
       assert.equal((await ended(run.id)).status, 'completed');
       const resumed = await manager.resume(run.id, 3);
-      assert.ok(resumed.status === 'running' || resumed.status === 'queued');
+      assert.ok(resumed.status === 'running' || resumed.status === 'queued', JSON.stringify({ ...resumed, config: undefined, summary: undefined, dataset: undefined, backend: undefined }));
       const done = await ended(run.id);
       assert.equal(done.status, 'completed', done.reason);
-      assert.equal(done.resumes, 1);
+      assert.equal(done.resumes, 1, JSON.stringify({ ...done, config: undefined, summary: undefined, dataset: undefined, backend: undefined }));
       assert.equal(done.summary?.epochs, 3);
       const { events: all } = await events(store, run.id);
       const types = all.map((e) => (e.type === 'epoch' ? `epoch${e.epoch}` : e.type)).filter((t) => /epoch\d|resumed|finished/.test(t));
