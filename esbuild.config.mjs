@@ -3,7 +3,7 @@
 //   dist/trainer.js    the training child process, dist/cli.js the command line
 //                      (node, cjs; tfjs and native modules external: they load their own binaries)
 //   dist/webview.js    the dashboard (browser, iife)
-//   dist/simd-kernels.wasm  the trainer's SIMD kernels (AssemblyScript, src/trainer/simd)
+//   dist/simd-kernels.wasm  the trainer's SIMD kernels (AssemblyScript, src/trainer/backend/simd)
 // Usage: node esbuild.config.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
 import asc from 'assemblyscript/asc';
@@ -69,7 +69,7 @@ if (process.argv.includes('--tests')) {
 // carry no data segments, runtime or abort handler that would write into it.
 async function buildKernels() {
   const { error, stderr } = await asc.main([
-    'src/trainer/simd/kernels.ts',
+    'src/trainer/backend/simd/kernels.ts',
     '--outFile', 'dist/simd-kernels.wasm',
     '-O3', '--noAssert', '--enable', 'simd', '--runtime', 'stub', '--importMemory', '--use', 'abort=',
   ]);

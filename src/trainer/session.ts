@@ -8,8 +8,8 @@ import { PROTOCOL_VERSION, type EventBody, type FinishStatus, type TrainerEvent 
 import type { Launcher } from '../shared/run';
 import { fingerprintDataset } from '../core/fingerprint';
 import { RunFolderError, RunWriter } from '../core/run-writer';
-import { latestCheckpoint } from './checkpoint';
-import { train } from './train';
+import { latestCheckpoint } from './train/checkpoint';
+import { train } from './train/run';
 
 /** Process exit codes, shared by the trainer process and the CLI. */
 export const EXIT = { completed: 0, failed: 1, usage: 2, stopped: 3, disk: 4 } as const;

@@ -1,4 +1,4 @@
-// A data-parallel training worker (see step.ts): a replica of the net on its own
+// A data-parallel training worker (see train/step.ts): a replica of the net on its own
 // WebAssembly backend, started from the main thread's weights and optimizer
 // state, that returns the gradient of each shard it is sent and applies each
 // averaged gradient it is sent.
@@ -6,13 +6,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RunConfig } from '../shared/config';
 import type { BackendName } from '../shared/events';
-import { initBackend } from './backend';
-import { renderRange, type Split } from './data';
-import { buildNet, type Net } from './model';
-import { makeOptimizer } from './optimizer';
+import { initBackend } from './backend/select';
+import { renderRange, type Split } from './data/synthetic';
+import { buildNet, type Net } from './net/model';
+import { makeOptimizer } from './train/optimizer';
 import { consoleToStderr } from './quiet';
-import { applyFlat, shardGradients, type ReplicaState } from './step';
-import { writeOptimizerState, writeWeights } from './train-state';
+import { applyFlat, shardGradients, type ReplicaState } from './train/step';
+import { writeOptimizerState, writeWeights } from './train/state';
 import type * as tf from './tf';
 
 consoleToStderr();

@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { resolveConfig, type RunConfig } from '../../src/shared/config';
 import type { EpochEvent, EventBody, FinishedEvent, StartedEvent } from '../../src/shared/events';
-import { cacheImages } from '../../src/trainer/decode-cache';
-import { writeFaceFolder, writePairsTxt } from '../../src/trainer/face-folder';
-import { folderDataset } from '../../src/trainer/folder-dataset';
-import { encodePng } from '../../src/trainer/png';
-import { train } from '../../src/trainer/train';
+import { cacheImages } from '../../src/trainer/data/decode-cache';
+import { writeFaceFolder, writePairsTxt } from '../../src/trainer/data/write-face-folder';
+import { folderDataset } from '../../src/trainer/data/folder-dataset';
+import { encodePng } from '../../src/trainer/data/png';
+import { train } from '../../src/trainer/train/run';
 
 function config(dataset: Record<string, unknown>, overrides: Record<string, unknown> = {}): RunConfig {
   const r = resolveConfig({ imageSize: 16, width: 4, embeddingSize: 16, epochs: 1, batchSize: 16, learningRate: 0.003, dataset, ...overrides });

@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig, type RunConfig } from '../../src/shared/config';
 import type { CheckpointEvent, EpochEvent, EventBody, FinishedEvent, ResumedEvent, StepEvent } from '../../src/shared/events';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMetaInput } from '../../src/trainer/checkpoint';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMetaInput } from '../../src/trainer/train/checkpoint';
 import { TrainerError, describeError } from '../../src/trainer/errors';
-import { buildNet } from '../../src/trainer/model';
-import { makeOptimizer } from '../../src/trainer/optimizer';
-import { Rng } from '../../src/trainer/rng';
-import { LocalStep } from '../../src/trainer/step';
-import { readOptimizerState, readWeights, writeOptimizerState, writeWeights, type TensorData } from '../../src/trainer/train-state';
-import { train, type TrainOptions, type TrainPhase } from '../../src/trainer/train';
+import { buildNet } from '../../src/trainer/net/model';
+import { makeOptimizer } from '../../src/trainer/train/optimizer';
+import { Rng } from '../../src/trainer/data/rng';
+import { LocalStep } from '../../src/trainer/train/step';
+import { readOptimizerState, readWeights, writeOptimizerState, writeWeights, type TensorData } from '../../src/trainer/train/state';
+import { train, type TrainOptions, type TrainPhase } from '../../src/trainer/train/run';
 
 const CLASSES = 8;
 /** 8 identities x 12 images in batches of 16. */

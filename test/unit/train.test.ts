@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import * as tf from '../../src/trainer/tf';
 import { resolveConfig, type RunConfig } from '../../src/shared/config';
 import type { EpochEvent, EventBody, FinishedEvent, StartedEvent } from '../../src/shared/events';
-import { loadCheckpointModel } from '../../src/trainer/checkpoint';
-import { parsePairs } from '../../src/trainer/pairs';
-import { train } from '../../src/trainer/train';
+import { loadCheckpointModel } from '../../src/trainer/train/checkpoint';
+import { parsePairs } from '../../src/trainer/data/lfw-pairs';
+import { train } from '../../src/trainer/train/run';
 
 export function tinyConfig(overrides: Record<string, unknown> = {}): RunConfig {
   const r = resolveConfig({

@@ -5,10 +5,10 @@
 
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import * as tf from './tf';
-import type { DeviceKind } from '../shared/config';
-import type { BackendInfo } from '../shared/events';
-import { TrainerError } from './errors';
+import * as tf from '../tf';
+import type { DeviceKind } from '../../shared/config';
+import type { BackendInfo } from '../../shared/events';
+import { TrainerError } from '../errors';
 import { disableSimdKernels, enableSimdKernels, registerWasmKernels } from './wasm-kernels';
 
 export interface BackendLog {

@@ -1,4 +1,4 @@
-// Loads our SIMD training kernels (src/trainer/simd/kernels.ts, compiled to
+// Loads our SIMD training kernels (backend/simd/kernels.ts, compiled to
 // dist/simd-kernels.wasm by esbuild.config.mjs) into the tfjs wasm backend's own
 // memory, so they read and write its tensors in place.
 
@@ -28,7 +28,7 @@ const FILE = 'simd-kernels.wasm';
 
 /** Next to the bundle (dist/), or dist/ when running from the sources (tests, bench). */
 export function simdKernelsPath(): string {
-  const candidates = [path.join(__dirname, FILE), path.resolve(__dirname, '..', '..', 'dist', FILE)];
+  const candidates = [path.join(__dirname, FILE), path.resolve(__dirname, '..', '..', '..', 'dist', FILE)];
   return candidates.find((p) => existsSync(p)) ?? candidates[0];
 }
 

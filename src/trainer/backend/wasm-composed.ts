@@ -14,7 +14,7 @@
 //   (stride - 1 of them) with the spatially reversed filter whose in/out
 //   channels are swapped, padded by (filter - 1 - forward padding).
 
-import * as tf from './tf';
+import * as tf from '../tf';
 
 export type Info = tf.TensorInfo;
 export type Backend = tf.KernelBackend & {

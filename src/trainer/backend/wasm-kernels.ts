@@ -3,8 +3,8 @@
 // wasm-composed.ts (also used everywhere when the SIMD module cannot load).
 // Registered over the backend's own kernels, which still serve what ours decline.
 
-import * as tf from './tf';
-import { instantiateSimdKernels, type SimdKernels } from './simd';
+import * as tf from '../tf';
+import { instantiateSimdKernels, type SimdKernels } from './simd-module';
 import {
   type Backend,
   type ConvAttrs,
@@ -249,7 +249,7 @@ function maxPool(x: Info, attrs: PoolAttrs, backend: Backend): Info | undefined 
 }
 
 const RELU_GRAD = 'L2SoftmaxLabReluGrad';
-/** Fused Adam update of one variable: inputs w, m, v, g; outputs w', m', v' (see optimizer.ts). */
+/** Fused Adam update of one variable: inputs w, m, v, g; outputs w', m', v' (see train/optimizer.ts). */
 export const ADAM = 'L2SoftmaxLabAdam';
 
 export interface AdamAttrs {

@@ -4,8 +4,8 @@
 // the uninterrupted run would have read, and prefetching a batch early consumes
 // nothing another batch depends on.
 
-import type { RunConfig } from '../shared/config';
-import type { TrainSet } from './data';
+import type { RunConfig } from '../../shared/config';
+import type { TrainSet } from './dataset';
 import { Rng, hashSeed } from './rng';
 
 /** Names the scheme above; checkpoints record it, and a resume refuses any other. */

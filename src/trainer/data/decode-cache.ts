@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ImageSource } from './data';
-import { TrainerError } from './errors';
+import type { ImageSource } from './dataset';
+import { TrainerError } from '../errors';
 
 type Sharp = typeof import('sharp');
 

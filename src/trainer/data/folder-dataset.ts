@@ -3,14 +3,15 @@
 // pairs, either from the pairs file or drawn from held-out identities.
 
 import * as path from 'node:path';
-import { heldOutIdentities, type RunConfig } from '../shared/config';
-import type { DatasetStats } from '../shared/events';
-import { median } from '../shared/format';
-import { generatePairs, indexPairs, type Dataset, type ImageSource, type PairIndex } from './data';
+import { heldOutIdentities, type RunConfig } from '../../shared/config';
+import type { DatasetStats } from '../../shared/events';
+import { median } from '../../shared/format';
+import { generatePairs, indexPairs } from './draw-pairs';
+import type { Dataset, ImageSource, PairIndex } from './dataset';
 import { cacheImages, defaultCacheRoot, type CachedImages } from './decode-cache';
-import { TrainerError } from './errors';
+import { TrainerError } from '../errors';
 import { listImageFolder, type Identity } from './image-folder';
-import type { PairsFile } from './pairs';
+import type { PairsFile } from './lfw-pairs';
 import { loadPairsFile } from './pairs-file';
 import { Rng, hashSeed } from './rng';
 

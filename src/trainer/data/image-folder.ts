@@ -3,11 +3,11 @@
 
 import { promises as fs, type Dirent } from 'node:fs';
 import * as path from 'node:path';
-import { IMAGE_EXTENSIONS, isImageFile } from '../shared/images';
-import { TrainerError } from './errors';
+import { IMAGE_EXTENSIONS, isImageFile } from '../../shared/images';
+import { TrainerError } from '../errors';
 
 // Files with other extensions (.txt, Thumbs.db) are ignored.
-export { IMAGE_EXTENSIONS, isImageFile } from '../shared/images';
+export { IMAGE_EXTENSIONS, isImageFile } from '../../shared/images';
 
 export interface Identity {
   name: string;

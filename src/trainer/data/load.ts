@@ -1,7 +1,8 @@
 // Chooses the dataset a run trains on: the built-in synthetic faces, or an image folder.
 
-import type { RunConfig } from '../shared/config';
-import { syntheticDataset, type Dataset } from './data';
+import type { RunConfig } from '../../shared/config';
+import { syntheticDataset } from './synthetic';
+import type { Dataset } from './dataset';
 import { folderDataset } from './folder-dataset';
 import { RenderPool } from './render-pool';
 

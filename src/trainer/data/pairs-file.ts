@@ -4,9 +4,9 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { TrainerError } from './errors';
+import { TrainerError } from '../errors';
 import { isImageFile } from './image-folder';
-import { PairsFormatError, parsePairs, type PairsFile } from './pairs';
+import { PairsFormatError, parsePairs, type PairsFile } from './lfw-pairs';
 
 export interface ResolvedPairs {
   /** Every image the pairs use, once. */

@@ -2,8 +2,8 @@
 // so the built-in dataset is drawn on every core.
 
 import { Worker } from 'node:worker_threads';
-import type { RunConfig } from '../shared/config';
-import type { RangeRenderer, Split } from './data';
+import type { RunConfig } from '../../shared/config';
+import type { RangeRenderer, Split } from './synthetic';
 
 export class RenderPool {
   private next = 0;

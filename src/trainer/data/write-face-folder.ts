@@ -4,9 +4,9 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { generatePairs } from './data';
-import { drawIdentity, renderFace } from './faces';
-import { formatPairs } from './pairs';
+import { generatePairs } from './draw-pairs';
+import { drawIdentity, renderFace } from './face-renderer';
+import { formatPairs } from './lfw-pairs';
 import { encodePng } from './png';
 import { Rng, hashSeed } from './rng';
 

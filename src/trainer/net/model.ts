@@ -2,9 +2,9 @@
 // -> fully connected classifier (with bias) -> softmax cross-entropy.
 // Plain softmax is the same network without the L2 constraint.
 
-import * as tf from './tf';
-import type { RunConfig } from '../shared/config';
-import { L2Constrain } from './l2-layer';
+import * as tf from '../tf';
+import type { RunConfig } from '../../shared/config';
+import { L2Constrain } from './heads/l2-softmax';
 
 export interface Net {
   /** Image -> [embedding before normalization, class logits]. */

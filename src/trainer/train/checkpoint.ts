@@ -12,13 +12,13 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig } from '../shared/config';
-import type { RunSummary } from '../shared/events';
-import { RUN_FILES } from '../shared/run';
-import { DATA_ORDER } from './batches';
-import { TrainerError, isDiskError } from './errors';
-import * as tf from './tf';
-import { readOptimizerState, type StateDtype, type TensorData } from './train-state';
+import type { RunConfig } from '../../shared/config';
+import type { RunSummary } from '../../shared/events';
+import { RUN_FILES } from '../../shared/run';
+import { DATA_ORDER } from '../data/batches';
+import { TrainerError, isDiskError } from '../errors';
+import * as tf from '../tf';
+import { readOptimizerState, type StateDtype, type TensorData } from './state';
 
 /** Version of the folder layout and checkpoint.json; a resume refuses others. */
 export const CHECKPOINT_FORMAT = 1;
@@ -69,7 +69,7 @@ export interface CheckpointMeta {
   /** The epoch count the run had when this was written. */
   epochs: number;
   alpha: number | null;
-  /** How the batch stream is derived (batches.ts); a resume needs the same. */
+  /** How the batch stream is derived (data/batches.ts); a resume needs the same. */
   dataOrder: string;
   seed: number;
   /** Size of the training set, which the batch order depends on. */

@@ -1,6 +1,6 @@
-import type { RunConfig } from '../shared/config';
-import * as tf from './tf';
-import { ADAM, simdKernelsEnabled, type AdamAttrs } from './wasm-kernels';
+import type { RunConfig } from '../../shared/config';
+import * as tf from '../tf';
+import { ADAM, simdKernelsEnabled, type AdamAttrs } from '../backend/wasm-kernels';
 
 // tfjs's Adam state (private in its typings; same names at run time).
 interface AdamState {

@@ -2,12 +2,12 @@
 // weights (the learned alpha included) and optimizer state into a freshly built
 // net and optimizer, and says where training continues.
 
-import type { RunConfig } from '../shared/config';
+import type { RunConfig } from '../../shared/config';
 import { loadCheckpoint, type CheckpointMeta, type EpochProgress, type LoadedCheckpoint } from './checkpoint';
-import { TrainerError } from './errors';
-import type { Net } from './model';
-import * as tf from './tf';
-import { slotsPerVariable, writeOptimizerState, writeWeights } from './train-state';
+import { TrainerError } from '../errors';
+import type { Net } from '../net/model';
+import * as tf from '../tf';
+import { slotsPerVariable, writeOptimizerState, writeWeights } from './state';
 
 /** Where training continues: step `epochStep` (0-based) of `epoch`, with the sums of that epoch's earlier steps. */
 export interface Position {

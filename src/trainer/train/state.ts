@@ -2,7 +2,7 @@
 // net and a fresh optimizer: checkpoints write them to disk and read them back,
 // and data-parallel replicas start from them.
 
-import * as tf from './tf';
+import * as tf from '../tf';
 
 export type StateDtype = 'float32' | 'int32';
 

@@ -12,12 +12,12 @@
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { RunConfig } from '../shared/config';
-import type { BackendName, NormStats } from '../shared/events';
-import { TrainerError } from './errors';
-import { crossEntropy, type Net } from './model';
-import * as tf from './tf';
-import { readOptimizerState, readWeights, type TensorData } from './train-state';
+import type { RunConfig } from '../../shared/config';
+import type { BackendName, NormStats } from '../../shared/events';
+import { TrainerError } from '../errors';
+import { crossEntropy, type Net } from '../net/model';
+import * as tf from '../tf';
+import { readOptimizerState, readWeights, type TensorData } from './state';
 
 /** What a replica loads after building its net and optimizer, to start identical to this thread's. */
 export interface ReplicaState {

@@ -14,7 +14,7 @@
 //   mean and the population standard deviation of the ten accuracies.
 // Everything is O(n log n) in the number of pairs (one sort, then linear sweeps).
 
-import type { RocPoint, Verification } from '../shared/events';
+import type { RocPoint, Verification } from '../../shared/events';
 
 export const FAR_TARGETS = [1e-4, 1e-3, 1e-2, 1e-1] as const;
 

@@ -6,7 +6,7 @@
 //   dL/dx     = (alpha / ||x||) (g - x^ (x^ . g)),   x^ = x / ||x||,  g = dL/dy
 //   dL/dalpha = g . x^
 
-import * as tf from './tf';
+import * as tf from '../../tf';
 
 /** Keeps the norm away from zero for an all-zero feature (where the direction is undefined). */
 const EPS = 1e-12;
