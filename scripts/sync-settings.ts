@@ -12,7 +12,7 @@ SETTINGS.forEach((s, i) => {
     order: i,
   };
   if (s.options) p.enum = s.options;
-  if (s.min !== undefined) { if (s.key === 'alpha' || s.key === 'learningRate') p.exclusiveMinimum = s.min; else p.minimum = s.min; }
+  if (s.min !== undefined) { if (s.exclusiveMin) p.exclusiveMinimum = s.min; else p.minimum = s.min; }
   if (s.max !== undefined) p.maximum = s.max;
   if (s.kind === 'folder' || s.kind === 'file') p.scope = s.key === 'nodePath' ? 'machine-overridable' : 'resource';
   properties[`l2softmax.${s.key}`] = p;
