@@ -1,6 +1,7 @@
-// The trainer event protocol: what the training child process reports to its
-// parent (the extension host or the CLI), one JSON object per event.
-// Versioned: a parent refuses events whose `v` it does not know.
+// The trainer event protocol: what a trainer appends to its run folder's
+// events.jsonl, one JSON object per line (docs/run-format.md). Versioned: a
+// reader skips events whose `v` it does not know, and every body is checked
+// against BODY_TABLE before anyone uses it.
 
 import type { RunConfig } from './config';
 
@@ -210,9 +211,6 @@ export type TrainerEventType = TrainerEvent['type'];
 /** Distributive Omit, so each union member keeps its own fields. */
 export type EventBody<E extends TrainerEvent = TrainerEvent> = E extends TrainerEvent ? Omit<E, 'v' | 'time'> : never;
 
-/** Messages from the parent to the trainer over the IPC channel. */
-export type TrainerCommand = { type: 'stop' };
-
 // Event bodies are checked against the table below with plain typeof tests: a
 // step event is checked millions of times when a long run's history loads.
 // Numbers must be finite (JSON turns NaN and Infinity into null, and 1e999 into
@@ -337,6 +335,3 @@ export function parseEventLine(line: string): TrainerEvent | undefined {
   }
 }
 
-export function isTrainerCommand(value: unknown): value is TrainerCommand {
-  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'stop';
-}
