@@ -1,5 +1,6 @@
 // Command-line arguments of `l2softmax train`, turned into a run config.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatErrors, resolveConfig, setField, DEFAULT_CONFIG, type RunConfig } from '../shared/config';
 
@@ -42,6 +43,15 @@ export interface CliOptions {
 }
 
 export class UsageError extends Error {}
+
+/** Reads a --config file, or says why it cannot. */
+export function readConfigFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read --config ${file}: ${(err as Error).message}`);
+  }
+}
 
 const NUMERIC: Record<string, string> = {
   alpha: 'alpha',

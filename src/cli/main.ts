@@ -12,8 +12,9 @@ import type { FinishedEvent, TrainerEvent } from '../shared/events';
 import { RUN_FILES, type RunRecord } from '../shared/run';
 import { consoleToStderr } from '../trainer/quiet';
 import { EXIT, trainInFolder } from '../trainer/session';
-import { USAGE, UsageError, parseCli, type CliOptions } from './args';
+import { USAGE, UsageError, parseCli, readConfigFile, type CliOptions } from './args';
 import { formatEpoch, formatStarted, formatSummary } from './report';
+import { sweepMain } from './sweep';
 
 /** Creates the run folder: `.l2softmax/runs/<id>` by default, or --out (its name must be a valid run id). */
 async function createRun(out: string | undefined, config: RunConfig): Promise<string> {
@@ -49,16 +50,11 @@ async function prepareResume(resume: NonNullable<CliOptions['resume']>): Promise
 
 async function main(): Promise<number> {
   consoleToStderr();
+  if (process.argv[2] === 'sweep') return sweepMain(process.argv.slice(3));
   let opts: CliOptions;
   let dir: string;
   try {
-    opts = parseCli(process.argv.slice(2), (file) => {
-      try {
-        return JSON.parse(readFileSync(file, 'utf8'));
-      } catch (err) {
-        throw new UsageError(`cannot read --config ${file}: ${(err as Error).message}`);
-      }
-    });
+    opts = parseCli(process.argv.slice(2), readConfigFile);
     if (opts.help) {
       process.stdout.write(USAGE + '\n');
       return EXIT.completed;

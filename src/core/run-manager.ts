@@ -14,6 +14,7 @@ import type { RunConfig } from '../shared/config';
 import { ACTIVE_STATUSES, RUN_FILES, type ControlRequest, type RunRecord } from '../shared/run';
 import { writeFileAtomic } from './atomic-file';
 import { Emitter, type Disposable } from './emitter';
+import type { RunLauncher } from './launcher';
 import type { RunMonitor } from './run-monitor';
 import { isAlive, type RunStore } from './run-store';
 import { readControlFile } from './run-writer';
@@ -33,6 +34,8 @@ export interface ManagerOptions {
   queuePollMs?: number;
   /** A queue lock whose holder stopped refreshing it this long ago is taken over. */
   lockStaleMs?: number;
+  /** Launchers of runs this machine's queue does not start (a cluster scheduler), driven by the queue's holder. */
+  launchers?: RunLauncher[];
 }
 
 export interface LogLine {
@@ -88,6 +91,8 @@ export class RunManager implements Disposable {
     const record = await this.requireRecord(id);
     Object.assign(record, { status: 'queued', resumeRequested: true, config: { ...record.config, epochs: epochs ?? record.config.epochs } });
     delete record.endedAt;
+    // A scheduler's run needs a new job for the next trainer.
+    delete record.job;
     await this.opts.store.save(record);
     this.log(id, `resume requested (to epoch ${record.config.epochs})`);
     await this.opts.monitor.poke(id);
@@ -122,6 +127,22 @@ export class RunManager implements Disposable {
       if (this.runningCount() + this.launching.size >= Math.max(1, this.opts.maxConcurrent())) break;
       await this.launch(record.id).catch((err: Error) => this.log(record.id, `could not start the run: ${err.message}`));
     }
+    await this.pumpLaunchers();
+  }
+
+  /** Other launchers start their queued runs and look after the rest (under the same lock, so one window does it). */
+  private async pumpLaunchers(): Promise<void> {
+    const records = this.opts.monitor.records();
+    for (const launcher of this.opts.launchers ?? []) {
+      const mine = records.filter((r) => r.launcher === launcher.kind);
+      const queued = mine.filter((r) => r.status === 'queued').reverse();
+      await launcher.launch(queued).catch(() => undefined);
+      await launcher.reconcile(mine).catch(() => undefined);
+    }
+  }
+
+  private launcherOf(record: RunRecord): RunLauncher | undefined {
+    return this.opts.launchers?.find((l) => l.kind === record.launcher);
   }
 
   private async acquireQueue(): Promise<boolean> {
@@ -249,12 +270,14 @@ export class RunManager implements Disposable {
     const shown = this.opts.monitor.get(id) ?? (await this.opts.store.view(id));
     if (!shown) return;
     if (shown.status === 'queued') {
+      await this.launcherOf(shown)?.cancel(shown);
       await this.takeOver(id, 'stopped', 'Stopped before it started.');
       return;
     }
     if (shown.status !== 'running') return;
     await this.control(id, { stop: true });
     this.log(id, 'stop requested');
+    await this.launcherOf(shown)?.cancel(shown);
     const pid = this.localPid(shown);
     if (pid) signalGroup(pid, 'SIGTERM');
     const grace = this.opts.stopGraceMs ?? STOP_GRACE_MS;

@@ -7,9 +7,10 @@ import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
-import { ACTIVE_STATUSES, RUN_FILES, RUN_FORMAT_VERSION, type Heartbeat, type Launcher, type RunRecord } from '../shared/run';
+import { ACTIVE_STATUSES, RUN_FILES, RUN_FORMAT_VERSION, type Heartbeat, type Launcher, type RunRecord, type SchedulerJob } from '../shared/run';
 import { writeFileAtomic } from './atomic-file';
 import { effectiveStatus } from './liveness';
+import { isHeartbeat, isRunRecord } from './run-follower';
 
 export type { RunProgress, RunRecord, RunStatus } from '../shared/run';
 
@@ -45,11 +46,13 @@ export class RunStore {
   }
 
   /**
-   * Creates a run folder: queued for this machine's queue (launcher "local"),
-   * or running at once for a launcher that starts its trainer itself (the CLI).
-   * `id` picks the folder name (it may exist already, e.g. the CLI's --out).
+   * Creates a run folder: queued for a launcher that starts its trainer later
+   * (this machine's queue, "local"; a cluster job, "slurm"), or running at once
+   * for one that starts it itself (the CLI).
+   * `id` picks the folder name (it may exist already, e.g. the CLI's --out);
+   * `job` marks a run its launcher is submitting to a scheduler.
    */
-  async create(config: RunConfig, name: string, opts: { now?: Date; id?: string; launcher?: Launcher } = {}): Promise<RunRecord> {
+  async create(config: RunConfig, name: string, opts: { now?: Date; id?: string; launcher?: Launcher; job?: SchedulerJob } = {}): Promise<RunRecord> {
     const now = opts.now ?? new Date();
     const launcher = opts.launcher ?? 'local';
     let id = opts.id;
@@ -59,7 +62,8 @@ export class RunStore {
     }
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o700 });
     const record: RunRecord = { format: RUN_FORMAT_VERSION, id, name, status: 'queued', config, createdAt: now.toISOString(), launcher };
-    if (launcher !== 'local') Object.assign(record, { status: 'running', startedAt: record.createdAt, launchedAt: record.createdAt });
+    if (opts.job) record.job = opts.job;
+    if (launcher === 'cli') Object.assign(record, { status: 'running', startedAt: record.createdAt, launchedAt: record.createdAt });
     await writeFileAtomic(this.file(id, RUN_FILES.config), JSON.stringify(config, null, 2), 0o600);
     await this.save(record);
     return record;
@@ -74,7 +78,7 @@ export class RunStore {
   async get(id: string): Promise<RunRecord | undefined> {
     try {
       const record = JSON.parse(await fs.readFile(this.file(id, RUN_FILES.record), 'utf8')) as RunRecord;
-      return isRecord(record) && record.id === id ? record : undefined;
+      return isRunRecord(record) && record.id === id ? record : undefined;
     } catch {
       return undefined;
     }
@@ -82,8 +86,8 @@ export class RunStore {
 
   async heartbeat(id: string): Promise<Heartbeat | undefined> {
     try {
-      const beat = JSON.parse(await fs.readFile(this.file(id, RUN_FILES.heartbeat), 'utf8')) as Heartbeat;
-      return typeof beat?.time === 'number' ? beat : undefined;
+      const beat: unknown = JSON.parse(await fs.readFile(this.file(id, RUN_FILES.heartbeat), 'utf8'));
+      return isHeartbeat(beat) ? beat : undefined;
     } catch {
       return undefined;
     }
@@ -126,20 +130,6 @@ export class RunStore {
 
 export function newestFirst(a: RunRecord, b: RunRecord): number {
   return b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
-}
-
-function isRecord(value: unknown): value is RunRecord {
-  const r = value as RunRecord;
-  return (
-    typeof r === 'object' &&
-    r !== null &&
-    typeof r.id === 'string' &&
-    typeof r.name === 'string' &&
-    typeof r.status === 'string' &&
-    typeof r.createdAt === 'string' &&
-    typeof r.config === 'object' &&
-    r.config !== null
-  );
 }
 
 /** True when `pid` names a live process of this machine; EPERM (someone else's process, maybe a reused pid) is not proof of ours. */

@@ -59,6 +59,17 @@ export interface RunOwner {
   jobId?: string;
 }
 
+/** The cluster job that runs (or will run) a run, as its launcher submitted it. */
+export interface SchedulerJob {
+  /** As the scheduler names it: "1234" or, for an array task, "1234_5"; empty while its launcher is submitting it. */
+  jobId: string;
+  submittedAt: string;
+  /** The trainer was asked to continue from the run's checkpoint. */
+  resume?: boolean;
+  /** The scheduler's last known state and why, e.g. "TIMEOUT", "PENDING (Priority)". */
+  state?: string;
+}
+
 export interface CheckpointRef {
   epoch: number;
   /** Global step the checkpoint was taken after. */
@@ -85,6 +96,8 @@ export interface RunRecord {
   launchedAt?: string;
   endedAt?: string;
   owner?: RunOwner;
+  /** Launcher "slurm": the job submitted for the current (or next) trainer; a resume needs a new one. */
+  job?: SchedulerJob;
   /** Trainer process id while running (kept for folders of format 1). */
   pid?: number;
   backend?: BackendInfo;
