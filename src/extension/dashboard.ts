@@ -10,13 +10,10 @@ import { RunFollower } from '../core/run-follower';
 import type { RunManager } from '../core/run-manager';
 import type { RunMonitor } from '../core/run-monitor';
 import type { RunRecord, RunStore } from '../core/run-store';
-import { SnapshotBuilder, isPanelState, parseWebviewMessage, type HostMessage, type PanelState, type RunSnapshot } from '../shared/dashboard';
+import { DASHBOARD_FOLLOW_MS, SnapshotBuilder, isPanelState, parseWebviewMessage, type HostMessage, type PanelState, type RunSnapshot } from '../shared/dashboard';
 import type { TrainerEvent } from '../shared/events';
 
 const VIEW_TYPE = 'l2softmax.dashboard';
-
-/** How often an open dashboard looks for new events of its runs. */
-const FOLLOW_MS = 250;
 
 export class Dashboards implements vscode.Disposable {
   private readonly panels = new Set<Panel>();
@@ -205,7 +202,7 @@ class Panel {
     this.followers = loaded.map(({ snapshot, follower }) => ({
       runId: snapshot.id,
       follower,
-      watch: follower.watch(FOLLOW_MS, (update) => {
+      watch: follower.watch(DASHBOARD_FOLLOW_MS, (update) => {
         // The events file was replaced (a run folder restored from elsewhere): start over.
         // A resumed run redoes the steps after its checkpoint: the page gets the history again, seam included.
         if (update.reset || update.events.some((e) => e.type === 'resumed')) return void this.init();

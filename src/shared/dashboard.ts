@@ -48,6 +48,9 @@ export type SnapshotBase = Omit<RunSnapshot, 'steps' | 'epochs' | 'warnings'>;
 /** Step points a snapshot keeps at most: far more than a chart's width in pixels, and a few MB to post to the webview. */
 export const MAX_STEP_POINTS = 20_000;
 
+/** How often the host looks for new events of a run whose dashboard is open (the event-to-paint budget's largest part). */
+export const DASHBOARD_FOLLOW_MS = 250;
+
 /** Warnings a snapshot keeps; the first ones usually explain the rest. */
 export const MAX_WARNINGS = 200;
 
