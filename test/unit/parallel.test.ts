@@ -6,7 +6,7 @@ import { makeOptimizer } from '../../src/trainer/train/optimizer';
 import { Rng } from '../../src/trainer/data/rng';
 import { LocalStep, ParallelStep, defaultWorkerScript, shardGradients, weightedSum, workerCount } from '../../src/trainer/train/step';
 import * as tf from '../../src/trainer/tf';
-import { tinyConfig } from './train.test';
+import { tinyConfig } from '../fixtures/trainer';
 
 describe('data-parallel training over worker threads', () => {
   it('averages shard gradients into the full-batch gradient', () => {

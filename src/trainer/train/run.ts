@@ -7,7 +7,7 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { alphaLowerBound, type RunConfig } from '../../shared/config';
+import { alphaLowerBound, hasScaleS, scaleLowerBound, type RunConfig } from '../../shared/config';
 import type { BackendInfo, ErrorCode, EventBody, FinishStatus, RunSummary } from '../../shared/events';
 import { initBackend } from '../backend/select';
 import { EpochBatches, type Batch } from '../data/batches';
@@ -46,11 +46,16 @@ export interface TrainOptions {
 }
 
 const DEFAULT_STEP_INTERVAL_MS = 200;
-/** Target probability of the paper's alpha lower bound. */
+/** Target probability of the paper's alpha lower bound (and of CosFace's bound on s). */
 const ALPHA_BOUND_P = 0.9;
 
 export function train(opts: TrainOptions): Promise<FinishStatus> {
   return new TrainingRun(opts).run();
+}
+
+/** The lower bound on the head's scale at p = 0.9: s_low for the normalized-classifier heads, else alpha_low. */
+function scaleBound(config: RunConfig, classes: number): number {
+  return hasScaleS(config.loss) ? scaleLowerBound(classes, ALPHA_BOUND_P) : alphaLowerBound(classes, ALPHA_BOUND_P);
 }
 
 function emptySummary(): RunSummary {
@@ -184,7 +189,7 @@ class TrainingRun {
   private announce(backend: BackendInfo, data: Dataset, net: Net, resumedFrom?: CheckpointMeta): void {
     const { config } = this;
     const classes = data.train.classNames.length;
-    const alphaLow = alphaLowerBound(classes, ALPHA_BOUND_P);
+    const alphaLow = scaleBound(config, classes);
     this.emit({
       type: 'started',
       backend,
@@ -197,11 +202,12 @@ class TrainingRun {
       pid: process.pid,
     });
     if (resumedFrom) this.emit({ type: 'resumed', fromEpoch: resumedFrom.epoch, fromStep: resumedFrom.step, epochs: config.epochs, resume: this.resumes });
-    if (config.loss === 'l2-softmax' && config.alpha < alphaLow) {
+    const scale = hasScaleS(config.loss) ? { name: 's', value: config.scale } : config.loss === 'l2-softmax' ? { name: 'alpha', value: config.alpha } : undefined;
+    if (scale && scale.value < alphaLow) {
       this.emit({
         type: 'warning',
-        code: 'alpha-below-bound',
-        message: `alpha = ${config.alpha} is below the lower bound ${alphaLow.toFixed(2)} for ${classes} classes (p = ${ALPHA_BOUND_P}): training may underfit.`,
+        code: scale.name === 's' ? 'scale-below-bound' : 'alpha-below-bound',
+        message: `${scale.name} = ${scale.value} is below the lower bound ${alphaLow.toFixed(2)} for ${classes} classes (p = ${ALPHA_BOUND_P}): training may underfit.`,
       });
     }
   }
@@ -288,7 +294,7 @@ class TrainingRun {
     if (!Number.isFinite(stats.loss)) {
       throw new TrainerError(
         'non-finite-loss',
-        `The loss became ${stats.loss} at epoch ${epoch}, step ${s + 1}. Lower the learning rate${this.config.loss === 'l2-softmax' ? ' or alpha' : ''} and start again.`,
+        `The loss became ${stats.loss} at epoch ${epoch}, step ${s + 1}. Lower the learning rate${this.config.loss === 'l2-softmax' ? ' or alpha' : hasScaleS(this.config.loss) ? ' or s' : ''} and start again.`,
       );
     }
     this.summary.finalLoss = stats.loss;
@@ -316,7 +322,7 @@ class TrainingRun {
   }
 
   private alpha(): number | null {
-    return this.net?.l2 ? this.net.l2.currentAlpha() : null;
+    return this.net ? this.net.head.scale() : null;
   }
 
   /** Verification, the epoch event, the epoch's checkpoint. */

@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import type { RunConfig } from '../../shared/config';
 import type { BackendName, NormStats } from '../../shared/events';
 import { TrainerError } from '../errors';
-import { crossEntropy, type Net } from '../net/model';
+import type { Net } from '../net/model';
 import * as tf from '../tf';
 import { readOptimizerState, readWeights, type TensorData } from './state';
 
@@ -51,8 +51,9 @@ function gradients(net: Net, pixels: Float32Array, labels: Int32Array, config: R
     const ys = tf.tensor1d(labels, 'int32');
     let stats: tf.Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const [emb, logits] = net.train.apply(xs, { training: true }) as [tf.Tensor2D, tf.Tensor2D];
-      const loss = crossEntropy(logits, ys);
+      const [emb, output] = net.train.apply(xs, { training: true }) as [tf.Tensor2D, tf.Tensor2D];
+      const loss = net.head.loss(output, ys);
+      const logits = net.head.logits(output);
       const norm = tf.sqrt(tf.sum(tf.square(emb), -1));
       const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), ys), 'float32'));
       stats = tf.keep(tf.stack([tf.mul(loss, n), correct, tf.sum(norm), tf.min(norm), tf.max(norm)]));
