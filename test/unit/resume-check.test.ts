@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fingerprintDataset } from '../../src/core/fingerprint';
-import { checkResume, newestCheckpoint } from '../../src/core/resume';
+import { latestCheckpoint } from '../../src/core/checkpoints';
+import { checkResume } from '../../src/core/resume';
 import { TRAINER_VERSION } from '../../src/core/version';
 import { DEFAULT_CONFIG } from '../../src/shared/config';
 import type { RunRecord } from '../../src/shared/run';
@@ -21,8 +22,10 @@ describe('resume check', () => {
     ...over,
   });
   const checkpoint = (name: string, meta: object | string) => {
-    mkdirSync(path.join(dir, 'checkpoints', name), { recursive: true });
-    writeFileSync(path.join(dir, 'checkpoints', name, 'checkpoint.json'), typeof meta === 'string' ? meta : JSON.stringify(meta));
+    const at = path.join(dir, 'checkpoints', name);
+    mkdirSync(at, { recursive: true });
+    for (const f of ['model.json', 'weights.bin', 'optimizer.json', 'optimizer.bin', 'config.json']) writeFileSync(path.join(at, f), '');
+    writeFileSync(path.join(at, 'checkpoint.json'), typeof meta === 'string' ? meta : JSON.stringify(meta));
   };
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'l2sm-resume-'));
@@ -40,9 +43,9 @@ describe('resume check', () => {
     checkpoint('epoch-002', '{"epoch": 2, "st');
     checkpoint('epoch-003.tmp', { epoch: 3, step: 30 });
     mkdirSync(path.join(dir, 'checkpoints', 'epoch-004'));
-    const newest = await newestCheckpoint(dir);
+    const newest = await latestCheckpoint(dir);
     assert.equal(path.basename(newest!.dir), 'epoch-002-step-000015');
-    assert.equal(newest!.partial, true);
+    assert.equal(newest!.meta.partial, true);
   });
 
   it('refuses what cannot be resumed, saying why', async () => {

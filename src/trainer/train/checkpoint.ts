@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from '../../shared/config';
 import type { RunSummary } from '../../shared/events';
-import { RUN_FILES } from '../../shared/run';
+import { CHECKPOINT_FILES, checkpointsDir, latestCheckpoint as newestComplete, readCompleteMeta } from '../../core/checkpoints';
 import { DATA_ORDER } from '../data/batches';
 import { TrainerError, isDiskError } from '../errors';
 import * as tf from '../tf';
@@ -23,22 +23,11 @@ import { readOptimizerState, type StateDtype, type TensorData } from './state';
 /** Version of the folder layout and checkpoint.json; a resume refuses others. */
 export const CHECKPOINT_FORMAT = 1;
 
-const FILES = {
-  model: 'model.json',
-  weights: 'weights.bin',
-  optimizer: 'optimizer.json',
-  optimizerData: 'optimizer.bin',
-  config: 'config.json',
-  meta: 'checkpoint.json',
-} as const;
-
-/** Written before checkpoint.json, so present in every complete checkpoint. */
-const CONTENT_FILES = [FILES.model, FILES.weights, FILES.optimizer, FILES.optimizerData, FILES.config];
+const FILES = CHECKPOINT_FILES;
 
 const TMP_SUFFIX = '.tmp';
 /** Where a same-named older checkpoint waits while the new one is renamed in (ends in .tmp: cleaned like one). */
 const OLD_SUFFIX = '.old.tmp';
-const NAME_PATTERN = /^epoch-\d+(-step-\d+)?$/;
 const EPOCH_DIGITS = 3;
 const STEP_DIGITS = 6;
 /** fsync of a folder is not possible everywhere (Windows cannot open one; some filesystems refuse). */
@@ -90,10 +79,6 @@ export interface LoadedCheckpoint {
   config: RunConfig;
   weights: TensorData[];
   optimizer: { className: string; state: TensorData[] };
-}
-
-export function checkpointsDir(runDir: string): string {
-  return path.join(runDir, RUN_FILES.checkpoints);
 }
 
 export function checkpointName(meta: Pick<CheckpointMeta, 'epoch' | 'step' | 'partial'>): string {
@@ -225,40 +210,15 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** The newest complete checkpoint of a run, by (epoch, step); undefined when there is none. */
-export async function latestCheckpoint(runDir: string): Promise<{ dir: string; meta: CheckpointMeta } | undefined> {
-  const root = checkpointsDir(runDir);
-  let names: string[];
-  try {
-    names = await fs.readdir(root);
-  } catch (err) {
-    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
-    throw err;
-  }
-  let best: { dir: string; meta: CheckpointMeta } | undefined;
-  for (const name of names.filter((n) => NAME_PATTERN.test(n))) {
-    const dir = path.join(root, name);
-    const meta = await readCompleteMeta(dir);
-    if (meta && (!best || meta.epoch > best.meta.epoch || (meta.epoch === best.meta.epoch && meta.step > best.meta.step))) best = { dir, meta };
-  }
-  return best;
-}
-
-/** checkpoint.json of a complete checkpoint; undefined when it or a file written before it is missing or unreadable. */
-async function readCompleteMeta(dir: string): Promise<CheckpointMeta | undefined> {
-  try {
-    const meta = JSON.parse(await fs.readFile(path.join(dir, FILES.meta), 'utf8')) as CheckpointMeta;
-    if (!meta || !Number.isInteger(meta.epoch) || !Number.isInteger(meta.step)) return undefined;
-    await Promise.all(CONTENT_FILES.map((f) => fs.access(path.join(dir, f))));
-    return meta;
-  } catch {
-    return undefined;
-  }
+/** The newest complete checkpoint of a run, with its full checkpoint.json. */
+export function latestCheckpoint(runDir: string): Promise<{ dir: string; meta: CheckpointMeta } | undefined> {
+  return newestComplete<CheckpointMeta>(runDir);
 }
 
 /** Reads everything a resume needs; a checkpoint that is incomplete or of another format is a TrainerError 'resume'. */
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const fail = (reason: string) => new TrainerError('resume', `Cannot resume from ${dir}: ${reason}`);
-  const meta = await readCompleteMeta(dir);
+  const meta = await readCompleteMeta<CheckpointMeta>(dir);
   if (!meta) throw fail('it is not a complete checkpoint (checkpoint.json or a file written before it is missing or unreadable).');
   if (meta.format !== CHECKPOINT_FORMAT) throw fail(`it was written in checkpoint format ${meta.format ?? 'of an older trainer'}; this trainer reads format ${CHECKPOINT_FORMAT}.`);
   if (meta.dataOrder !== DATA_ORDER) throw fail(`its batch order "${meta.dataOrder}" differs from this trainer's "${DATA_ORDER}", so the run would not continue the same way.`);
