@@ -45,7 +45,8 @@ describe('training loop (tiny synthetic set)', () => {
     const epochs = events.filter((e): e is EpochEvent => e.type === 'epoch');
     assert.equal(epochs.length, 4);
     assert.ok(epochs[3].trainLoss < epochs[0].trainLoss * 0.8, `loss ${epochs[0].trainLoss} -> ${epochs[3].trainLoss}`);
-    assert.ok(epochs[3].verification.accuracy > 0.6, `10-fold accuracy ${epochs[3].verification.accuracy}`);
+    // Chance is 0.5; over 200 pairs one standard error is 0.035.
+    assert.ok(epochs[3].verification.accuracy > 0.58, `10-fold accuracy ${epochs[3].verification.accuracy}`);
     assert.ok(epochs[3].verification.auc > 0.65, `AUC ${epochs[3].verification.auc}`);
     assert.deepEqual(new Set(tensors).size, 1, `tensor counts per epoch: ${tensors}`);
     const steps = events.filter((e) => e.type === 'step');

@@ -1,8 +1,10 @@
 // Checkpoints, one folder each under <run>/checkpoints/: epoch-NNN after every
 // epoch, epoch-NNN-step-MMMMMM when a stop interrupts an epoch (partial; MMMMMM
 // is the global step). Each holds the model in TensorFlow.js layers format
-// (model.json + weights.bin), the optimizer state (optimizer.json +
-// optimizer.bin), the run config and checkpoint.json, everything a resume needs.
+// (model.json + weights.bin), the optimizer state of both groups, weights and
+// learned scale (optimizer.json + optimizer.bin: the weights group's tensors,
+// then the scale group's), the run config and checkpoint.json, everything a
+// resume needs.
 //
 // Crash safety: the files are written and fsynced into <name>.tmp, checkpoint.json
 // last, then the folder is renamed into place; an older folder of the same name is
@@ -18,10 +20,11 @@ import { CHECKPOINT_FILES, checkpointsDir, latestCheckpoint as newestComplete, r
 import { DATA_ORDER } from '../data/batches';
 import { TrainerError, isDiskError } from '../errors';
 import * as tf from '../tf';
-import { readOptimizerState, type StateDtype, type TensorData } from './state';
+import type { NetOptimizer, OptimizerState } from './optimizer';
+import type { StateDtype, TensorData } from './state';
 
-/** Version of the folder layout and checkpoint.json; a resume refuses others. */
-export const CHECKPOINT_FORMAT = 1;
+/** Version of the folder layout and checkpoint.json; a resume refuses others (2: optimizer state in two groups). */
+export const CHECKPOINT_FORMAT = 2;
 
 const FILES = CHECKPOINT_FILES;
 
@@ -78,7 +81,7 @@ export interface LoadedCheckpoint {
   /** The config the checkpoint was trained with. */
   config: RunConfig;
   weights: TensorData[];
-  optimizer: { className: string; state: TensorData[] };
+  optimizer: { className: string; state: OptimizerState };
 }
 
 export function checkpointName(meta: Pick<CheckpointMeta, 'epoch' | 'step' | 'partial'>): string {
@@ -87,7 +90,7 @@ export function checkpointName(meta: Pick<CheckpointMeta, 'epoch' | 'step' | 'pa
 }
 
 /** Writes a checkpoint into <runDir>/checkpoints/ and returns its folder; failures are TrainerErrors ('disk' or 'checkpoint') naming it. */
-export async function saveCheckpoint(runDir: string, model: tf.LayersModel, optimizer: tf.Optimizer, config: RunConfig, input: CheckpointMetaInput): Promise<string> {
+export async function saveCheckpoint(runDir: string, model: tf.LayersModel, optimizer: NetOptimizer, config: RunConfig, input: CheckpointMetaInput): Promise<string> {
   const root = checkpointsDir(runDir);
   const dir = path.join(root, checkpointName(input));
   const tmp = dir + TMP_SUFFIX;
@@ -125,7 +128,7 @@ async function removeTemps(root: string): Promise<void> {
   await Promise.all(names.filter((n) => n.endsWith(TMP_SUFFIX)).map((n) => fs.rm(path.join(root, n), { recursive: true, force: true })));
 }
 
-async function writeContents(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, config: RunConfig): Promise<void> {
+async function writeContents(dir: string, model: tf.LayersModel, optimizer: NetOptimizer, config: RunConfig): Promise<void> {
   await writeModel(dir, model);
   await writeOptimizer(dir, optimizer);
   await writeSynced(path.join(dir, FILES.config), JSON.stringify(config, null, 2));
@@ -155,12 +158,13 @@ async function writeModel(dir: string, model: tf.LayersModel): Promise<void> {
   );
 }
 
-async function writeOptimizer(dir: string, optimizer: tf.Optimizer): Promise<void> {
-  const state = await readOptimizerState(optimizer);
-  const specs = state.map(({ name, shape, dtype }) => ({ name, shape, dtype }));
-  const json = { className: optimizer.getClassName(), config: optimizer.getConfig(), weights: specs };
+async function writeOptimizer(dir: string, optimizer: NetOptimizer): Promise<void> {
+  const state = await optimizer.readState();
+  const specs = (group: TensorData[]) => group.map(({ name, shape, dtype }) => ({ name, shape, dtype }));
+  const json = { className: optimizer.getClassName(), config: optimizer.weights.getConfig(), weights: specs(state.weights), scale: specs(state.scale) };
+  const tensors = [...state.weights, ...state.scale];
   await writeSynced(path.join(dir, FILES.optimizer), JSON.stringify(json));
-  await writeSynced(path.join(dir, FILES.optimizerData), Buffer.concat(state.map((s) => Buffer.from(s.values.buffer, s.values.byteOffset, s.values.byteLength))));
+  await writeSynced(path.join(dir, FILES.optimizerData), Buffer.concat(tensors.map((s) => Buffer.from(s.values.buffer, s.values.byteOffset, s.values.byteLength))));
 }
 
 async function writeSynced(file: string, data: string | Uint8Array): Promise<void> {
@@ -231,11 +235,15 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
       meta,
       config: JSON.parse((await read(FILES.config)).toString('utf8')),
       weights: decodeTensors(await read(FILES.weights), model.weightsManifest[0].weights, FILES.weights),
-      optimizer: { className: optimizer.className, state: decodeTensors(await read(FILES.optimizerData), optimizer.weights, FILES.optimizerData) },
+      optimizer: { className: optimizer.className, state: splitGroups(decodeTensors(await read(FILES.optimizerData), [...optimizer.weights, ...optimizer.scale], FILES.optimizerData), optimizer.weights.length) },
     };
   } catch (err) {
     throw err instanceof TrainerError ? err : fail((err as Error).message);
   }
+}
+
+function splitGroups(tensors: TensorData[], weights: number): OptimizerState {
+  return { weights: tensors.slice(0, weights), scale: tensors.slice(weights) };
 }
 
 /** Cuts a buffer of concatenated little-endian tensors into their specs' arrays. */
