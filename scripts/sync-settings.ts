@@ -2,6 +2,7 @@
 //   npx tsx scripts/sync-settings.ts
 import { readFileSync, writeFileSync } from 'node:fs';
 import { SETTINGS } from '../src/core/settings';
+import { SLURM_SETTINGS } from '../src/core/slurm';
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const properties: Record<string, unknown> = {};
 SETTINGS.forEach((s, i) => {
@@ -18,5 +19,13 @@ SETTINGS.forEach((s, i) => {
   properties[`l2softmax.${s.key}`] = p;
 });
 properties['l2softmax.openDashboardOnStart'] = { type: 'boolean', default: true, markdownDescription: 'Open the run dashboard when a run starts.', order: SETTINGS.length };
+SLURM_SETTINGS.forEach((s, i) => {
+  const p: Record<string, unknown> = { type: s.type, default: s.default, markdownDescription: s.description, order: SETTINGS.length + 1 + i };
+  if (s.minimum !== undefined) p.minimum = s.minimum;
+  if (s.option === 'setup') p.editPresentation = 'multilineText';
+  // Where Node.js and the modules are differs per machine (a login node over Remote-SSH).
+  if (s.option === 'nodePath' || s.option === 'setup') p.scope = 'machine-overridable';
+  properties[`l2softmax.${s.key}`] = p;
+});
 pkg.contributes.configuration = { title: 'L2-Softmax Lab', properties };
 writeFileSync('package.json', JSON.stringify(pkg, null, 2) + '\n');

@@ -14,7 +14,6 @@ import { alphaLowFor, cellLabel, defaultAlphas, sweepSnapshot, trainingClasses }
 import { SweepStore, sweepsRootFor } from '../core/sweep-store';
 import { pct } from '../shared/format';
 import { EXIT } from '../trainer/session';
-import type { RunRecord } from '../shared/run';
 import type { PointView, SweepRecord, SweepSnapshot } from '../shared/sweep';
 import { UsageError, readConfigFile } from './args';
 import { SWEEP_USAGE, parseSweepCli, type SweepCliOptions } from './sweep-args';
@@ -160,7 +159,7 @@ export async function runSweep(opts: SweepCliOptions): Promise<number> {
     if (sweep.launcher === 'slurm') {
       const slurm = new SlurmLauncher({ store, sweeps: ctx.sweeps, trainerScript: ctx.trainerScript });
       const jobId = await slurm.submit(sweep, sweep.cells.map((c) => c.index)).catch(async (err: Error) => {
-        await failUnsubmitted(store, sweep, err.message);
+        await slurm.abandon(sweep, err.message);
         throw err;
       });
       ctx.print(`  submitted as Slurm job array ${jobId} (script ${ctx.sweeps.file(sweep.id, 'sweep.sbatch')})`);
@@ -175,16 +174,6 @@ export async function runSweep(opts: SweepCliOptions): Promise<number> {
   return snap.cells.every((c) => c.status === 'completed') ? 0 : EXIT.failed;
 }
 
-/** sbatch refused: the cells are failed with its words (the sweep keeps its record; Re-run Failed Cells retries). */
-async function failUnsubmitted(store: RunStore, sweep: SweepRecord, message: string): Promise<void> {
-  for (const cell of sweep.cells) {
-    const record: RunRecord | undefined = await store.get(cell.runId);
-    if (!record || record.status !== 'queued') continue;
-    Object.assign(record, { status: 'failed', reason: `Could not submit to Slurm: ${message}`, code: 'spawn', endedAt: new Date().toISOString() });
-    delete record.job;
-    await store.save(record);
-  }
-}
 
 /** Entry of `node dist/cli.js sweep ...` (argv after "sweep"); returns the exit code. */
 export async function sweepMain(argv: string[]): Promise<number> {
