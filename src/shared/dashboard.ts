@@ -6,10 +6,8 @@
 
 import type { RunConfig } from './config';
 import type { EpochEvent, FinishedEvent, ResumedEvent, StartedEvent, StepEvent, TrainerEvent } from './events';
-import type { RunStatus as RunStatusName } from './run';
+import type { RunStatus } from './run';
 import type { SweepSnapshot } from './sweep';
-
-export type { RunStatus as RunStatusName } from './run';
 
 /** Step events in columns: compact to send, and what the charts consume. */
 export interface StepSeries {
@@ -27,7 +25,7 @@ export interface StepSeries {
 export interface RunSnapshot {
   id: string;
   name: string;
-  status: RunStatusName;
+  status: RunStatus;
   reason?: string;
   config: RunConfig;
   createdAt: string;
@@ -58,7 +56,7 @@ export const MAX_WARNINGS = 200;
 export type HostMessage =
   | { type: 'init'; mode: 'run' | 'compare'; runs: RunSnapshot[] }
   | { type: 'event'; runId: string; event: TrainerEvent }
-  | { type: 'status'; runId: string; status: RunStatusName; name: string; reason?: string }
+  | { type: 'status'; runId: string; status: RunStatus; name: string; reason?: string }
   /** A sweep's dashboard: the whole sweep again whenever one of its cells changed (a few dozen cells). */
   | { type: 'sweep'; snapshot: SweepSnapshot }
   | { type: 'notice'; level: 'info' | 'error'; message: string };
