@@ -252,9 +252,13 @@ export function parseJobId(stdout: string): string {
   return id;
 }
 
-/** Cancels jobs; with a signal, sends it to the whole job, batch script included (the trainer is the batch script). */
+/**
+ * Cancels jobs; with a signal, sends it to the batch script, which is the
+ * trainer (Slurm 22.05 turns `--signal=KILL` without `--batch` into a plain
+ * cancel of a job that has no steps: SIGTERM first).
+ */
 export function scancelArgs(jobIds: string[], signal?: string): string[] {
-  return [...(signal ? ['--full', `--signal=${signal}`] : []), ...jobIds];
+  return [...(signal ? ['--batch', `--signal=${signal}`] : []), ...jobIds];
 }
 
 export function sacctArgs(jobIds: string[]): string[] {
@@ -594,7 +598,10 @@ export class SlurmLauncher implements RunLauncher {
 
   /** Queued Slurm runs without a job (new, resumed or re-run cells): submitted per sweep as one array. */
   async launch(queued: RunRecord[]): Promise<void> {
-    const waiting = queued.filter((r) => !r.job);
+    if (!queued.some((r) => !r.job)) return;
+    // What viewers saw may predate the job this launcher just recorded: the folder says.
+    const fresh = await Promise.all(queued.filter((r) => !r.job).map((r) => this.opts.store.get(r.id)));
+    const waiting = fresh.filter((r): r is RunRecord => r?.status === 'queued' && !r.job);
     if (!waiting.length) return;
     const bySweep = new Map<string, { sweep: SweepRecord; indexes: number[]; resume: Set<number> }>();
     for (const record of waiting) {
