@@ -4,7 +4,9 @@
 // to the end and prints the figure's numbers: accuracy and TAR@FAR=1e-3 per
 // swept value, mean ± std over seeds, the softmax baseline and alpha_low.
 
+import { hostname } from 'node:os';
 import * as path from 'node:path';
+import { pidMayBeAlive } from '../core/liveness';
 import { RunManager } from '../core/run-manager';
 import { RunMonitor } from '../core/run-monitor';
 import { RunStore } from '../core/run-store';
@@ -13,6 +15,7 @@ import { SlurmError, SlurmLauncher, checkCluster } from '../core/slurm';
 import { alphaLowFor, cellLabel, defaultAlphas, sweepSnapshot, trainingClasses } from '../core/sweep';
 import { SweepStore, sweepsRootFor } from '../core/sweep-store';
 import { pct } from '../shared/format';
+import { ACTIVE_STATUSES, type RunRecord } from '../shared/run';
 import { EXIT } from '../trainer/session';
 import type { PointView, SweepRecord, SweepSnapshot } from '../shared/sweep';
 import { UsageError, readConfigFile } from './args';
@@ -20,6 +23,9 @@ import { SWEEP_USAGE, parseSweepCli, type SweepCliOptions } from './sweep-args';
 
 /** How often the follower looks at the cells (the monitor polls the folders itself). */
 const FOLLOW_MS = 1000;
+
+/** A cell whose trainer has been silent this long counts as interrupted for good (killed where no launcher sees it). */
+const GIVE_UP_MS = 10 * 60 * 1000;
 
 interface Context {
   store: RunStore;
@@ -93,7 +99,9 @@ async function follow(sweepId: string, ctx: Context, concurrency: number): Promi
     for (;;) {
       const sweep = await ctx.sweeps.get(sweepId);
       if (!sweep) throw new UsageError(`no sweep ${sweepId} in ${ctx.sweeps.root}`);
-      const snap = sweepSnapshot(sweep, (id) => monitor.get(id));
+      const records = new Map<string, RunRecord | undefined>();
+      for (const cell of sweep.cells) records.set(cell.runId, await settledRecord(ctx.store, monitor.get(cell.runId), cell.runId));
+      const snap = sweepSnapshot(sweep, (id) => records.get(id));
       for (const cell of snap.cells) {
         if (seen.get(cell.runId) === cell.status) continue;
         const before = seen.get(cell.runId);
@@ -111,6 +119,22 @@ async function follow(sweepId: string, ctx: Context, concurrency: number): Promi
     manager.dispose();
     monitor.dispose();
   }
+}
+
+/**
+ * A cell as the follower counts it: a run whose heartbeat lapsed shows as
+ * interrupted, but its trainer may be busy (a long blocking phase) or may have
+ * finished since; it is given up on only when its local process is gone or it
+ * stayed silent for GIVE_UP_MS.
+ */
+async function settledRecord(store: RunStore, shown: RunRecord | undefined, id: string): Promise<RunRecord | undefined> {
+  if (shown?.status !== 'interrupted') return shown;
+  const raw = await store.get(id);
+  if (!raw || !ACTIVE_STATUSES.has(raw.status)) return raw ?? shown;
+  const beat = await store.heartbeat(id);
+  const last = Math.max(beat?.time ?? 0, Date.parse(raw.launchedAt ?? raw.createdAt) || 0);
+  const gone = raw.owner?.host === hostname() && !pidMayBeAlive(raw.owner.pid);
+  return gone || Date.now() - last > GIVE_UP_MS ? shown : raw;
 }
 
 function statText(p: PointView | undefined, metric: 'accuracy' | 'tar'): string {
