@@ -13,6 +13,7 @@ import { TrainerError } from '../errors';
 import { listImageFolder, type Identity } from './image-folder';
 import type { PairsFile } from './lfw-pairs';
 import { loadPairsFile } from './pairs-file';
+import { pairsSet } from './pairs-set';
 import { Rng, hashSeed } from './rng';
 
 export const VALIDATION_SHARE = 0.1;
@@ -89,10 +90,9 @@ export async function folderDataset(config: RunConfig, log: (message: string) =>
   let verifyIdentities: number;
   try {
     if (pairs) {
-      verifyImages = await cacheImages(pairs.files, { ...opts, folder: pairs.imagesRoot });
-      pairIndex = { a: pairs.a, b: pairs.b, same: pairs.same, fold: pairs.fold };
+      const set = await pairsSet(pairs, imageSize, channels, log);
+      [verifyImages, pairIndex, verifyIdentities] = [set.verify, set.pairs, set.identities];
       pairsFile = pairs.lfw;
-      verifyIdentities = new Set(pairs.files.map((f) => path.basename(path.dirname(f)))).size;
     } else {
       const held = split.held;
       const heldFiles = held.flatMap((id) => id.files);
