@@ -11,14 +11,15 @@
  */
 export type LossKind = 'softmax' | 'l2-softmax' | 'normface' | 'cosface' | 'arcface';
 export type OptimizerKind = 'adam' | 'sgd';
-export type DeviceKind = 'auto' | 'gpu' | 'cpu';
+/** auto: the fastest backend that works; gpu: a GPU backend or fail; webgpu: WebGPU on any adapter, software ones included; cpu: never a GPU. */
+export type DeviceKind = 'auto' | 'gpu' | 'webgpu' | 'cpu';
 /** Learning rate over the run: constant, step decay (x lrStepFactor every lrStepEpochs epochs), or cosine to 0. */
 export type LrSchedule = 'constant' | 'step' | 'cosine';
 
 /** In the order comparison tables list them: the baseline, the paper, then its successors. */
 export const LOSSES: readonly LossKind[] = ['softmax', 'l2-softmax', 'normface', 'cosface', 'arcface'];
 export const OPTIMIZERS: readonly OptimizerKind[] = ['adam', 'sgd'];
-export const DEVICES: readonly DeviceKind[] = ['auto', 'gpu', 'cpu'];
+export const DEVICES: readonly DeviceKind[] = ['auto', 'gpu', 'webgpu', 'cpu'];
 export const LR_SCHEDULES: readonly LrSchedule[] = ['constant', 'step', 'cosine'];
 
 export const HEAD_NAMES: Readonly<Record<LossKind, string>> = {
@@ -370,18 +371,18 @@ export function describeConfig(config: RunConfig): string {
 /** The head's hyperparameters as papers write them, e.g. "s=64, m=0.35"; ↗ marks a learned scale; empty for softmax. */
 export function headParameters(config: RunConfig): string {
   const learned = (value: number, trainable: boolean) => `${trimNumber(value)}${trainable ? '↗' : ''}`;
-  const s = `s=${learned(config.scale, config.scaleTrainable)}`;
+  const s = () => `s=${learned(config.scale, config.scaleTrainable)}`;
   switch (config.loss) {
     case 'softmax':
       return '';
     case 'l2-softmax':
       return `α=${learned(config.alpha, config.alphaTrainable)}`;
     case 'normface':
-      return s;
+      return s();
     case 'cosface':
-      return `${s}, m=${trimNumber(config.cosfaceMargin)}`;
+      return `${s()}, m=${trimNumber(config.cosfaceMargin)}`;
     case 'arcface':
-      return `${s}, m=${trimNumber(config.arcfaceMargin)}${config.arcfaceEasyMargin ? ', easy margin' : ''}`;
+      return `${s()}, m=${trimNumber(config.arcfaceMargin)}${config.arcfaceEasyMargin ? ', easy margin' : ''}`;
   }
 }
 
