@@ -8,6 +8,7 @@ import { stampEvent, type EventBody, type FinishStatus, type TrainerEvent } from
 import type { Launcher } from '../shared/run';
 import { fingerprintDataset } from '../core/fingerprint';
 import { RunFolderError, RunWriter } from '../core/run-writer';
+import { releaseBackend } from './backend/select';
 import { latestCheckpoint } from './train/checkpoint';
 import { train } from './train/run';
 
@@ -68,6 +69,8 @@ export async function trainInFolder(opts: SessionOptions): Promise<number> {
     return err instanceof RunFolderError ? EXIT.disk : EXIT.failed;
   } finally {
     writer.close();
+    // The process ends here: the backend's device goes with it (a GPU's memory at once).
+    await releaseBackend().catch(() => undefined);
   }
 }
 

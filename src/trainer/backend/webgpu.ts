@@ -53,8 +53,8 @@ interface TfjsWebGpu {
   WebGPUBackend: new (device: DeviceLike, info?: AdapterInfoLike) => tf.KernelBackend;
 }
 
-/** What the backend holds while it is in use; dropped by releaseWebGpu so the process can exit. */
-let open: { gpu: GpuLike; device?: DeviceLike } | undefined;
+/** What the backend holds while it is in use (a second open reuses it, compiled shaders included); dropped by releaseWebGpu. */
+let open: { gpu: GpuLike; device: DeviceLike; adapter: GpuAdapter } | undefined;
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0];
@@ -127,6 +127,7 @@ export type WebGpuOpened = { ok: true; adapter: GpuAdapter } | { ok: false; reas
  * refused unless `allowSoftware`. Never throws: a failure says why.
  */
 export async function openWebGpu(allowSoftware: boolean): Promise<WebGpuOpened> {
+  if (open) return reopen(open.adapter, allowSoftware);
   let dawn: Dawn;
   try {
     dawn = await loadDawn();
@@ -142,16 +143,25 @@ export async function openWebGpu(allowSoftware: boolean): Promise<WebGpuOpened> 
   }
   if (!adapter) return { ok: false, reason: 'Dawn found no adapter (no Vulkan, Metal or D3D12 driver; on Linux check that libvulkan.so.1 and a Vulkan ICD are installed)' };
   const described = describeAdapter(adapter.info);
-  if (!described.hardware && !allowSoftware) {
-    return { ok: false, reason: `the only adapter is a software one (${adapterLine(described)}), far slower than the CPU backends; set device to "webgpu" to use it anyway` };
-  }
+  if (!described.hardware && !allowSoftware) return { ok: false, reason: softwareRefused(described) };
   try {
-    await activate(gpu, adapter);
+    await activate(gpu, adapter, described);
   } catch (err) {
     await releaseWebGpu();
     return { ok: false, reason: `tfjs's webgpu backend did not start on ${adapterLine(described)}: ${firstLine(err)}` };
   }
   return { ok: true, adapter: described };
+}
+
+function softwareRefused(adapter: GpuAdapter): string {
+  return `the only adapter is a software one (${adapterLine(adapter)}), far slower than the CPU backends; set device to "webgpu" to use it anyway`;
+}
+
+/** The backend opened before in this process, made the active one again. */
+async function reopen(adapter: GpuAdapter, allowSoftware: boolean): Promise<WebGpuOpened> {
+  if (!adapter.hardware && !allowSoftware) return { ok: false, reason: softwareRefused(adapter) };
+  if (!(await tf.setBackend(WEBGPU))) return { ok: false, reason: 'the webgpu backend opened before no longer initializes' };
+  return { ok: true, adapter };
 }
 
 /** navigator.gpu, which tfjs's backend checks for; Node before 21 has no navigator at all. */
@@ -162,11 +172,11 @@ function exposeGpu(gpu: GpuLike | undefined): void {
 }
 
 /** Registers tfjs's webgpu backend on this adapter's device and makes it the active backend. */
-async function activate(gpu: GpuLike, adapter: AdapterLike): Promise<void> {
+async function activate(gpu: GpuLike, adapter: AdapterLike, described: GpuAdapter): Promise<void> {
   // Registers the kernels, and its own factory where navigator.gpu already exists (replaced below by one on our adapter).
   const { WebGPUBackend } = require('@tensorflow/tfjs-backend-webgpu') as TfjsWebGpu;
   const device = await adapter.requestDevice(deviceDescriptor(adapter));
-  open = { gpu, device };
+  open = { gpu, device, adapter: described };
   exposeGpu(gpu);
   if (tf.findBackendFactory(WEBGPU)) tf.removeBackend(WEBGPU);
   tf.registerBackend(WEBGPU, () => new WebGPUBackend(device, adapter.info), FACTORY_PRIORITY);
@@ -177,7 +187,7 @@ async function activate(gpu: GpuLike, adapter: AdapterLike): Promise<void> {
 export async function releaseWebGpu(): Promise<void> {
   if (!open) return;
   if (tf.findBackendFactory(WEBGPU)) tf.removeBackend(WEBGPU);
-  open.device?.destroy();
+  open.device.destroy();
   open = undefined;
   // Dawn keeps the process alive while its GPU object is referenced.
   exposeGpu(undefined);

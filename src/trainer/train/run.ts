@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { alphaLowerBound, hasScaleS, scaleLowerBound, type RunConfig } from '../../shared/config';
 import type { BackendInfo, ErrorCode, EventBody, FinishStatus, RunSummary } from '../../shared/events';
-import { initBackend, releaseBackend } from '../backend/select';
+import { initBackend } from '../backend/select';
 import { EpochBatches } from '../data/batches';
 import type { Dataset } from '../data/dataset';
 import { formatPairs } from '../data/lfw-pairs';
@@ -234,7 +234,6 @@ class TrainingRun {
     this.net?.train.dispose();
     this.optimizer?.dispose();
     await this.data?.close?.().catch(() => undefined);
-    await releaseBackend();
   }
 
   // ---- epochs
