@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { lastRunStats, summarizeDataset } from '../core/dataset-summary';
 import type { RunStore } from '../core/run-store';
 import { SETTINGS, checkSetting, parseNumberInput, settingSpec, type SettingSpec } from '../core/settings';
-import { alphaLowerBound, heldOutIdentities } from '../shared/config';
+import { alphaLowerBound, heldOutIdentities, scaleLowerBound } from '../shared/config';
 import { readRunConfig, settingsTarget } from './workspace-config';
 
 export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscode.Disposable {
@@ -40,7 +40,7 @@ export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscod
 
   /** Tooltips that need the disk (dataset statistics, alpha_low) are filled in lazily. */
   async resolveTreeItem(item: vscode.TreeItem, spec: SettingSpec): Promise<vscode.TreeItem> {
-    if (!['alpha', 'datasetFolder', 'pairsFile', 'minImagesPerIdentity'].includes(spec.key)) return item;
+    if (!['alpha', 'scale', 'datasetFolder', 'pairsFile', 'minImagesPerIdentity'].includes(spec.key)) return item;
     const config = readRunConfig();
     if (!config.ok) return item;
     const md = item.tooltip instanceof vscode.MarkdownString ? item.tooltip : new vscode.MarkdownString();
@@ -61,6 +61,7 @@ export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscod
     const classes = folder && !config.config.dataset.pairsFile && s.classes >= 4 ? s.classes - heldOutIdentities(s.classes) : s.classes;
     if (folder && !config.config.dataset.pairsFile) md.appendMarkdown(`Without a pairs file ${s.classes - classes} identities are held out for verification, leaving ${classes} classes.\n\n`);
     md.appendMarkdown(`alpha_low = log(0.9 (C − 2) / 0.1) = **${alphaLowerBound(classes, 0.9).toFixed(2)}** for C = ${classes} classes.`);
+    md.appendMarkdown(`\n\ns_low = (C − 1)/C · log(0.9 (C − 1) / 0.1) = **${scaleLowerBound(classes, 0.9).toFixed(2)}** (NormFace, CosFace, ArcFace; about twice that suits a margin).`);
     const last = folder ? await lastRunStats(this.store, config.config.dataset.path) : undefined;
     if (last) {
       const sizes = last.imageSizes?.map((z) => `${z.width}×${z.height} (${z.count})`).join(', ');
