@@ -78,7 +78,7 @@ function makeInput(input: Input, salt: number): tf.Tensor {
 async function runCase(c: OpCase): Promise<Float32Array[]> {
   const xs = c.inputs.map((input, i) => makeInput(input, i + 1));
   const y = c.f(...xs);
-  const out = [Float32Array.from(await y.data())];
+  const out: Float32Array[] = [Float32Array.from(await y.data())];
   if (c.differentiable !== false) {
     const floats = c.inputs.map((input, i) => (input.labels ? -1 : i)).filter((i) => i >= 0);
     const withFloats = (...fs: tf.Tensor[]) => c.f(...xs.map((x, i) => (floats.includes(i) ? fs[floats.indexOf(i)] : x)));
