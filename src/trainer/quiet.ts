@@ -1,3 +1,5 @@
+// Keeps the process's stdout for its own output (protocol events, the CLI's report).
+
 import { format } from 'node:util';
 
 /**

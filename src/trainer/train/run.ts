@@ -1,6 +1,7 @@
-// The training loop: backend -> dataset -> net (fresh, or restored from a
-// checkpoint to resume a run) -> epochs of steps, each epoch ending with
-// LFW-protocol verification and a checkpoint. Reports everything as protocol
+// The training run: backend -> dataset -> net and optimizer (fresh, or restored
+// from a checkpoint to resume a run) -> epochs (their steps: epoch.ts; one step,
+// here or data-parallel: step.ts), each epoch ending with LFW-protocol
+// verification (../verify/embed.ts) and a checkpoint. Reports everything as protocol
 // events through `emit`. Training failures become events and a `failed`
 // status; what the caller's own `emit` or `onPhase` throw (say, its run folder
 // cannot be written) propagates instead, after cleanup.
