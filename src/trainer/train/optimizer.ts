@@ -6,7 +6,7 @@
 // iteration count, so a resumed run and every data-parallel replica (all restored
 // or started from the same state) use the same rate at the same step.
 
-import { LR_SCHEDULES, type LrSchedule, type RunConfig } from '../../shared/config';
+import type { LrSchedule, RunConfig } from '../../shared/config';
 import { ADAM, simdKernelsEnabled, type AdamAttrs } from '../backend/wasm-kernels';
 import type { Net } from '../net/model';
 import * as tf from '../tf';
@@ -71,18 +71,20 @@ export interface OptimizerState {
 /** Weight decay applies to these variables only (conv and dense kernels): never to biases, alpha or s. */
 const DECAYED_SUFFIX = '/kernel';
 
+type ScheduleConfig = Pick<RunConfig, 'lrSchedule' | 'lrStepEpochs' | 'lrStepFactor' | 'epochs'>;
+
+const SCHEDULES: Record<LrSchedule, (config: ScheduleConfig, step: number, stepsPerEpoch: number) => number> = {
+  constant: () => 1,
+  step: (c, step, perEpoch) => c.lrStepFactor ** Math.floor(Math.floor(step / perEpoch) / c.lrStepEpochs),
+  cosine: (c, step, perEpoch) => {
+    const total = c.epochs * perEpoch;
+    return 0.5 * (1 + Math.cos((Math.PI * Math.min(step, total)) / total));
+  },
+};
+
 /** Learning-rate factor at `step` (0-based, steps done so far) of a run of `epochs` x `stepsPerEpoch` steps. */
-export function scheduleFactor(config: Pick<RunConfig, 'lrSchedule' | 'lrStepEpochs' | 'lrStepFactor' | 'epochs'>, step: number, stepsPerEpoch: number): number {
-  const schedules: Record<LrSchedule, () => number> = {
-    constant: () => 1,
-    step: () => config.lrStepFactor ** Math.floor(Math.floor(step / stepsPerEpoch) / config.lrStepEpochs),
-    cosine: () => {
-      const total = config.epochs * stepsPerEpoch;
-      return 0.5 * (1 + Math.cos((Math.PI * Math.min(step, total)) / total));
-    },
-  };
-  if (!LR_SCHEDULES.includes(config.lrSchedule)) throw new Error(`unknown learning-rate schedule ${config.lrSchedule}`);
-  return schedules[config.lrSchedule]();
+export function scheduleFactor(config: ScheduleConfig, step: number, stepsPerEpoch: number): number {
+  return SCHEDULES[config.lrSchedule](config, step, stepsPerEpoch);
 }
 
 function optimizerOfKind(config: RunConfig, learningRate: number): tf.Optimizer {
@@ -139,12 +141,6 @@ export class NetOptimizer {
       this.weights.applyGradients(weights);
       if (this.scale && Object.keys(scale).length) this.scale.applyGradients(scale);
     });
-  }
-
-  /** Both groups' learning rates at the step about to be taken. */
-  learningRates(): { weights: number; scale: number } {
-    const f = scheduleFactor(this.config, this.weights.iterations, this.stepsPerEpoch);
-    return { weights: this.config.learningRate * f, scale: this.config.scaleLearningRate * f };
   }
 
   private followSchedule(): void {
