@@ -7,6 +7,7 @@ import { formatErrors, resolveConfig, setField, DEFAULT_CONFIG, LOSSES, LR_SCHED
 export const USAGE = `Usage: node dist/cli.js train [options]
        node dist/cli.js eval --run DIR [--pairs FILE] ...   (eval --help)
        node dist/cli.js sweep ...                           (sweep --help)
+       node dist/cli.js gpu-check [--seconds N]             (which GPU backends work here, and how fast)
 
 Trains a face-verification model with the L2-constrained softmax loss (or plain
 softmax, NormFace, CosFace, ArcFace) and reports LFW-protocol verification

@@ -13,6 +13,7 @@ import { describeConfig, formatErrors } from '../shared/config';
 import type { Dashboards } from './dashboard';
 import type { RunsView } from './runs-view';
 import { evaluateRun } from './evaluate';
+import { checkGpuSetup } from './gpu-check';
 import { editSetting } from './settings-view';
 import { readRunConfig, resetSettings, settingsTarget } from './workspace-config';
 
@@ -134,6 +135,9 @@ export function registerCommands(s: Services): vscode.Disposable[] {
     reg('l2softmax.evaluateRun', async (arg: RunArg) => {
       const run = await pickRun(s, arg, 'Evaluate which run?', (r) => !ACTIVE.has(r.status) && !!r.checkpoint);
       if (run && requireTrust()) await evaluateRun(s.store, run, s.output, (id) => s.dashboards.open(id));
+    }),
+    reg('l2softmax.checkGpu', async () => {
+      if (requireTrust()) await checkGpuSetup();
     }),
   ];
 }

@@ -1,0 +1,47 @@
+// "Check GPU Setup": runs `node dist/cli.js gpu-check` with the trainer's runtime (a
+// system Node: native backends crash inside the editor's Electron) and shows its
+// report line by line, as it comes, in an output channel of its own: the adapters
+// Dawn sees, why tfjs-node-gpu does or does not load, and images/s per backend.
+
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { resolveRuntime } from '../core/runtime';
+
+const CHANNEL_NAME = 'L2-Softmax GPU Check';
+/** Dawn's start-up notices on stderr: harmless, and not what the user asked about. */
+const DAWN_NOISE = /artificially reduced/;
+
+let channel: vscode.OutputChannel | undefined;
+
+export async function checkGpuSetup(): Promise<void> {
+  channel ??= vscode.window.createOutputChannel(CHANNEL_NAME);
+  const out = channel;
+  out.clear();
+  out.show(true);
+  const runtime = resolveRuntime(vscode.workspace.getConfiguration('l2softmax').get<string>('nodePath', ''));
+  out.appendLine(`${runtime.description}: node dist/cli.js gpu-check (a 30 s training benchmark per usable backend)`);
+  const code = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'L2-Softmax: checking the GPU setup and timing each backend', cancellable: true },
+    (_progress, token) => runCheck(runtime, token, (line) => out.appendLine(line)),
+  );
+  out.appendLine(code === 0 ? 'Done.' : code === null ? 'Cancelled.' : `gpu-check ended with exit code ${code}.`);
+}
+
+function runCheck(runtime: ReturnType<typeof resolveRuntime>, token: vscode.CancellationToken, line: (text: string) => void): Promise<number | null> {
+  const child = spawn(runtime.execPath, [...runtime.execArgv, path.join(__dirname, 'cli.js'), 'gpu-check'], { env: { ...process.env, ...runtime.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = (keep: (text: string) => boolean) => (d: Buffer) => d.toString().split('\n').filter((t) => t && keep(t)).forEach(line);
+  child.stdout.on('data', lines(() => true));
+  child.stderr.on('data', lines((t) => !DAWN_NOISE.test(t)));
+  const cancel = token.onCancellationRequested(() => child.kill());
+  return new Promise((resolve) => {
+    child.on('error', (err) => {
+      line(`could not start ${runtime.execPath}: ${err.message}`);
+      resolve(1);
+    });
+    child.on('close', (code) => {
+      cancel.dispose();
+      resolve(token.isCancellationRequested ? null : code);
+    });
+  });
+}
