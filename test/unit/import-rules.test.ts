@@ -20,15 +20,17 @@ describe('layer rules (scripts/import-rules.ts)', () => {
       { path: 'src/trainer/data/planted.ts', text: "const m = require('../../core/run-manager');\n" },
       { path: 'src/extension/planted.ts', text: "import { train } from '../trainer/train/run';\n" },
     ];
-    const found = findViolations([...sources, ...planted]).map((v) => `${v.file} ${v.specifier}: ${v.reason}`);
-    assert.deepEqual(found, [
-      'src/core/planted.ts vscode: src/core never imports vscode',
-      'webview/planted.ts node:fs: the webview runs in a browser: no Node built-ins',
-      'webview/planted.ts ../src/core/run-store: the webview imports only src/shared',
-      'src/shared/planted.ts ../core/run-store: src/shared imports nothing outside itself',
-      'src/trainer/data/planted.ts ../../core/run-manager: the trainer imports src/shared, and from src/core only src/core/run-writer, src/core/fingerprint, src/core/checkpoints',
-      'src/extension/planted.ts ../trainer/train/run: the extension starts the trainer as a process and loads the webview as a bundle: it imports neither',
+    const found = findViolations([...sources, ...planted]);
+    assert.deepEqual(found.map((v) => `${v.file} ${v.specifier}`), [
+      'src/core/planted.ts vscode',
+      'webview/planted.ts node:fs',
+      'webview/planted.ts ../src/core/run-store',
+      'src/shared/planted.ts ../core/run-store',
+      'src/trainer/data/planted.ts ../../core/run-manager',
+      'src/extension/planted.ts ../trainer/train/run',
     ]);
+    const reasons = found.map((v) => v.reason);
+    [/src\/core never imports vscode/, /no Node built-ins/, /the webview imports only src\/shared/, /src\/shared imports nothing outside itself/, /from src\/core only src\/core\/run-writer/, /it imports neither/].forEach((want, i) => assert.match(reasons[i], want));
   });
 
   it('reads static, type-only, re-exported, required and dynamic imports, not ones in comments', () => {
