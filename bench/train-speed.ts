@@ -1,6 +1,7 @@
 // Training speed benchmark (not a test): images/s, ms per step by kernel, peak RSS
 // and tensor count for the default net and a larger face-sized one, per backend.
-//   npm run bench                # every backend that loads here (cpu only with --with-cpu)
+//   npm run bench                # every backend that loads here (cpu only with --with-cpu; WebGPU on a hardware adapter)
+//   ... --backends webgpu         # WebGPU on whatever adapter Dawn finds, a software one (lavapipe) included
 //   node --single-threaded --import tsx bench/train-speed.ts --steps 30 --repeat 5 --backends wasm
 // (--single-threaded as the extension starts the trainer: see src/core/runtime.ts.)
 // Each configuration runs --repeat times, ours and PyTorch's interleaved; the
@@ -11,7 +12,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONFIG, resolveConfig, type RunConfig } from '../src/shared/config';
+import { DEFAULT_CONFIG, resolveConfig, type DeviceKind, type RunConfig } from '../src/shared/config';
+import type { BackendName } from '../src/shared/events';
 import { initBackend } from '../src/trainer/backend/select';
 import { syntheticDataset } from '../src/trainer/data/synthetic';
 import { buildNet, countParameters } from '../src/trainer/net/model';
@@ -46,7 +48,7 @@ function configFor(shape: Shape, batch: number): RunConfig {
 /** Untimed steps first: kernel setup, optimizer slots, and V8 tiering the wasm code up to its optimizing compiler. */
 const warmupFor = (shape: Shape) => (shape.overrides.imageSize ? 3 : 10);
 
-async function benchShape(shape: Shape, steps: number, batch: number, backend: 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu', threads: number, details: boolean): Promise<number> {
+async function benchShape(shape: Shape, steps: number, batch: number, backend: BackendName, threads: number, details: boolean): Promise<number> {
   const config = configFor(shape, batch);
   const data = await syntheticDataset(config);
   const classes = data.train.classNames.length;
@@ -124,6 +126,13 @@ function hasTorch(install: boolean): boolean {
   return probe();
 }
 
+/** The device setting that selects a backend; a software WebGPU adapter only when WebGPU is asked for by name. */
+function deviceFor(name: string, named: boolean): DeviceKind {
+  if (name === 'tensorflow-gpu') return 'gpu';
+  if (name === 'webgpu') return named ? 'webgpu' : 'gpu';
+  return 'cpu';
+}
+
 async function main(): Promise<void> {
   consoleToStderr();
   const { values } = parseArgs({
@@ -140,20 +149,22 @@ async function main(): Promise<void> {
   const repeat = Math.max(1, Number(values.repeat));
   const batch = Number(values.batch);
   const cores = cpus().length;
-  const wanted = values.backends?.split(',') ?? ['tensorflow-gpu', 'tensorflow', 'wasm', ...(values['with-cpu'] ? ['cpu'] : [])];
+  const named = values.backends !== undefined;
+  const wanted = values.backends?.split(',') ?? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', ...(values['with-cpu'] ? ['cpu'] : [])];
   const torch = hasTorch(Boolean(values['install-torch']));
   console.log(`L2-Softmax Lab training benchmark: untimed warm-up steps first (the same on both sides), Adam, L2-softmax alpha 16, ${cores} cores`);
   if (!torch) console.log('(PyTorch reference skipped: Debian\'s python3-torch is not installed; pass --install-torch to install it)');
   for (const name of wanted) {
     process.env.L2SOFTMAX_BACKENDS = name;
     let info;
+    const why: string[] = [];
     try {
-      info = await initBackend(name === 'tensorflow-gpu' ? 'gpu' : 'cpu', { info: () => undefined, warn: () => undefined });
+      info = await initBackend(deviceFor(name, named), { info: (m) => why.push(m), warn: () => undefined });
     } catch {
       info = undefined;
     }
     if (!info || (name !== 'cpu' && info.name !== name)) {
-      console.log(`\n${name}: not available here`);
+      console.log(`\n${name}: not available here${why.length ? ` (${why.join('; ')})` : ''}`);
       continue;
     }
     console.log(`\n${name}: ${info.description}`);
@@ -171,7 +182,7 @@ async function main(): Promise<void> {
         const mine: number[] = [];
         const ref: number[] = [];
         for (let r = 0; r < reps; r++) {
-          mine.push(await benchShape(shape, n, batch, name as 'wasm', t, r === 0 && t === threadCounts[0]));
+          mine.push(await benchShape(shape, n, batch, info.name, t, r === 0 && t === threadCounts[0]));
           if (torch && name !== 'cpu') {
             const x = torchReference(shape, batch, t, n);
             if (x) ref.push(x);

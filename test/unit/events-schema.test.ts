@@ -152,6 +152,16 @@ describe('event body validation', () => {
     }
   });
 
+  it("checks a WebGPU backend's adapter: vendor, architecture, device, description, hardware", () => {
+    const adapter = { vendor: 'mesa', architecture: 'software', device: 'llvmpipe', description: 'llvmpipe: Mesa 25.0.7', hardware: false };
+    const started = mutate(first('started'), 'backend.adapter', adapter) as TrainerEvent;
+    assert.ok(isTrainerEvent(started));
+    for (const [at, value] of [['hardware', 'no'], ['hardware', undefined], ['description', 3], ['vendor', undefined]] as const) {
+      assert.equal(isTrainerEvent(mutate(started, `backend.adapter.${at}`, value)), false, `adapter.${at} = ${value}`);
+    }
+    assert.equal(isTrainerEvent(mutate(started, 'backend.adapter', 'lavapipe')), false);
+  });
+
   it('accepts null where the types allow it, and extra fields', () => {
     const step = first('step');
     assert.ok(isTrainerEvent(mutate(step, 'alpha', null)));
