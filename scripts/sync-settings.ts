@@ -14,9 +14,9 @@ SETTINGS.forEach((s, i) => {
   if (s.options) p.enum = s.options;
   if (s.min !== undefined) { if (s.key === 'alpha' || s.key === 'learningRate') p.exclusiveMinimum = s.min; else p.minimum = s.min; }
   if (s.max !== undefined) p.maximum = s.max;
-  if (s.kind === 'folder' || s.kind === 'file') p.scope = s.key === 'nodePath' ? 'machine-overridable' : 'resource';
+  // nodePath picks the executable a run starts: only the user's own (machine) settings may set it, never a workspace's.
+  if (s.kind === 'folder' || s.kind === 'file') p.scope = s.key === 'nodePath' ? 'machine' : 'resource';
   properties[`l2softmax.${s.key}`] = p;
 });
-properties['l2softmax.openDashboardOnStart'] = { type: 'boolean', default: true, markdownDescription: 'Open the run dashboard when a run starts.', order: SETTINGS.length };
 pkg.contributes.configuration = { title: 'L2-Softmax Lab', properties };
 writeFileSync('package.json', JSON.stringify(pkg, null, 2) + '\n');

@@ -2,16 +2,18 @@
 
 import type { EpochEvent, FinishedEvent, StartedEvent, TrainerEvent } from '../shared/events';
 
-import { pct, tarAtFar } from '../shared/format';
+import { minMax, pct, tarAtFar } from '../shared/format';
+import type { FolderDatasetStats } from '../shared/images';
 
 export function formatStarted(e: StartedEvent): string {
   const c = e.config;
-  const d = e.dataset;
+  const d: FolderDatasetStats = e.dataset;
   const loss = c.loss === 'l2-softmax' ? `L2-softmax, alpha ${c.alpha}${c.alphaTrainable ? ' (trainable)' : ''}` : 'softmax (baseline)';
   return [
     `Backend   ${e.backend.description}${e.workers && e.workers > 1 ? `, data-parallel on ${e.workers} threads` : ''}`,
     `Data      ${d.source}: ${d.identities} identities, ${d.images} images (${d.imagesPerIdentity.min}-${d.imagesPerIdentity.max} per identity, median ${d.imagesPerIdentity.median})` +
-      `${d.validationImages ? `, ${d.validationImages} held out for validation` : ''}${d.skippedIdentities ? `, ${d.skippedIdentities} identities skipped (too few images)` : ''}`,
+      `${d.validationImages ? `, ${d.validationImages} held out for validation` : ''}${d.skippedIdentities ? `, ${d.skippedIdentities} identities skipped (too few images)` : ''}` +
+      `${d.skippedImages ? `, ${d.skippedImages.count} undecodable images skipped (${d.skippedImages.examples.join(', ')}${d.skippedImages.count > d.skippedImages.examples.length ? ', ...' : ''})` : ''}`,
     `Verify    ${d.pairs} pairs (${d.matchedPairs} matched) in ${d.folds} folds over ${d.verifyImages} images of ${d.verifyIdentities} identities, from ${d.pairsSource ?? 'held-out identities'}` +
       `${d.imageSizes?.length ? `; source image sizes ${d.imageSizes.map((s) => `${s.width}x${s.height} (${s.count})`).join(', ')}${(d.distinctImageSizes ?? 0) > d.imageSizes.length ? ', ...' : ''}` : ''}`,
     `Model     ${loss}; ${c.imageSize}x${c.imageSize}x${c.channels} input, width ${c.width}, ${c.embeddingSize}-d embedding, ${e.parameters.toLocaleString('en-US')} parameters`,
@@ -52,7 +54,7 @@ export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): 
       ...[1e-4, 1e-3, 1e-2, 1e-1].map((f) => pct(tarAt(e, f))),
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const widths = rows[0].map((_, i) => minMax(rows.map((r) => r[i].length)).max);
   const table = rows.map((r) => r.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n');
   const s = finished.summary;
   const head =

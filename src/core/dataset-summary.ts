@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
-import { median } from '../shared/format';
+import { minMedianMax } from '../shared/format';
 import { isImageFile } from '../shared/images';
 import type { DatasetStats } from '../shared/events';
 import type { RunStore } from './run-store';
@@ -50,14 +50,20 @@ export async function summarizeDataset(config: RunConfig): Promise<DatasetSummar
       // not a folder, or unreadable: the trainer reports it by name
     }
   }
-  const images = counts.reduce((a, b) => a + b, 0);
+  return summaryFromCounts(counts, skipped, root, config.dataset.minImagesPerIdentity);
+}
+
+/** The summary of a folder from its per-identity image counts (those with enough images) and the number skipped. */
+export function summaryFromCounts(counts: number[], skipped: number, root: string, minImages: number): DatasetSummary {
+  let images = 0;
+  for (const n of counts) images += n;
   return {
     classes: counts.length,
     images,
-    perIdentity: { min: counts.length ? Math.min(...counts) : 0, median: median(counts), max: counts.length ? Math.max(...counts) : 0 },
+    perIdentity: minMedianMax(counts),
     skipped,
     source: path.basename(root) || root,
-    error: counts.length ? undefined : `no identity folder with at least ${config.dataset.minImagesPerIdentity} image(s) in ${root}`,
+    error: counts.length ? undefined : `no identity folder with at least ${minImages} image(s) in ${root}`,
   };
 }
 

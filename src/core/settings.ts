@@ -30,6 +30,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'pairsFile', field: 'dataset.pairsFile', kind: 'file', label: 'Pairs file', default: d.dataset.pairsFile, description: 'LFW pairs.txt (or CSV path1,path2,same) for verification. Empty: pairs drawn from held-out identities.' },
   { key: 'pairsImagesFolder', field: 'dataset.pairsImages', kind: 'folder', label: 'Pairs images folder', default: d.dataset.pairsImages, description: 'Folder holding the images the pairs file names. Empty: the folder of the pairs file.' },
   { key: 'minImagesPerIdentity', field: 'dataset.minImagesPerIdentity', kind: 'integer', label: 'Min images per identity', min: 1, default: d.dataset.minImagesPerIdentity, description: 'Training identities with fewer images are skipped.' },
+  { key: 'strictData', field: 'dataset.strictData', kind: 'boolean', label: 'Strict data', default: d.dataset.strictData, description: 'Fail the run on an image that cannot be decoded. Off: such images are skipped and the run reports how many and which.' },
+  { key: 'allowPairsOutsideFolder', field: 'dataset.allowPairsOutsideFolder', kind: 'boolean', label: 'Pairs outside their folder', default: d.dataset.allowPairsOutsideFolder, description: 'Let the pairs file name images outside the pairs images folder (absolute paths, `..`, links leading out). Off: such pairs stop the run.' },
   { key: 'imageSize', field: 'imageSize', kind: 'integer', label: 'Image size', min: 8, max: 512, default: d.imageSize, description: 'Side of the square network input in pixels; images are resized to it.' },
   { key: 'channels', field: 'channels', kind: 'enum', label: 'Channels', options: [3, 1], default: d.channels, description: '3 for RGB, 1 for grayscale.' },
   { key: 'epochs', field: 'epochs', kind: 'integer', label: 'Epochs', min: 1, default: d.epochs, description: 'Passes over the training set; verification and a checkpoint follow each.' },
@@ -44,6 +46,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'nodePath', kind: 'file', label: 'Node path', default: '', description: 'Node.js used to run the trainer. Empty: `node` on PATH, else the editor\'s own runtime.' },
   { key: 'runsFolder', kind: 'folder', label: 'Runs folder', default: '', description: 'Where runs are stored. Empty: .l2softmax/runs in the workspace (global storage without a folder).' },
   { key: 'maxConcurrentRuns', kind: 'integer', label: 'Max concurrent runs', min: 1, max: 16, default: 1, description: 'Runs beyond this many wait in a queue.' },
+  { key: 'openDashboardOnStart', kind: 'boolean', label: 'Open dashboard on start', default: true, description: 'Open the run dashboard when a run starts.' },
 ];
 
 export function settingSpec(key: string): SettingSpec | undefined {

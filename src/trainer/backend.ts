@@ -8,13 +8,8 @@ import * as path from 'node:path';
 import * as tf from './tf';
 import type { DeviceKind } from '../shared/config';
 import type { BackendInfo } from '../shared/events';
-import { TrainerError } from './errors';
+import { TrainerError, type TrainerLog } from './errors';
 import { disableSimdKernels, enableSimdKernels, registerWasmKernels } from './wasm-kernels';
-
-export interface BackendLog {
-  info(message: string): void;
-  warn(code: string, message: string): void;
-}
 
 type Loader = () => unknown;
 
@@ -43,7 +38,7 @@ function gpuName(): string | undefined {
   }
 }
 
-async function tryNative(kind: 'gpu' | 'cpu', log: BackendLog): Promise<BackendInfo | undefined> {
+async function tryNative(kind: 'gpu' | 'cpu', log: TrainerLog): Promise<BackendInfo | undefined> {
   const { pkg, load } = NATIVE[kind];
   if (!allowed(kind === 'gpu' ? 'tensorflow-gpu' : 'tensorflow')) return undefined;
   if (kind === 'gpu') process.env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
@@ -71,7 +66,7 @@ async function tryNative(kind: 'gpu' | 'cpu', log: BackendLog): Promise<BackendI
   };
 }
 
-async function tryWasm(log: BackendLog): Promise<BackendInfo | undefined> {
+async function tryWasm(log: TrainerLog): Promise<BackendInfo | undefined> {
   if (!allowed('wasm')) return undefined;
   try {
     const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
@@ -142,7 +137,7 @@ export async function selfCheck(): Promise<number> {
   return worst;
 }
 
-async function useCpu(log: BackendLog): Promise<BackendInfo> {
+async function useCpu(log: TrainerLog): Promise<BackendInfo> {
   await tf.setBackend('cpu');
   log.warn(
     'slow-backend',
@@ -153,7 +148,7 @@ async function useCpu(log: BackendLog): Promise<BackendInfo> {
 }
 
 /** Selects and initializes the backend for `device`; throws a TrainerError when it cannot be honoured. */
-export async function initBackend(device: DeviceKind, log: BackendLog): Promise<BackendInfo> {
+export async function initBackend(device: DeviceKind, log: TrainerLog): Promise<BackendInfo> {
   // Silences tfjs's own console banners ("Hi, looks like you are running..."); we report the backend ourselves.
   tf.enableProdMode();
   if (device === 'gpu') {

@@ -1,4 +1,12 @@
+// Trainer errors with a reason code and a message for the user, and the shape of the trainer's log.
+
 import type { ErrorCode } from '../shared/events';
+
+/** Where the trainer's parts report: info lines, and warnings with a code (the `log` and `warning` events). */
+export interface TrainerLog {
+  info(message: string): void;
+  warn(code: string, message: string): void;
+}
 
 /** An error with a reason code and a message written for the user (says what to fix). */
 export class TrainerError extends Error {

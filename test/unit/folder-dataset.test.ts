@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
@@ -9,7 +9,11 @@ import { cacheImages } from '../../src/trainer/decode-cache';
 import { writeFaceFolder, writePairsTxt } from '../../src/trainer/face-folder';
 import { folderDataset } from '../../src/trainer/folder-dataset';
 import { encodePng } from '../../src/trainer/png';
+import { SKIPPED_IMAGES_WARNING, type FolderDatasetStats } from '../../src/shared/images';
+import type { TrainerLog } from '../../src/trainer/errors';
 import { train } from '../../src/trainer/train';
+
+const quiet: TrainerLog = { info: () => undefined, warn: () => undefined };
 
 function config(dataset: Record<string, unknown>, overrides: Record<string, unknown> = {}): RunConfig {
   const r = resolveConfig({ imageSize: 16, width: 4, embeddingSize: 16, epochs: 1, batchSize: 16, learningRate: 0.003, dataset, ...overrides });
@@ -132,14 +136,14 @@ describe('image folder datasets', function () {
     assert.equal(status, 'completed', JSON.stringify(started));
     assert.equal(started!.dataset.skippedIdentities, 2);
     assert.ok((started!.dataset.distinctImageSizes ?? 0) >= 5);
-    const rgb = await cacheImages([path.join(root, 'Zoë Ångström', 'b.png')], { cacheRoot: path.join(tmp, 'c2'), folder: root, imageSize: 8, channels: 3, log: () => undefined });
+    const rgb = await cacheImages([path.join(root, 'Zoë Ångström', 'b.png')], { cacheRoot: path.join(tmp, 'c2'), folder: root, imageSize: 8, channels: 3, log: quiet });
     assert.equal((await rgb.batch([0])).length, 8 * 8 * 3);
     await rgb.close();
   });
 
   it('caches decoded images: a second load decodes nothing, a changed file is decoded again', async () => {
     const root = tree('cached', { a: good(3), b: good(3), c: good(3), d: good(3) });
-    const opts = { cacheRoot: path.join(tmp, 'cache-test'), folder: root, imageSize: 16, channels: 3 as const, log: () => undefined };
+    const opts = { cacheRoot: path.join(tmp, 'cache-test'), folder: root, imageSize: 16, channels: 3 as const, log: quiet };
     const files = ['a', 'b', 'c', 'd'].flatMap((id) => [1, 2, 3].map((k) => path.join(root, id, `img_${k}.png`)));
     const first = await cacheImages(files, opts);
     const pixels = await first.batch([0, 5]);
@@ -157,6 +161,31 @@ describe('image folder datasets', function () {
     await third.close();
   });
 
+  /** Three good identities and one whose third image is a JPEG cut in half. */
+  async function truncatedTree(): Promise<string> {
+    const root = path.join(tmp, 'truncated');
+    if (existsSync(root)) return root;
+    const jpg = await sharp(png(64, 3)).jpeg().toBuffer();
+    return tree('truncated', { a: good(3), b: good(3), c: good(3), d: { ...good(2), 'cut.jpg': jpg.subarray(0, Math.floor(jpg.length / 2)) } });
+  }
+
+  it('skips an undecodable image by default, naming it in a warning and the dataset statistics', async () => {
+    const { status, started, events, finished } = await run(config({ path: await truncatedTree() }), out);
+    assert.equal(status, 'completed', finished.reason);
+    assert.deepEqual((started!.dataset as FolderDatasetStats).skippedImages, { count: 1, examples: ['d/cut.jpg'] });
+    assert.equal(started!.dataset.images + (started!.dataset.validationImages ?? 0) + started!.dataset.verifyImages, 11);
+    // A warning event once the training loop passes warnings through; a "Warning:" log line until then.
+    assert.ok(events.some((e) => (e.type === 'warning' || e.type === 'log') && /Cannot decode 1 image\(s\) under .*truncated: d\/cut\.jpg .*Skipped them/.test(e.message)));
+  });
+
+  it('reports skipped images as a skipped-images warning', async () => {
+    const warnings: [string, string][] = [];
+    const data = await folderDataset(config({ path: await truncatedTree() }), { info: () => undefined, warn: (code, message) => warnings.push([code, message]) });
+    await data.close?.();
+    assert.deepEqual(warnings.map(([code]) => code), [SKIPPED_IMAGES_WARNING]);
+    assert.match(warnings[0][1], /d\/cut\.jpg/);
+  });
+
   describe('bad inputs end the run with a message naming the file or field', () => {
     it('a path that does not exist', () => failsWith(config({ path: path.join(tmp, 'nope') }), /Dataset folder .*nope does not exist/));
     it('a file instead of a folder', () => failsWith(config({ path: pairsTxt }), /pairs\.txt is a file, not a folder/));
@@ -171,12 +200,11 @@ describe('image folder datasets', function () {
       writeFileSync(path.join(root, 'a.png'), png(8, 3));
       return failsWith(config({ path: root }), /holds 1 images but no identity sub-folders/);
     });
-    it('a truncated JPEG', async () => {
-      const jpg = await sharp(png(64, 3)).jpeg().toBuffer();
-      const root = tree('truncated', { a: good(3), b: good(3), c: good(3), d: { ...good(2), 'cut.jpg': jpg.subarray(0, Math.floor(jpg.length / 2)) } });
-      await failsWith(config({ path: root }), /Cannot decode 1 image\(s\) under .*truncated: d\/cut\.jpg \(.*\)\. Remove or replace them/);
+    it('a truncated JPEG, with strict data', async () => {
+      await failsWith(config({ path: await truncatedTree(), strictData: true }), /Cannot decode 1 image\(s\) under .*truncated: d\/cut\.jpg \(.*\)\. Remove or replace them/);
     });
-    it('a text file named .jpg', () => failsWith(config({ path: tree('textjpg', { a: good(3), b: good(3), c: good(3), d: { ...good(2), 'fake.jpg': 'this is not an image' } }) }), /d\/fake\.jpg \(input file contains unsupported image format\)/));
+    it('a text file named .jpg, with strict data', () =>
+      failsWith(config({ path: tree('textjpg', { a: good(3), b: good(3), c: good(3), d: { ...good(2), 'fake.jpg': 'this is not an image' } }), strictData: true }), /d\/fake\.jpg \(input file contains unsupported image format\)/));
     it('one identity only', () => failsWith(config({ path: tree('oneid', { solo: good(5) }) }), /only one identity \(solo\) with at least 2 image\(s\).*needs at least two identities/));
     it('only identities with a single image', () => failsWith(config({ path: tree('singles', { a: good(1), b: good(1), c: good(1) }) }), /has no identity with at least 2 image\(s\) \(3 identities have fewer and are skipped\)/));
     it('a pairs file that does not exist', () => failsWith(config({ path: faces, pairsFile: path.join(tmp, 'missing-pairs.txt') }), /Pairs file .*missing-pairs\.txt does not exist/));
@@ -216,7 +244,7 @@ describe('image folder datasets', function () {
       if (process.platform === 'win32' || process.getuid?.() === 0) this.skip(); // root reads anything
       const root = tree('noperm', { a: good(3), b: good(3), c: good(3), d: good(3) });
       chmodSync(path.join(root, 'a', 'img_1.png'), 0o000);
-      return failsWith(config({ path: root }), /a\/img_1\.png \(permission denied\)/);
+      return failsWith(config({ path: root, strictData: true }), /a\/img_1\.png \(permission denied\)/);
     });
   });
 
@@ -230,7 +258,7 @@ describe('image folder datasets', function () {
       writeFileSync(path.join(dir, '2.png'), tiny);
     }
     const before = process.memoryUsage().rss;
-    const data = await folderDataset(config({ path: root }, { imageSize: 8 }), () => undefined);
+    const data = await folderDataset(config({ path: root }, { imageSize: 8 }), quiet);
     assert.equal(data.stats.identities, 9000);
     assert.equal(data.stats.verifyIdentities, 1000);
     let sum = 0;
