@@ -1,4 +1,5 @@
-// CSV export of per-epoch metrics, one row per epoch of every run.
+// CSV export of per-epoch metrics, one row per epoch of every run. Text cells
+// that a spreadsheet would run as formulas are neutralized.
 
 import type { RunSnapshot } from '../shared/dashboard';
 
@@ -28,9 +29,19 @@ export const CSV_COLUMNS = [
   'images_per_sec',
 ] as const;
 
+/** A text cell a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @, or a leading tab or CR. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** Text that is just a number ("-0.5") stays a number. */
+const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** Run names and settings come from run.json files anyone can commit: a formula-like text cell gets a leading '. */
+export function neutralizeFormula(text: string): string {
+  return FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? `'${text}` : text;
+}
+
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : String(value);
+  const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : neutralizeFormula(String(value));
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -46,7 +46,7 @@ export class RunStore {
       id = this.newId(now);
       while (await exists(this.dir(id))) id = this.newId(now);
     }
-    await fs.mkdir(this.dir(id), { recursive: true });
+    await fs.mkdir(this.dir(id), { recursive: true, mode: 0o700 });
     const record: RunRecord = { id, name, status: 'queued', config, createdAt: now.toISOString() };
     await fs.writeFile(this.file(id, 'config.json'), JSON.stringify(config, null, 2));
     await this.save(record);

@@ -3,6 +3,7 @@
 // a test) and the run snapshot all come from this one table.
 
 import { DEFAULT_CONFIG, getField, resolveConfig, setField, type ConfigResult, type RunConfig } from '../shared/config';
+import { escapeMarkdown, markdownCode } from './markdown';
 
 export type SettingKind = 'number' | 'integer' | 'boolean' | 'enum' | 'folder' | 'file' | 'text';
 
@@ -26,7 +27,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'loss', field: 'loss', kind: 'enum', label: 'Loss', options: ['l2-softmax', 'softmax'], default: d.loss, description: 'L2-constrained softmax (features normalized and scaled by alpha) or plain softmax, the baseline.' },
   { key: 'alpha', field: 'alpha', kind: 'number', label: 'Alpha', min: 0, default: d.alpha, description: 'Norm alpha that every feature is scaled to before the classifier. Must exceed alpha_low = log(p (C - 2) / (1 - p)) for C classes.' },
   { key: 'alphaTrainable', field: 'alphaTrainable', kind: 'boolean', label: 'Alpha trainable', default: d.alphaTrainable, description: 'Learn alpha as one extra parameter, starting from the alpha setting.' },
-  { key: 'datasetFolder', field: 'dataset.path', kind: 'folder', label: 'Dataset folder', default: d.dataset.path, description: 'ImageFolder root (root/<identity>/<image>). Empty: the built-in synthetic face set.' },
+  { key: 'datasetFolder', field: 'dataset.path', kind: 'folder', label: 'Dataset folder', default: d.dataset.path, description: 'ImageFolder root (`root/<identity>/<image>`). Empty: the built-in synthetic face set.' },
   { key: 'pairsFile', field: 'dataset.pairsFile', kind: 'file', label: 'Pairs file', default: d.dataset.pairsFile, description: 'LFW pairs.txt (or CSV path1,path2,same) for verification. Empty: pairs drawn from held-out identities.' },
   { key: 'pairsImagesFolder', field: 'dataset.pairsImages', kind: 'folder', label: 'Pairs images folder', default: d.dataset.pairsImages, description: 'Folder holding the images the pairs file names. Empty: the folder of the pairs file.' },
   { key: 'minImagesPerIdentity', field: 'dataset.minImagesPerIdentity', kind: 'integer', label: 'Min images per identity', min: 1, default: d.dataset.minImagesPerIdentity, description: 'Training identities with fewer images are skipped.' },
@@ -109,4 +110,60 @@ export function configFromSettings(get: (key: string) => unknown, base: RunConfi
 
 export function settingFromConfig(config: RunConfig, spec: SettingSpec): unknown {
   return spec.field ? getField(config, spec.field) : undefined;
+}
+
+/** A setting's value as the Settings view shows it. */
+export function displaySetting(spec: SettingSpec, value: unknown): string {
+  if (spec.kind === 'boolean') return value ? 'on' : 'off';
+  if (spec.key === 'workers' && value === 0) return 'auto (one per core)';
+  if (spec.key === 'datasetFolder' && !value) return 'built-in synthetic faces';
+  if ((spec.kind === 'folder' || spec.kind === 'file') && !value) return spec.key === 'nodePath' ? 'node on PATH' : 'not set';
+  return String(value);
+}
+
+/** The Settings view's tooltip (markdown). Values come from settings a workspace can commit: escaped. */
+export function settingTooltip(spec: SettingSpec, value: unknown): string {
+  return (
+    `**${escapeMarkdown(spec.label)}** (${markdownCode(`l2softmax.${spec.key}`)})\n\n${spec.description}\n\n` +
+    `Current: ${markdownCode(displaySetting(spec, value))}, default ${markdownCode(displaySetting(spec, spec.default))}`
+  );
+}
+
+/** The settings only the extension host reads (no run-config field), with their types. */
+export interface HostSettings {
+  nodePath: string;
+  runsFolder: string;
+  maxConcurrentRuns: number;
+  openDashboardOnStart: boolean;
+}
+
+/** A setting's value when it passes the table's check, else its default and why (unset means the default). */
+export function validSetting(spec: SettingSpec, value: unknown): { value: unknown; problem?: string } {
+  if (value === undefined) return { value: spec.default };
+  const reason = checkSetting(spec, value);
+  if (!reason) return { value };
+  return { value: spec.default, problem: `l2softmax.${spec.key} ${reason}, but is ${JSON.stringify(value)}: using the default, ${JSON.stringify(spec.default)}.` };
+}
+
+/**
+ * Reads settings through the table: a value of the wrong type or range (say
+ * "maxConcurrentRuns": "two") becomes the default, and `report` hears about it
+ * once per setting and value, not on every read.
+ */
+export class SettingReader {
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly report: (problem: string) => void) {}
+
+  read<K extends keyof HostSettings>(key: K, value: unknown): HostSettings[K] {
+    const spec = settingSpec(key);
+    if (!spec) throw new Error(`no setting l2softmax.${key}`);
+    const checked = validSetting(spec, value);
+    const id = `${key}=${JSON.stringify(value)}`;
+    if (checked.problem && !this.reported.has(id)) {
+      this.reported.add(id);
+      this.report(checked.problem);
+    }
+    return checked.value as HostSettings[K];
+  }
 }

@@ -23,7 +23,7 @@ export interface Api {
 let manager: RunManager | undefined;
 
 function runsRoot(context: vscode.ExtensionContext): string {
-  const configured = hostSetting('runsFolder', '').trim();
+  const configured = hostSetting('runsFolder').trim();
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   if (configured) return path.resolve(folder ?? context.globalStorageUri.fsPath, configured);
   return folder ? path.join(folder, '.l2softmax', 'runs') : path.join(context.globalStorageUri.fsPath, 'runs');
@@ -35,8 +35,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
   manager = new RunManager({
     store,
     trainerScript: context.asAbsolutePath(path.join('dist', 'trainer.js')),
-    runtime: () => resolveRuntime(hostSetting('nodePath', '')),
-    maxConcurrent: () => hostSetting('maxConcurrentRuns', 1),
+    runtime: () => resolveRuntime(hostSetting('nodePath')),
+    maxConcurrent: () => hostSetting('maxConcurrentRuns'),
   });
   const interrupted = await store.markInterrupted(manager.ids());
   if (interrupted.length) output.warn(`${interrupted.length} run(s) left running by a closed window were marked interrupted.`);
