@@ -8,6 +8,8 @@ import type { EpochEvent, EventBody, FinishedEvent, StartedEvent } from '../../s
 import { cacheImages } from '../../src/trainer/decode-cache';
 import { writeFaceFolder, writePairsTxt } from '../../src/trainer/face-folder';
 import { folderDataset } from '../../src/trainer/folder-dataset';
+import { listImageFolder } from '../../src/trainer/image-folder';
+import { loadPairsFile } from '../../src/trainer/pairs-file';
 import { encodePng } from '../../src/trainer/png';
 import { SKIPPED_IMAGES_WARNING, type FolderDatasetStats } from '../../src/shared/images';
 import type { TrainerLog } from '../../src/trainer/errors';
@@ -186,6 +188,20 @@ describe('image folder datasets', function () {
     assert.match(warnings[0][1], /d\/cut\.jpg/);
   });
 
+  it('follows links inside the dataset, and pairs outside their folder when allowed', async function () {
+    if (process.platform === 'win32') this.skip();
+    const root = tree('linked-in', { a: good(3), b: good(3), c: good(3) });
+    symlinkSync(path.join(root, 'a'), path.join(root, 'a-again'));
+    symlinkSync(path.join(root, 'b', 'img_1.png'), path.join(root, 'c', 'img_9.png'));
+    const listing = await listImageFolder(root, 2);
+    assert.deepEqual(listing.identities.map((i) => `${i.name}:${i.files.length}`), ['a:3', 'a-again:3', 'b:3', 'c:4']);
+    const f = path.join(lfw, 'outside.csv');
+    writeFileSync(f, `../faces/Person_00001/Person_00001_0001.png,../faces/Person_00001/Person_00001_0002.png,1\nHeld_1/Held_1_0001.png,Held_2/Held_2_0001.png,0\n`);
+    const pairs = await loadPairsFile(f, lfw, faces, { allowOutside: true });
+    assert.equal(pairs.files[0], path.join(faces, 'Person_00001', 'Person_00001_0001.png'));
+    await assert.rejects(loadPairsFile(f, lfw, faces), /lead outside the pairs images folder/);
+  });
+
   describe('bad inputs end the run with a message naming the file or field', () => {
     it('a path that does not exist', () => failsWith(config({ path: path.join(tmp, 'nope') }), /Dataset folder .*nope does not exist/));
     it('a file instead of a folder', () => failsWith(config({ path: pairsTxt }), /pairs\.txt is a file, not a folder/));
@@ -240,6 +256,39 @@ describe('image folder datasets', function () {
       symlinkSync(path.join(root, 'gone.png'), path.join(root, 'a', 'broken.png'));
       return failsWith(config({ path: root }), /a\/broken\.png does not exist \(a broken symbolic link\?\)/);
     });
+    it('pairs naming images outside the pairs images folder (.., absolute paths, LFW names with a path)', () => {
+      const f = path.join(lfw, 'escape.csv');
+      writeFileSync(f, ['path1,path2,same', `Held_1/Held_1_0001.png,../faces/Person_00001/Person_00001_0001.png,0`, `${path.join(faces, 'Person_00002', 'Person_00002_0001.png')},Held_1/Held_1_0002.png,1`].join('\n'));
+      return failsWith(
+        config({ path: faces, pairsFile: f, pairsImages: lfw }),
+        /escape\.csv: 2 image reference\(s\) lead outside the pairs images folder .*lfw: line 2: \.\.\/faces\/.*; line 3: \/.*Person_00002_0001\.png\. .*allowPairsOutsideFolder/,
+      );
+    });
+    it('an LFW pairs line whose name is a path', () => {
+      const f = path.join(lfw, 'escape.txt');
+      writeFileSync(f, '1\t1\n../faces/Person_00001\t1\t2\nHeld_1\t1\tHeld_2\t1\n');
+      return failsWith(config({ path: faces, pairsFile: f, pairsImages: lfw }), /line 2: \.\.\/faces\/Person_00001 \(not a folder name\)/);
+    });
+    it('a pairs image that is a link leading out of the pairs images folder', function () {
+      if (process.platform === 'win32') this.skip();
+      const root = tree('linked-pairs', { Held_A: good(2), Held_B: good(2) });
+      symlinkSync(path.join(faces, 'Person_00001', 'Person_00001_0001.png'), path.join(root, 'Held_A', 'Held_A_0003.png'));
+      const f = path.join(root, 'pairs.csv');
+      writeFileSync(f, 'Held_A/img_1.png,Held_A/Held_A_0003.png,1\nHeld_A/img_1.png,Held_B/img_2.png,0\n');
+      return failsWith(config({ path: faces, pairsFile: f }), /line 1: Held_A\/Held_A_0003\.png \(a link to .*Person_00001_0001\.png\)/);
+    });
+    it('a dataset link leading out of the dataset folder', function () {
+      if (process.platform === 'win32') this.skip();
+      const root = tree('linked-out', { a: good(3), b: good(3) });
+      symlinkSync(path.join(faces, 'Person_00001'), path.join(root, 'c'));
+      return failsWith(config({ path: root }), /c is a symbolic link to .*Person_00001, outside the dataset folder .*linked-out: links are followed only inside it/);
+    });
+    it('a dataset link back to the dataset folder (a loop)', function () {
+      if (process.platform === 'win32') this.skip();
+      const root = tree('linked-loop', { a: good(3), b: good(3) });
+      symlinkSync(root, path.join(root, 'z'));
+      return failsWith(config({ path: root }), /z is a symbolic link back to the dataset folder .*linked-loop \(a loop\)/);
+    });
     it('an unreadable file (no read permission)', function () {
       if (process.platform === 'win32' || process.getuid?.() === 0) this.skip(); // root reads anything
       const root = tree('noperm', { a: good(3), b: good(3), c: good(3), d: good(3) });
@@ -248,19 +297,21 @@ describe('image folder datasets', function () {
     });
   });
 
-  it('10,000 identities load and stream batches with bounded memory', async function () {
+  it('20,000 identity folders load and stream batches with bounded memory', async function () {
     const root = path.join(tmp, 'many');
     const tiny = png(8, 3);
-    for (let i = 0; i < 10000; i++) {
+    // One image each, a second for every fifth: the held-out identities need matched pairs.
+    for (let i = 0; i < 20000; i++) {
       const dir = path.join(root, `id_${String(i).padStart(5, '0')}`);
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, '1.png'), tiny);
-      writeFileSync(path.join(dir, '2.png'), tiny);
+      if (i % 5 === 0) writeFileSync(path.join(dir, '2.png'), tiny);
     }
     const before = process.memoryUsage().rss;
-    const data = await folderDataset(config({ path: root }, { imageSize: 8 }), quiet);
-    assert.equal(data.stats.identities, 9000);
-    assert.equal(data.stats.verifyIdentities, 1000);
+    const data = await folderDataset(config({ path: root, minImagesPerIdentity: 1 }, { imageSize: 8 }), quiet);
+    assert.equal(data.stats.identities, 18000);
+    assert.equal(data.stats.verifyIdentities, 2000);
+    assert.deepEqual(data.stats.imagesPerIdentity, { min: 1, median: 1, max: 2 });
     let sum = 0;
     for (let k = 0; k < 50; k++) sum += (await data.train.batch(Array.from({ length: 64 }, (_, i) => (k * 64 + i) % data.train.count))).length;
     assert.equal(sum, 50 * 64 * 8 * 8 * 3);
