@@ -58,7 +58,26 @@ describe('fault: decode cache', function () {
     assert.equal(cached.length, files.length, 'every decoded image is in the index');
     const decoded = outputs.map((o) => Number(/decoded=(\d+)/.exec(o)?.[1]));
     assert.equal(decoded.reduce((a, b) => a + b, 0), files.length, `each image decoded once: ${decoded}`);
-    assert.ok(outputs.some((o) => /Waiting for process \d+ on .*, which is decoding images into the cache/.test(o)), 'a waiting run says what it waits for');
+    assert.ok(outputs.some((o) => /Waiting for (process \d+ on .*|another process), which is decoding images into the cache .*writer\.lock/.test(o)), `a waiting run says what it waits for:\n${outputs.join('\n')}`);
+  });
+
+  it('a lock taken a moment ago (its owner not yet written) is waited for, not deleted', async () => {
+    const folder = path.join(work, 'faces');
+    const files = writeFolder(folder, 4, 3);
+    const cacheRoot = path.join(work, 'cache');
+    const dir = cacheDir(cacheRoot, folder, FAULT_IMAGE_SIZE, 3);
+    mkdirSync(path.join(dir, 'writer.lock'), { recursive: true });
+    const infos: string[] = [];
+    let released = 0;
+    setTimeout(() => {
+      released = Date.now();
+      rmSync(path.join(dir, 'writer.lock'), { recursive: true });
+    }, 1000);
+    const images = await cacheImages(files, { cacheRoot, folder, imageSize: FAULT_IMAGE_SIZE, channels: 3, log: { info: (m) => infos.push(m), warn: (c, m) => infos.push(`${c}: ${m}`) } });
+    await images.close();
+    assert.ok(released > 0, 'it did not wait for the lock');
+    assert.equal(images.decoded, files.length);
+    assert.match(infos[0], /^Waiting for another process, which is decoding images into the cache .*writer\.lock, refreshed 0 s ago/);
   });
 
   it('a stale lock whose pid now belongs to another live process (pid 1) is taken over in bounded time, saying so', async () => {
