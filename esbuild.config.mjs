@@ -3,7 +3,7 @@
 //   dist/trainer.js    the training child process, dist/cli.js the command line
 //                      (node, cjs; tfjs and native modules external: they load their own binaries)
 //   dist/webview.js    the dashboard (browser, iife)
-//   dist/simd-kernels.wasm  the trainer's SIMD kernels (AssemblyScript, src/trainer/simd)
+//   dist/simd-kernels.wasm  the trainer's SIMD kernels (AssemblyScript, src/trainer/backend/simd)
 // Usage: node esbuild.config.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
 import asc from 'assemblyscript/asc';
@@ -13,8 +13,12 @@ const watch = process.argv.includes('--watch');
 
 const nodeExternals = ['@tensorflow/*', 'sharp', 'playwright-core'];
 
+const { version } = JSON.parse((await import('node:fs')).readFileSync('package.json', 'utf8'));
+
 const common = {
   bundle: true,
+  // The version a run records (src/core/version.ts); unbundled (tsx) code says "dev".
+  define: { 'process.env.L2SOFTMAX_VERSION': JSON.stringify(version) },
   minify: production,
   sourcemap: !production,
   sourcesContent: false,
@@ -65,7 +69,7 @@ if (process.argv.includes('--tests')) {
 // carry no data segments, runtime or abort handler that would write into it.
 async function buildKernels() {
   const { error, stderr } = await asc.main([
-    'src/trainer/simd/kernels.ts',
+    'src/trainer/backend/simd/kernels.ts',
     '--outFile', 'dist/simd-kernels.wasm',
     '-O3', '--noAssert', '--enable', 'simd', '--runtime', 'stub', '--importMemory', '--use', 'abort=',
   ]);

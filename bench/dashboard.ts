@@ -3,8 +3,12 @@
 // - event-to-paint latency of live step events arriving at 20 per second.
 //   npx tsx bench/dashboard.ts
 
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { RunFollower } from '../src/core/run-follower';
 import type { RunSnapshot } from '../src/shared/dashboard';
-import { emptySeries, pushStep } from '../src/shared/dashboard';
+import { DASHBOARD_FOLLOW_MS, emptySeries, pushStep } from '../src/shared/dashboard';
 import { DEFAULT_CONFIG } from '../src/shared/config';
 import type { EpochEvent, StartedEvent, StepEvent, Verification } from '../src/shared/events';
 import { chromiumPath, launchBrowser, send, serve } from '../test/browser/harness';
@@ -73,6 +77,42 @@ function bigRun(): RunSnapshot {
   return { id: 'big', name: '100k-step run', status: 'running', config: started.config, createdAt: new Date().toISOString(), started, steps, epochs, warnings: [] };
 }
 
+/**
+ * The whole path a live event takes: the trainer appends it to events.jsonl,
+ * the host's RunFollower (polling as an open dashboard does) reads it, the page
+ * draws it. Timed from the write to the second animation frame after delivery.
+ */
+async function fileToPaint(page: import('playwright-core').Page): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'l2sm-bench-follow-'));
+  const file = path.join(dir, 'events.jsonl');
+  writeFileSync(file, '');
+  const follower = new RunFollower(dir);
+  let delivered: (() => void) | undefined;
+  const watch = follower.watch(DASHBOARD_FOLLOW_MS, async (u) => {
+    for (const event of u.events) await send(page, { type: 'event', runId: 'big', event });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    delivered?.();
+  });
+  const ms: number[] = [];
+  try {
+    for (let i = 1; i <= 40; i++) {
+      const done = new Promise<void>((r) => (delivered = r));
+      const t0 = performance.now();
+      appendFileSync(file, JSON.stringify(step(STEPS + 1000 + i)) + '\n');
+      await done;
+      ms.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 97 * (i % 3)));
+    }
+  } finally {
+    watch.dispose();
+    follower.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  ms.sort((a, b) => a - b);
+  const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))].toFixed(0);
+  console.log(`event written to events.jsonl -> painted (RunFollower polling every ${DASHBOARD_FOLLOW_MS} ms): median ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms (${ms.length} events)`);
+}
+
 async function main(): Promise<void> {
   try {
     chromiumPath();
@@ -121,6 +161,7 @@ async function main(): Promise<void> {
     const lat = (await page.evaluate(() => (window as unknown as { lat: number[] }).lat)).sort((a, b) => a - b);
     const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(1);
     console.log(`event-to-paint at 20 events/s on a ${STEPS.toLocaleString('en-US')}-step run: median ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms (${lat.length} events)`);
+    await fileToPaint(page);
   } finally {
     await browser.close();
     server.close();

@@ -12,12 +12,12 @@ import { cpus } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG, resolveConfig, type RunConfig } from '../src/shared/config';
-import { initBackend } from '../src/trainer/backend';
-import { syntheticDataset } from '../src/trainer/data';
-import { buildNet, countParameters } from '../src/trainer/model';
-import { makeOptimizer } from '../src/trainer/optimizer';
+import { initBackend } from '../src/trainer/backend/select';
+import { syntheticDataset } from '../src/trainer/data/synthetic';
+import { buildNet, countParameters } from '../src/trainer/net/model';
+import { makeOptimizer } from '../src/trainer/train/optimizer';
 import { consoleToStderr } from '../src/trainer/quiet';
-import { LocalStep, ParallelStep, type StepRunner } from '../src/trainer/step';
+import { LocalStep, ParallelStep, type StepRunner } from '../src/trainer/train/step';
 import * as tf from '../src/trainer/tf';
 
 const ROOT = path.resolve(__dirname, '..');

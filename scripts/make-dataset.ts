@@ -6,7 +6,7 @@
 
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFaceFolder, writePairsTxt } from '../src/trainer/face-folder';
+import { writeFaceFolder, writePairsTxt } from '../src/trainer/data/write-face-folder';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -238,6 +238,7 @@ export class RunView {
           'div',
           { class: 'actions' },
           stopping ? h('button', { class: 'primary', id: 'stop', onclick: () => this.post({ type: 'stop', runId: r.id }) }, 'Stop') : null,
+          RESUMABLE.has(r.status) ? h('button', { id: 'resume', title: 'Continue from the newest checkpoint', onclick: () => this.post({ type: 'resume', runId: r.id }) }, 'Resume') : null,
           h('button', { id: 'show-log', onclick: () => this.post({ type: 'showLog', runId: r.id }) }, 'Log'),
           h('button', { id: 'export-csv', onclick: () => this.post({ type: 'exportCsv' }) }, 'Export CSV'),
         ),
@@ -320,6 +321,9 @@ export class RunView {
     this.charts.clear();
   }
 }
+
+/** A run in these states can continue from its checkpoint (the host checks that one exists). */
+const RESUMABLE: ReadonlySet<string> = new Set(['stopped', 'interrupted', 'failed']);
 
 export function flatten(obj: object, prefix = ''): Record<string, string> {
   const out: Record<string, string> = {};

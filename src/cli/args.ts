@@ -1,5 +1,6 @@
 // Command-line arguments of `l2softmax train`, turned into a run config.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatErrors, resolveConfig, setField, DEFAULT_CONFIG, type RunConfig } from '../shared/config';
 
@@ -26,19 +27,34 @@ Options:
   --device NAME          auto (default), gpu or cpu
   --seed N               (default ${DEFAULT_CONFIG.seed})
   --out DIR              run folder (default .l2softmax/runs/<id>)
+  --resume DIR           continue a stopped, interrupted or failed run from its newest
+                         checkpoint, in its own folder (--epochs N extends it)
+  --force                resume even though the trainer version or the dataset changed
   --json                 print raw protocol events (JSON lines) instead of the report
   -h, --help             this help
 
-Exit code: 0 when the run completed, 1 when it failed, 2 for bad arguments, 3 when stopped (Ctrl+C).`;
+Exit code: 0 when the run completed, 1 when it failed, 2 for bad arguments, 3 when stopped (Ctrl+C),
+4 when the run folder cannot be written (full disk).`;
 
 export interface CliOptions {
   config: RunConfig;
   out?: string;
+  /** A run folder to continue, with an optional new epoch count. */
+  resume?: { dir: string; epochs?: number; force: boolean };
   json: boolean;
   help: boolean;
 }
 
 export class UsageError extends Error {}
+
+/** Reads a --config file, or says why it cannot. */
+export function readConfigFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read --config ${file}: ${(err as Error).message}`);
+  }
+}
 
 const NUMERIC: Record<string, string> = {
   alpha: 'alpha',
@@ -81,6 +97,8 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
         device: { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
+        resume: { type: 'string' },
+        force: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -92,6 +110,7 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
   if (values.help) return { config: DEFAULT_CONFIG, json: false, help: true };
   const command = positionals[0] ?? 'train';
   if (command !== 'train' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}" (only "train" exists)`);
+  if (values.resume !== undefined) return resumeOptions(values);
   const base = values.config ? readConfig(values.config) : {};
   const first = resolveConfig(base);
   if (!first.ok) throw new UsageError(`${values.config}: ${formatErrors(first.errors)}`);
@@ -113,4 +132,17 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
   const checked = resolveConfig(config);
   if (!checked.ok) throw new UsageError(formatErrors(checked.errors));
   return { config: checked.config, out: values.out, json: Boolean(values.json), help: false };
+}
+
+/** `--resume DIR [--epochs N] [--force]`: the run's own config is used, so other settings are refused. */
+function resumeOptions(values: Record<string, string | boolean | undefined>): CliOptions {
+  const other = Object.keys(values).filter((k) => values[k] !== undefined && !['resume', 'epochs', 'force', 'json'].includes(k));
+  if (other.length) throw new UsageError(`--resume continues a run with its own settings; drop ${other.map((k) => `--${k}`).join(', ')} (only --epochs may extend it)`);
+  let epochs: number | undefined;
+  if (typeof values.epochs === 'string') {
+    epochs = Number(values.epochs);
+    if (!Number.isInteger(epochs) || epochs < 1) throw new UsageError(`--epochs must be a positive integer, got "${values.epochs}"`);
+  }
+  if (!String(values.resume).trim()) throw new UsageError('--resume needs a run folder');
+  return { config: DEFAULT_CONFIG, resume: { dir: String(values.resume), epochs, force: Boolean(values.force) }, json: Boolean(values.json), help: false };
 }

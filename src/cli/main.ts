@@ -1,92 +1,105 @@
-// The l2softmax command line: trains in this process and prints a report
-// (or raw protocol events with --json). Ctrl+C stops gracefully; twice, at once.
+// The l2softmax command line: trains in this process, in a run folder written
+// through the same RunWriter as the extension's trainer (so the run shows up in
+// the Runs view of a window open on the folder), and prints a report (or raw
+// protocol events with --json). Ctrl+C stops gracefully; twice, at once.
 
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { applyToRecord } from '../core/record';
-import { RunStore, isRunId, type RunRecord } from '../core/run-store';
-import { describeConfig } from '../shared/config';
-import { PROTOCOL_VERSION, type EventBody, type FinishedEvent, type TrainerEvent } from '../shared/events';
+import { checkResume } from '../core/resume';
+import { RunStore, isRunId } from '../core/run-store';
+import { describeConfig, type RunConfig } from '../shared/config';
+import type { FinishedEvent, TrainerEvent } from '../shared/events';
+import { RUN_FILES, type RunRecord } from '../shared/run';
 import { consoleToStderr } from '../trainer/quiet';
-import { train } from '../trainer/train';
-import { USAGE, UsageError, parseCli } from './args';
+import { EXIT, trainInFolder } from '../trainer/session';
+import { USAGE, UsageError, parseCli, readConfigFile, type CliOptions } from './args';
 import { formatEpoch, formatStarted, formatSummary } from './report';
+import { sweepMain } from './sweep';
 
-/**
- * The run folder, with a run.json like the extension's, so CLI runs appear in its
- * Runs view: `.l2softmax/runs/<id>` by default, or --out (recorded when its name is a valid run id).
- */
-async function openRun(out: string | undefined, config: RunRecord['config']): Promise<{ dir: string; store?: RunStore; record?: RunRecord }> {
+/** Creates the run folder: `.l2softmax/runs/<id>` by default, or --out (its name must be a valid run id). */
+async function createRun(out: string | undefined, config: RunConfig): Promise<string> {
   const name = describeConfig(config);
   if (!out) {
     const store = new RunStore(path.resolve('.l2softmax', 'runs'));
-    const record = await store.create(config, name);
-    return { dir: store.dir(record.id), store, record };
+    return store.dir((await store.create(config, name, { launcher: 'cli' })).id);
   }
   const dir = path.resolve(out);
-  mkdirSync(dir, { recursive: true });
-  if (!isRunId(path.basename(dir))) return { dir };
+  if (!isRunId(path.basename(dir))) throw new UsageError(`--out ${out}: the folder name must be letters, digits, ".", "_" or "-" (it becomes the run id)`);
+  if (existsSync(path.join(dir, RUN_FILES.record))) throw new UsageError(`--out ${out} already holds a run; use --resume ${out} to continue it`);
   const store = new RunStore(path.dirname(dir));
-  return { dir, store, record: await store.create(config, name, new Date(), path.basename(dir)) };
+  await store.create(config, name, { id: path.basename(dir), launcher: 'cli' });
+  return dir;
+}
+
+/** Checks a run folder before resuming it; returns its folder or throws a UsageError that says why not. */
+async function prepareResume(resume: NonNullable<CliOptions['resume']>): Promise<string> {
+  const dir = path.resolve(resume.dir);
+  let record: RunRecord;
+  try {
+    record = JSON.parse(readFileSync(path.join(dir, RUN_FILES.record), 'utf8')) as RunRecord;
+  } catch (err) {
+    throw new UsageError(`--resume ${resume.dir}: not a run folder (${(err as Error).message})`);
+  }
+  const store = new RunStore(path.dirname(dir));
+  const status = (await store.view(path.basename(dir)))?.status ?? record.status;
+  const check = await checkResume(dir, record, status, resume.epochs);
+  if (check.refusal) throw new UsageError(`cannot resume: ${check.refusal}`);
+  if (check.changes.length && !resume.force) throw new UsageError(`since the run started, ${check.changes.join('; ')}. Resume anyway with --force.`);
+  return dir;
 }
 
 async function main(): Promise<number> {
   consoleToStderr();
-  let opts;
+  if (process.argv[2] === 'sweep') return sweepMain(process.argv.slice(3));
+  let opts: CliOptions;
+  let dir: string;
   try {
-    opts = parseCli(process.argv.slice(2), (file) => {
-      try {
-        return JSON.parse(readFileSync(file, 'utf8'));
-      } catch (err) {
-        throw new UsageError(`cannot read --config ${file}: ${(err as Error).message}`);
-      }
-    });
+    opts = parseCli(process.argv.slice(2), readConfigFile);
+    if (opts.help) {
+      process.stdout.write(USAGE + '\n');
+      return EXIT.completed;
+    }
+    dir = opts.resume ? await prepareResume(opts.resume) : await createRun(opts.out, opts.config);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`error: ${err.message}\n\n${USAGE}\n`);
-      return 2;
+      return EXIT.usage;
     }
     throw err;
   }
-  if (opts.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  const { dir: out, store, record } = await openRun(opts.out, opts.config);
-  if (store && record) {
-    Object.assign(record, { status: 'running', startedAt: new Date().toISOString(), pid: process.pid });
-    await store.save(record);
-  }
-  const eventsFile = path.join(out, 'events.jsonl');
-  const events: TrainerEvent[] = [];
-  let saving: Promise<void> = Promise.resolve();
   let stops = 0;
   process.on('SIGINT', () => {
     if (++stops > 1) process.exit(130);
     process.stderr.write('\nStopping after this step (Ctrl+C again to quit at once)...\n');
   });
+  process.on('SIGTERM', () => stops++);
+  return trainInFolder({
+    dir,
+    launcher: 'cli',
+    resume: !!opts.resume,
+    epochs: opts.resume?.epochs,
+    shouldStop: () => stops > 0,
+    onEvent: opts.json ? (event) => process.stdout.write(JSON.stringify(event) + '\n') : reporter(dir),
+  });
+}
+
+/** Prints the human report: header, a line per epoch, the final table. */
+function reporter(dir: string): (event: TrainerEvent) => void {
+  const events: TrainerEvent[] = [];
   const print = (line: string) => process.stdout.write(line + '\n');
-  const emit = (body: EventBody) => {
-    const event = { v: PROTOCOL_VERSION, time: Date.now(), ...body } as TrainerEvent;
+  return (event) => {
     if (event.type !== 'step') events.push(event);
-    appendFileSync(eventsFile, JSON.stringify(event) + '\n');
-    if (store && record && applyToRecord(record, event)) {
-      if (event.type === 'finished') {
-        record.endedAt = new Date().toISOString();
-        delete record.pid;
-      }
-      saving = saving.then(() => store.save(record)).catch(() => undefined);
-    }
-    if (opts.json) return print(JSON.stringify(event));
     switch (event.type) {
       case 'started':
-        return print(formatStarted(event) + `\nOutput    ${out}\n`);
+        return print(formatStarted(event) + `\nOutput    ${dir}\n`);
+      case 'resumed':
+        return print(`Resumed   from epoch ${event.fromEpoch} (step ${event.fromStep}), training to epoch ${event.epochs}\n`);
       case 'epoch':
         return print(formatEpoch(event));
       case 'warning':
-        return process.stderr.write(`warning: ${event.message}\n`);
+        return void process.stderr.write(`warning: ${event.message}\n`);
       case 'error':
-        return process.stderr.write(`error: ${event.message}\n`);
+        return void process.stderr.write(`error: ${event.message}\n`);
       case 'log':
         if (event.level === 'info') process.stderr.write(`${event.message}\n`);
         return;
@@ -94,15 +107,12 @@ async function main(): Promise<number> {
         return print('\n' + formatSummary(events, event as FinishedEvent));
     }
   };
-  const status = await train({ config: opts.config, outDir: out, emit, shouldStop: () => stops > 0 });
-  await saving;
-  return status === 'completed' ? 0 : status === 'stopped' ? 3 : 1;
 }
 
 main().then(
   (code) => (process.exitCode = code),
   (err) => {
     process.stderr.write(`l2softmax crashed: ${(err as Error).stack ?? err}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT.failed;
   },
 );

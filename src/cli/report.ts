@@ -1,13 +1,11 @@
 // Human-readable progress for the CLI: one line per epoch and a final table.
 
 import type { EpochEvent, FinishedEvent, StartedEvent, TrainerEvent } from '../shared/events';
-
 import { minMax, pct, tarAtFar } from '../shared/format';
-import type { FolderDatasetStats } from '../shared/images';
 
 export function formatStarted(e: StartedEvent): string {
   const c = e.config;
-  const d: FolderDatasetStats = e.dataset;
+  const d = e.dataset;
   const loss = c.loss === 'l2-softmax' ? `L2-softmax, alpha ${c.alpha}${c.alphaTrainable ? ' (trainable)' : ''}` : 'softmax (baseline)';
   return [
     `Backend   ${e.backend.description}${e.workers && e.workers > 1 ? `, data-parallel on ${e.workers} threads` : ''}`,

@@ -1,366 +1,401 @@
-// Starts, watches and stops trainer child processes; one child per run,
-// queued beyond the concurrency limit. Every event goes to the run's
-// events.jsonl and updates its run.json. Free of `vscode`: tested in plain Node.
+// Launches trainers for this machine's queue and asks them to stop. A trainer
+// runs detached (own process group, stdio to trainer.log, no IPC) and owns its
+// run folder, so it outlives the window that started it. Queued runs are
+// folders with status "queued"; whichever window holds the queue lock starts
+// them, up to the concurrency limit. What runs do is seen through the
+// RunMonitor, the same way for every run. Free of `vscode`.
 
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, openSync, promises as fs, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import * as lockfile from 'proper-lockfile';
 import type { RunConfig } from '../shared/config';
-import { isTrainerEvent, type TrainerEvent } from '../shared/events';
+import { ACTIVE_STATUSES, RUN_FILES, type ControlRequest, type RunRecord } from '../shared/run';
+import { writeFileAtomic } from './atomic-file';
 import { Emitter, type Disposable } from './emitter';
-import { applyToRecord } from './record';
-import { ACTIVE, type RunRecord, type RunStore } from './run-store';
+import type { RunLauncher } from './launcher';
+import type { RunMonitor } from './run-monitor';
+import { isAlive, type RunStore } from './run-store';
+import { readControlFile } from './run-writer';
 import { RuntimeError, type Runtime } from './runtime';
 
 export interface ManagerOptions {
   store: RunStore;
+  monitor: RunMonitor;
   /** The trainer entry script (dist/trainer.js). */
   trainerScript: string;
   /** Resolved at every launch, so settings changes apply to the next run. */
   runtime: () => Runtime;
   maxConcurrent: () => number;
-  /** Graceful stop (finish the step, checkpoint) before SIGTERM. */
+  /** A trainer on this machine that has not stopped this long after a stop request is killed. */
   stopGraceMs?: number;
-  /** SIGTERM before SIGKILL. */
-  killGraceMs?: number;
-}
-
-export interface RunEvent {
-  run: RunRecord;
-  event: TrainerEvent;
+  /** How often the queue is looked at (besides after every change). */
+  queuePollMs?: number;
+  /** A queue lock whose holder stopped refreshing it this long ago is taken over. */
+  lockStaleMs?: number;
+  /** Launchers of runs this machine's queue does not start (a cluster scheduler), driven by the queue's holder. */
+  launchers?: RunLauncher[];
 }
 
 export interface LogLine {
   runId: string;
-  stream: 'stdout' | 'stderr' | 'host';
   line: string;
 }
 
-interface Active {
-  record: RunRecord;
-  child: ChildProcess;
-  log: WriteStream;
-  finished: boolean;
-  stopRequested: boolean;
-  stderrTail: string[];
-  timers: NodeJS.Timeout[];
-  lastSave: number;
-  exited: Promise<void>;
-}
-
-const SAVE_INTERVAL_MS = 1000;
+/** The queue lock's own folder name; not a run id (those never start with a dot). */
+const QUEUE_LOCK = '.queue.lock';
+const STOP_GRACE_MS = 30000;
+const QUEUE_POLL_MS = 1000;
+const LOCK_STALE_MS = 20000;
+/** How much of the end of trainer.log a failure message may quote from. */
+const LOG_TAIL_BYTES = 16384;
 
 export class RunManager implements Disposable {
-  private readonly active = new Map<string, Active>();
-  private readonly queue: RunRecord[] = [];
-  private readonly changed = new Emitter<RunRecord>();
-  private readonly events = new Emitter<RunEvent>();
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly exits = new Map<string, Promise<void>>();
+  private readonly launching = new Set<string>();
   private readonly logs = new Emitter<LogLine>();
-  readonly onDidChangeRun = this.changed.event;
-  readonly onDidEvent = this.events.event;
+  /** Host-side lines (launches, stops, trainers that died); the trainer's own log is trainer.log. */
   readonly onDidLog = this.logs.event;
+  private readonly timer: NodeJS.Timeout;
+  private readonly subscription: Disposable;
+  private releaseLock: (() => Promise<void>) | undefined;
+  /** Pumps run one at a time; a pump asked for while one runs happens after it (once for any number of asks). */
+  private pumps: Promise<void> = Promise.resolve();
+  private pumpPending = false;
+  private disposed = false;
 
-  private readonly saves = new Map<string, Promise<void>>();
-
-  constructor(private readonly opts: ManagerOptions) {}
-
-  /** Saves run.json; saves of one run happen in order, so an older state never overwrites a newer one. */
-  private persist(record: RunRecord): Promise<void> {
-    const snapshot: RunRecord = JSON.parse(JSON.stringify(record));
-    const previous = this.saves.get(record.id) ?? Promise.resolve();
-    const next = previous.then(() => this.opts.store.save(snapshot)).catch(() => undefined);
-    this.saves.set(record.id, next);
-    void next.then(() => {
-      if (this.saves.get(record.id) === next) this.saves.delete(record.id);
+  constructor(private readonly opts: ManagerOptions) {
+    this.timer = setInterval(() => void this.pump(), opts.queuePollMs ?? QUEUE_POLL_MS);
+    this.subscription = opts.monitor.onDidChange((r) => {
+      if (r.status !== 'running') void this.pump();
     });
-    return next;
   }
 
-  /** Records a new run and starts it, or queues it when the concurrency limit is reached. */
+  /** True while this window starts the queued runs of the folder. */
+  get holdsQueue(): boolean {
+    return !!this.releaseLock;
+  }
+
+  /** Records a new run in the queue and starts it when a slot is free. */
   async start(config: RunConfig, name: string): Promise<RunRecord> {
     const record = await this.opts.store.create(config, name);
-    this.queue.push(record);
-    this.changed.fire(record);
+    await this.opts.monitor.poke(record.id);
     await this.pump();
-    return this.get(record.id) ?? record;
+    return this.opts.monitor.get(record.id) ?? record;
   }
 
-  /** The live record of an active or queued run. */
-  get(id: string): RunRecord | undefined {
-    return this.active.get(id)?.record ?? this.queue.find((r) => r.id === id);
+  /** Queues a stopped, interrupted or failed run to continue from its newest checkpoint (see checkResume first). */
+  async resume(id: string, epochs?: number): Promise<RunRecord> {
+    const record = await this.requireRecord(id);
+    Object.assign(record, { status: 'queued', resumeRequested: true, config: { ...record.config, epochs: epochs ?? record.config.epochs } });
+    delete record.endedAt;
+    // A scheduler's run needs a new job for the next trainer.
+    delete record.job;
+    await this.opts.store.save(record);
+    this.log(id, `resume requested (to epoch ${record.config.epochs})`);
+    await this.opts.monitor.poke(id);
+    await this.pump();
+    return this.opts.monitor.get(id) ?? record;
   }
 
-  ids(): Set<string> {
-    return new Set([...this.active.keys(), ...this.queue.map((r) => r.id)]);
-  }
-
+  /** Live runs launched by this machine's queue. */
   runningCount(): number {
-    return this.active.size;
+    return this.opts.monitor.records().filter((r) => r.status === 'running' && (r.launcher ?? 'local') === 'local').length;
   }
 
-  /** Asks the trainer to stop; escalates to SIGTERM then SIGKILL of its process group. Resolves when it has exited. */
-  async stop(id: string): Promise<void> {
-    const queued = this.queue.findIndex((r) => r.id === id);
-    if (queued >= 0) {
-      const [record] = this.queue.splice(queued, 1);
-      record.status = 'stopped';
-      record.reason = 'Stopped before it started.';
-      record.endedAt = new Date().toISOString();
-      await this.persist(record);
-      this.changed.fire(record);
-      return;
+  private pump(): Promise<void> {
+    if (this.pumpPending) return this.pumps;
+    this.pumpPending = true;
+    this.pumps = this.pumps
+      .then(() => {
+        this.pumpPending = false;
+        return this.pumpOnce();
+      })
+      .catch(() => undefined);
+    return this.pumps;
+  }
+
+  private async pumpOnce(): Promise<void> {
+    if (this.disposed || !(await this.acquireQueue())) return;
+    const queued = this.opts.monitor
+      .records()
+      .filter((r) => r.status === 'queued' && (r.launcher ?? 'local') === 'local' && !this.launching.has(r.id))
+      .reverse();
+    for (const record of queued) {
+      if (this.runningCount() + this.launching.size >= Math.max(1, this.opts.maxConcurrent())) break;
+      await this.launch(record.id).catch((err: Error) => this.log(record.id, `could not start the run: ${err.message}`));
     }
-    const a = this.active.get(id);
-    if (!a) return;
-    if (!a.stopRequested) {
-      a.stopRequested = true;
-      this.hostLog(a, 'stop requested');
-      if (a.child.connected) a.child.send({ type: 'stop' }, () => undefined);
-      else this.signal(a, 'SIGTERM');
-      a.timers.push(
-        setTimeout(() => {
-          this.hostLog(a, 'the trainer did not stop in time: SIGTERM');
-          this.signal(a, 'SIGTERM');
-          a.timers.push(
-            setTimeout(() => {
-              this.hostLog(a, 'the trainer ignored SIGTERM: SIGKILL');
-              this.signal(a, 'SIGKILL');
-            }, this.opts.killGraceMs ?? 5000),
-          );
-        }, this.opts.stopGraceMs ?? 15000),
-      );
+    await this.pumpLaunchers();
+  }
+
+  /** Other launchers start their queued runs and look after the rest (under the same lock, so one window does it). */
+  private async pumpLaunchers(): Promise<void> {
+    const records = this.opts.monitor.records();
+    for (const launcher of this.opts.launchers ?? []) {
+      const mine = records.filter((r) => r.launcher === launcher.kind);
+      const queued = mine.filter((r) => r.status === 'queued').reverse();
+      await launcher.launch(queued).catch(() => undefined);
+      await launcher.reconcile(mine).catch(() => undefined);
     }
-    await a.exited;
+  }
+
+  private launcherOf(record: RunRecord): RunLauncher | undefined {
+    return this.opts.launchers?.find((l) => l.kind === record.launcher);
+  }
+
+  private async acquireQueue(): Promise<boolean> {
+    if (this.releaseLock) return true;
+    const root = this.opts.store.root;
+    try {
+      await fs.mkdir(root, { recursive: true });
+      this.releaseLock = await lockfile.lock(root, {
+        lockfilePath: path.join(root, QUEUE_LOCK),
+        stale: this.opts.lockStaleMs ?? LOCK_STALE_MS,
+        retries: 0,
+        realpath: false,
+        // Another process took the lock over (this one stalled): stop starting runs until it is ours again.
+        onCompromised: () => (this.releaseLock = undefined),
+      });
+      return true;
+    } catch {
+      return false; // another window holds the queue
+    }
+  }
+
+  private async launch(id: string): Promise<void> {
+    const { store } = this.opts;
+    const record = await store.get(id);
+    if (!record || record.status !== 'queued') return;
+    this.launching.add(id);
+    try {
+      let runtime: Runtime;
+      try {
+        runtime = this.opts.runtime();
+      } catch (err) {
+        return await this.takeOver(id, 'failed', err instanceof RuntimeError ? err.message : `Cannot start the trainer: ${(err as Error).message}`, 'spawn');
+      }
+      const resume = !!record.resumeRequested;
+      const now = new Date().toISOString();
+      Object.assign(record, { status: 'running', launchedAt: now, startedAt: record.startedAt ?? now, launcher: 'local' });
+      // The previous trainer's identity would make the new launch look dead already.
+      for (const key of ['resumeRequested', 'reason', 'code', 'owner', 'pid', 'endedAt'] as const) delete record[key];
+      await store.save(record);
+      this.log(id, `${resume ? 'resuming' : 'starting'} the trainer with ${runtime.description}`);
+      this.spawn(record, runtime, resume);
+      await this.opts.monitor.poke(id);
+    } finally {
+      this.launching.delete(id);
+    }
+  }
+
+  private spawn(record: RunRecord, runtime: Runtime, resume: boolean): void {
+    const dir = this.opts.store.dir(record.id);
+    const log = openSync(path.join(dir, RUN_FILES.log), 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(runtime.execPath, [...runtime.execArgv, this.opts.trainerScript, '--run', dir, ...(resume ? ['--resume'] : [])], {
+        cwd: dir,
+        env: { ...process.env, ...runtime.env },
+        // Own process group and no pipes: the trainer outlives this window, and a stop can signal its whole tree.
+        detached: true,
+        stdio: ['ignore', log, log],
+        windowsHide: true,
+      });
+    } finally {
+      closeSync(log);
+    }
+    child.unref();
+    this.children.set(record.id, child);
+    let ended: (() => void) | undefined;
+    this.exits.set(record.id, new Promise((r) => (ended = r)));
+    const end = (how: string, spawnError?: Error) => {
+      if (!this.children.has(record.id)) return;
+      this.children.delete(record.id);
+      void this.onExit(record.id, how, spawnError).finally(() => {
+        this.exits.delete(record.id);
+        ended?.();
+      });
+    };
+    child.on('error', (err) => {
+      if (!child.pid) end('never started', err);
+    });
+    child.on('exit', (code, signal) => end(signal ? `was killed by ${signal}` : `exited with code ${code}`));
   }
 
   /**
-   * Deletes a run that is not running. A run that has just finished may still
-   * have its trainer exiting and its last record save pending: deleting the
-   * folder under them would leave a half-deleted run, so that waits for both.
+   * The trainer this window started has exited. It writes its own final state;
+   * when it could not (killed, crashed, or never started), nobody owns the
+   * folder any more and the host records what happened.
    */
-  async delete(id: string): Promise<void> {
-    const a = this.active.get(id);
-    if (a && ACTIVE.has(a.record.status)) throw new Error(`run "${a.record.name}" is still running; stop it first`);
-    if (this.queue.some((r) => r.id === id)) throw new Error('the run is queued; stop it first');
-    await a?.exited;
-    await this.saves.get(id);
-    await this.opts.store.delete(id);
-  }
-
-  private async pump(): Promise<void> {
-    while (this.queue.length && this.active.size < Math.max(1, this.opts.maxConcurrent())) {
-      const record = this.queue.shift() as RunRecord;
-      await this.launch(record);
-    }
-  }
-
-  private async launch(record: RunRecord): Promise<void> {
-    const { store } = this.opts;
-    let runtime: Runtime;
-    try {
-      runtime = this.opts.runtime();
-    } catch (err) {
-      await this.failBeforeStart(record, err instanceof RuntimeError ? err.message : `Cannot start the trainer: ${(err as Error).message}`);
-      return;
-    }
-    const dir = store.dir(record.id);
-    const log = createWriteStream(store.file(record.id, 'trainer.log'), { flags: 'a' });
-    log.on('error', () => undefined);
-    let child: ChildProcess;
-    try {
-      child = fork(this.opts.trainerScript, ['--config', store.file(record.id, 'config.json'), '--out', dir], {
-        execPath: runtime.execPath,
-        execArgv: runtime.execArgv,
-        cwd: dir,
-        env: { ...process.env, ...runtime.env },
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        // Own process group, so a stop can signal the whole tree.
-        detached: process.platform !== 'win32',
-      });
-    } catch (err) {
-      log.end();
-      await this.failBeforeStart(record, `Cannot start the trainer with ${runtime.execPath}: ${(err as Error).message}`);
-      return;
-    }
-    record.status = 'running';
-    record.startedAt = new Date().toISOString();
-    record.pid = child.pid;
-    let resolveExit!: () => void;
-    const a: Active = {
-      record,
-      child,
-      log,
-      finished: false,
-      stopRequested: false,
-      stderrTail: [],
-      timers: [],
-      lastSave: 0,
-      exited: new Promise((r) => (resolveExit = r)),
-    };
-    this.active.set(record.id, a);
-    log.write(`[host] ${new Date().toISOString()} starting the trainer with ${runtime.description}\n`);
-    this.pipeLines(a, 'stdout');
-    this.pipeLines(a, 'stderr');
-    child.on('message', (message) => this.onMessage(a, message));
-    let spawnError: Error | undefined;
-    let ended = false;
-    const end = (code: number | null, signal: NodeJS.Signals | null) => {
-      if (ended) return;
-      ended = true;
-      void this.onExit(a, code, signal, spawnError).finally(resolveExit);
-    };
-    child.on('error', (err) => {
-      this.hostLog(a, `process error: ${err.message}`);
-      // A child that never spawned (bad executable) gets no 'exit' event.
-      if (!child.pid) {
-        spawnError = err;
-        end(null, null);
-      }
-    });
-    child.on('exit', end);
-    await this.persist(record);
-    this.changed.fire(record);
-  }
-
-  private async failBeforeStart(record: RunRecord, reason: string): Promise<void> {
-    record.status = 'failed';
-    record.reason = reason;
-    record.code = 'spawn';
-    record.endedAt = new Date().toISOString();
-    await this.persist(record);
-    this.logs.fire({ runId: record.id, stream: 'host', line: reason });
-    this.changed.fire(record);
-  }
-
-  private pipeLines(a: Active, stream: 'stdout' | 'stderr'): void {
-    let buffer = '';
-    a.child[stream]?.setEncoding('utf8');
-    a.child[stream]?.on('data', (chunk: string) => {
-      a.log.write(chunk);
-      buffer += chunk;
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        if (stream === 'stderr') {
-          a.stderrTail.push(line);
-          if (a.stderrTail.length > 40) a.stderrTail.shift();
-        }
-        this.logs.fire({ runId: a.record.id, stream, line });
-      }
-    });
-  }
-
-  private hostLog(a: Active, line: string): void {
-    a.log.write(`[host] ${new Date().toISOString()} ${line}\n`);
-    this.logs.fire({ runId: a.record.id, stream: 'host', line });
-  }
-
-  private onMessage(a: Active, message: unknown): void {
-    if (!isTrainerEvent(message)) {
-      this.hostLog(a, `ignored a malformed message from the trainer: ${preview(message)}`);
-      return;
-    }
-    const { record } = a;
-    this.opts.store.appendEvent(record.id, message);
-    let save = applyToRecord(record, message);
-    switch (message.type) {
-      case 'step':
-        save = Date.now() - a.lastSave > SAVE_INTERVAL_MS;
-        break;
-      case 'error':
-        this.hostLog(a, `error (${message.code}): ${message.message}`);
-        break;
-      case 'warning':
-        this.hostLog(a, `warning: ${message.message}`);
-        break;
-      case 'log':
-        a.log.write(`[trainer] ${message.message}\n`);
-        this.logs.fire({ runId: record.id, stream: 'stdout', line: message.message });
-        break;
-      case 'finished':
-        a.finished = true;
-        break;
-    }
-    if (save) {
-      a.lastSave = Date.now();
-      void this.persist(record);
-    }
-    this.events.fire({ run: record, event: message });
-    this.changed.fire(record);
-  }
-
-  private async onExit(a: Active, code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): Promise<void> {
-    a.timers.forEach(clearTimeout);
-    const { record } = a;
-    if (!a.finished) {
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const errorLine = [...a.stderrTail].reverse().find((l) => /\b\w*Error\b:/.test(l));
-      const tail = errorLine ? ` Last error: ${errorLine.trim()}.` : a.stderrTail.length ? ` Last output: ${a.stderrTail[a.stderrTail.length - 1].trim()}.` : '';
-      if (a.stopRequested) {
-        record.status = 'stopped';
-        record.reason = `Stopped: the trainer ${how} before it could write a final checkpoint.`;
+  private async onExit(id: string, how: string, spawnError?: Error): Promise<void> {
+    this.log(id, `the trainer ${how}`);
+    const record = await this.opts.store.get(id);
+    if (record && ACTIVE_STATUSES.has(record.status)) {
+      const stopRequested = !!readControlFile(this.opts.store.file(id, RUN_FILES.control))?.stop;
+      if (spawnError) {
+        await this.takeOver(id, 'failed', `Cannot start the trainer: ${spawnError.message}. Check l2softmax.nodePath (or that node is on PATH).`, 'spawn');
+      } else if (stopRequested) {
+        await this.takeOver(id, 'stopped', `Stopped: the trainer ${how} before it could write a final checkpoint.`);
+      } else if (/killed/.test(how)) {
+        await this.takeOver(id, 'interrupted', `The trainer ${how}. Resume continues from its newest checkpoint.`, 'interrupted');
       } else {
-        record.status = 'failed';
-        record.code = spawnError ? 'spawn' : 'exit';
-        record.reason = spawnError
-          ? `Cannot start the trainer: ${spawnError.message}. Check l2softmax.nodePath (or that node is on PATH).`
-          : `The trainer ${how} without reporting a result.${tail} See the run log for details.`;
+        await this.takeOver(id, 'failed', `The trainer ${how} without reporting a result.${lastError(this.opts.store.file(id, RUN_FILES.log))} See the run log for details.`, 'exit');
       }
-      this.hostLog(a, record.reason);
     }
-    record.endedAt = new Date().toISOString();
+    await this.opts.monitor.poke(id);
+    void this.pump();
+  }
+
+  /** Writes a final state for a run whose trainer is gone (or never came). */
+  private async takeOver(id: string, status: RunRecord['status'], reason: string, code?: RunRecord['code']): Promise<void> {
+    const record = await this.opts.store.get(id);
+    if (!record) return;
+    Object.assign(record, { status, reason, endedAt: new Date().toISOString() });
+    if (code) record.code = code;
     delete record.pid;
-    this.hostLog(a, `trainer exited (${signal ?? `code ${code}`}), run ${record.status}`);
-    await new Promise<void>((r) => a.log.end(() => r()));
-    await this.opts.store.closeEvents(record.id);
-    await this.persist(record);
-    this.active.delete(record.id);
-    this.changed.fire(record);
-    await this.pump();
+    await this.opts.store.save(record);
+    this.log(id, reason);
+    await this.opts.monitor.poke(id);
   }
 
-  private signal(a: Active, signal: NodeJS.Signals): void {
-    const pid = a.child.pid;
-    if (!pid || a.child.exitCode !== null) return;
+  /**
+   * Asks a run to stop from any window: a queued run is taken off the queue; a
+   * running one gets a stop request in control.json (read by its trainer on any
+   * machine) and, on this machine, SIGTERM. A trainer here that ignores both is
+   * killed after the grace period. Resolves when the run has ended.
+   */
+  async stop(id: string): Promise<void> {
+    const shown = this.opts.monitor.get(id) ?? (await this.opts.store.view(id));
+    if (!shown) return;
+    if (shown.status === 'queued') {
+      await this.launcherOf(shown)?.cancel(shown);
+      await this.takeOver(id, 'stopped', 'Stopped before it started.');
+      return;
+    }
+    if (shown.status !== 'running') return;
+    await this.control(id, { stop: true });
+    this.log(id, 'stop requested');
+    await this.launcherOf(shown)?.cancel(shown);
+    const pid = this.localPid(shown);
+    if (pid) signalGroup(pid, 'SIGTERM');
+    const grace = this.opts.stopGraceMs ?? STOP_GRACE_MS;
+    const ended = await this.until(id, (r) => r.status !== 'running', grace);
+    if (ended || !pid || !isAlive(pid)) return;
+    this.log(id, `the trainer did not stop within ${grace / 1000} s: killing it`);
+    signalGroup(pid, 'SIGKILL');
+    await this.exits.get(id);
+    if (!this.children.has(id) && ACTIVE_STATUSES.has((await this.opts.store.get(id))?.status ?? 'completed')) {
+      await this.takeOver(id, 'stopped', `Stopped: the trainer ignored the stop request for ${grace / 1000} s and was killed.`);
+    }
+  }
+
+  /** Renames a run: through its trainer while one owns the folder, else in run.json. */
+  async rename(id: string, name: string): Promise<void> {
+    const shown = this.opts.monitor.get(id) ?? (await this.opts.store.view(id));
+    if (shown?.status === 'running') {
+      await this.control(id, { name });
+    } else {
+      const record = await this.requireRecord(id);
+      record.name = name;
+      await this.opts.store.save(record);
+    }
+    await this.opts.monitor.poke(id);
+  }
+
+  /** Deletes an ended run; waits for the trainer this window started to be gone first. */
+  async delete(id: string): Promise<void> {
+    const shown = this.opts.monitor.get(id) ?? (await this.opts.store.view(id));
+    if (shown && ACTIVE_STATUSES.has(shown.status)) throw new Error(`run "${shown.name}" is ${shown.status === 'queued' ? 'queued' : 'still running'}; stop it first`);
+    await this.exits.get(id);
+    await this.opts.store.delete(id);
+    await this.opts.monitor.poke(id);
+  }
+
+  private async control(id: string, change: Partial<ControlRequest>): Promise<void> {
+    const file = this.opts.store.file(id, RUN_FILES.control);
+    const request: ControlRequest = { ...readControlFile(file), ...change, requestedAt: new Date().toISOString(), by: `window on ${hostname()} (pid ${process.pid})` };
+    await writeFileAtomic(file, JSON.stringify(request, null, 2), 0o600);
+  }
+
+  /** The trainer's pid when it runs on this machine. */
+  private localPid(record: RunRecord): number | undefined {
+    const pid = this.children.get(record.id)?.pid ?? (record.owner?.host === hostname() ? record.owner.pid : undefined);
+    return pid && isAlive(pid) ? pid : undefined;
+  }
+
+  private async until(id: string, done: (r: RunRecord) => boolean, ms: number): Promise<boolean> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < ms) {
+      const r = await this.opts.monitor.poke(id);
+      if (!r || done(r)) return true;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return false;
+  }
+
+  private async requireRecord(id: string): Promise<RunRecord> {
+    const record = await this.opts.store.get(id);
+    if (!record) throw new Error(`no run with id ${id}`);
+    return record;
+  }
+
+  private log(runId: string, line: string): void {
     try {
-      if (process.platform === 'win32') {
-        spawnSync('taskkill', ['/pid', String(pid), '/T', '/F'], { windowsHide: true });
-      } else {
-        process.kill(-pid, signal);
-      }
+      appendFileSync(this.opts.store.file(runId, RUN_FILES.log), `[host] ${new Date().toISOString()} ${line}\n`);
     } catch {
-      try {
-        a.child.kill(signal);
-      } catch {
-        // already gone
-      }
+      // the run folder is gone; the line still reaches the output channel
     }
+    this.logs.fire({ runId, line });
   }
 
-  /** Stops every run (graceful first) and waits for the children to exit. */
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.queue.map((r) => r.id), ...this.active.keys()].map((id) => this.stop(id)));
+  /** For tests: resolves when the trainer this window started for `id` has exited. */
+  exited(id: string): Promise<void> {
+    return this.exits.get(id) ?? Promise.resolve();
   }
 
+  /** Lets go of the queue; trainers keep running (they outlive the window). */
   dispose(): void {
-    for (const a of this.active.values()) {
-      a.stopRequested = true;
-      if (a.child.connected) a.child.send({ type: 'stop' }, () => undefined);
-      else this.signal(a, 'SIGTERM');
-    }
-    this.changed.dispose();
-    this.events.dispose();
+    this.disposed = true;
+    clearInterval(this.timer);
+    this.subscription.dispose();
+    for (const child of this.children.values()) child.removeAllListeners();
+    this.children.clear();
+    void this.releaseLock?.().catch(() => undefined);
+    this.releaseLock = undefined;
     this.logs.dispose();
   }
 }
 
-function preview(value: unknown): string {
-  let text: string;
+/** Signals a trainer's process group (it leads one when this machine's queue started it), else the process. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
-    text = typeof value === 'string' ? value : JSON.stringify(value);
+    if (process.platform === 'win32') {
+      spawnSync('taskkill', ['/pid', String(pid), '/T', ...(signal === 'SIGKILL' ? ['/F'] : [])], { windowsHide: true });
+      return;
+    }
+    process.kill(-pid, signal);
   } catch {
-    text = String(value);
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
   }
-  return text.length > 120 ? text.slice(0, 117) + '...' : text;
 }
 
+/** The last error line of trainer.log, for a failure message. */
+function lastError(logFile: string): string {
+  let text: string;
+  try {
+    const all = readFileSync(logFile);
+    text = all.subarray(Math.max(0, all.length - LOG_TAIL_BYTES)).toString('utf8');
+  } catch {
+    return '';
+  }
+  const lines = text.split('\n').filter((l) => l.trim() && !l.startsWith('[host]'));
+  const error = [...lines].reverse().find((l) => /\b\w*Error\b:/.test(l));
+  const line = error ?? lines[lines.length - 1];
+  return line ? ` Last ${error ? 'error' : 'output'}: ${line.trim().slice(0, 300)}.` : '';
+}

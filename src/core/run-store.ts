@@ -1,12 +1,16 @@
-// Runs on disk: <root>/<id>/{run.json, events.jsonl, trainer.log, checkpoints/}.
-// run.json is rewritten atomically (temp file + rename); events.jsonl is
-// append-only and read back tolerating a truncated last line (a crash mid-write).
+// The runs folder as the host sees it: <root>/<id>/ folders in the format of
+// src/shared/run.ts. The host creates a run (queued), may write run.json while
+// no trainer owns it (queued, ended, or its trainer died), lists and deletes
+// runs. Events are read with a RunFollower; a running run's trainer writes.
 
-import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
-import { parseEventLine, type TrainerEvent } from '../shared/events';
-import { ACTIVE_STATUSES, type RunRecord } from '../shared/run';
+import { ACTIVE_STATUSES, RUN_FILES, RUN_FORMAT_VERSION, type Heartbeat, type Launcher, type RunRecord, type SchedulerJob } from '../shared/run';
+import { writeFileAtomic } from './atomic-file';
+import { effectiveStatus } from './liveness';
+import { isHeartbeat, isRunRecord } from './run-follower';
 
 export type { RunProgress, RunRecord, RunStatus } from '../shared/run';
 
@@ -18,9 +22,10 @@ export function isRunId(id: string): boolean {
   return ID_PATTERN.test(id) && !id.includes('..');
 }
 
-export class RunStore {
-  private readonly streams = new Map<string, WriteStream>();
+/** run.json files read at once when listing: 3,000 runs must not exhaust file handles. */
+const READ_CONCURRENCY = 32;
 
+export class RunStore {
   constructor(readonly root: string) {}
 
   /** The folder of run `id`; throws for ids that could address anything outside the runs folder. */
@@ -31,7 +36,7 @@ export class RunStore {
     return dir;
   }
 
-  file(id: string, name: 'run.json' | 'events.jsonl' | 'trainer.log' | 'config.json'): string {
+  file(id: string, name: (typeof RUN_FILES)[keyof typeof RUN_FILES]): string {
     return path.join(this.dir(id), name);
   }
 
@@ -40,36 +45,61 @@ export class RunStore {
     return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
   }
 
-  /** Creates a run folder; `id` picks the folder name (it may exist already, e.g. the CLI's --out). */
-  async create(config: RunConfig, name: string, now = new Date(), id?: string): Promise<RunRecord> {
+  /**
+   * Creates a run folder: queued for a launcher that starts its trainer later
+   * (this machine's queue, "local"; a cluster job, "slurm"), or running at once
+   * for one that starts it itself (the CLI).
+   * `id` picks the folder name (it may exist already, e.g. the CLI's --out);
+   * `job` marks a run its launcher is submitting to a scheduler.
+   */
+  async create(config: RunConfig, name: string, opts: { now?: Date; id?: string; launcher?: Launcher; job?: SchedulerJob } = {}): Promise<RunRecord> {
+    const now = opts.now ?? new Date();
+    const launcher = opts.launcher ?? 'local';
+    let id = opts.id;
     if (id === undefined) {
       id = this.newId(now);
       while (await exists(this.dir(id))) id = this.newId(now);
     }
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o700 });
-    const record: RunRecord = { id, name, status: 'queued', config, createdAt: now.toISOString() };
-    await fs.writeFile(this.file(id, 'config.json'), JSON.stringify(config, null, 2));
+    const record: RunRecord = { format: RUN_FORMAT_VERSION, id, name, status: 'queued', config, createdAt: now.toISOString(), launcher };
+    if (opts.job) record.job = opts.job;
+    if (launcher === 'cli') Object.assign(record, { status: 'running', startedAt: record.createdAt, launchedAt: record.createdAt });
+    await writeFileAtomic(this.file(id, RUN_FILES.config), JSON.stringify(config, null, 2), 0o600);
     await this.save(record);
     return record;
   }
 
+  /** Writes run.json; only for runs no live trainer owns (the trainer writes its own). */
   async save(record: RunRecord): Promise<void> {
-    const target = this.file(record.id, 'run.json');
-    const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify(record, null, 2));
-    await fs.rename(tmp, target);
+    await writeFileAtomic(this.file(record.id, RUN_FILES.record), JSON.stringify(record, null, 2), 0o600);
   }
 
+  /** The record as written. */
   async get(id: string): Promise<RunRecord | undefined> {
     try {
-      const record = JSON.parse(await fs.readFile(this.file(id, 'run.json'), 'utf8')) as RunRecord;
-      return isRecord(record) && record.id === id ? record : undefined;
+      const record = JSON.parse(await fs.readFile(this.file(id, RUN_FILES.record), 'utf8')) as RunRecord;
+      return isRunRecord(record) && record.id === id ? record : undefined;
     } catch {
       return undefined;
     }
   }
 
-  /** Every readable run, newest first; folders without a valid run.json are skipped. */
+  async heartbeat(id: string): Promise<Heartbeat | undefined> {
+    try {
+      const beat: unknown = JSON.parse(await fs.readFile(this.file(id, RUN_FILES.heartbeat), 'utf8'));
+      return isHeartbeat(beat) ? beat : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The record as a viewer should see it: a running run whose trainer stopped beating is interrupted. */
+  async view(id: string, now = Date.now()): Promise<RunRecord | undefined> {
+    const record = await this.get(id);
+    if (!record || !ACTIVE_STATUSES.has(record.status)) return record;
+    return effectiveStatus(record, await this.heartbeat(id), now, hostname());
+  }
+
   /** Names in the runs folder that can be run ids (cheap: one directory read; `get` tells whether each holds a run). */
   async ids(): Promise<string[]> {
     try {
@@ -79,135 +109,37 @@ export class RunStore {
     }
   }
 
-  async list(): Promise<RunRecord[]> {
-    const records = await Promise.all((await this.ids()).map((n) => this.get(n)));
-    return records.filter((r): r is RunRecord => !!r).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
-  }
-
-  appendEvent(id: string, event: TrainerEvent): void {
-    this.stream(id).write(JSON.stringify(event) + '\n');
-  }
-
-  private stream(id: string): WriteStream {
-    let s = this.streams.get(id);
-    if (!s) {
-      s = createWriteStream(this.file(id, 'events.jsonl'), { flags: 'a' });
-      s.on('error', () => undefined); // a deleted folder must not crash the host
-      this.streams.set(id, s);
-    }
-    return s;
-  }
-
-  /** Resolves once every event appended so far is on disk. */
-  async flushEvents(id: string): Promise<void> {
-    const s = this.streams.get(id);
-    if (s && !s.destroyed) await new Promise<void>((resolve) => s.write('', () => resolve()));
-  }
-
-  /** Flushes and closes the run's events file. */
-  async closeEvents(id: string): Promise<void> {
-    const s = this.streams.get(id);
-    if (!s) return;
-    this.streams.delete(id);
-    await new Promise<void>((resolve) => s.end(() => resolve()));
-  }
-
-  async readEvents(id: string): Promise<TrainerEvent[]> {
-    return (await this.readEventsFrom(id, 0)).events;
-  }
-
-  /**
-   * Events from byte `offset` on, complete lines only; `end` is where the next
-   * read should start (a line still being written is read next time).
-   */
-  async readEventsFrom(id: string, offset: number): Promise<{ events: TrainerEvent[]; end: number }> {
-    let buf: Buffer;
-    try {
-      const h = await fs.open(this.file(id, 'events.jsonl'), 'r');
-      try {
-        const size = (await h.stat()).size;
-        buf = Buffer.alloc(Math.max(0, size - offset));
-        await h.read(buf, 0, buf.length, offset);
-      } finally {
-        await h.close();
-      }
-    } catch {
-      return { events: [], end: offset };
-    }
-    const last = buf.lastIndexOf(0x0a);
-    // A final line without a newline is only kept when it parses (a crash can truncate it).
-    const tail = buf.subarray(last + 1).toString('utf8');
-    const tailEvent = tail.trim() ? parseEventLine(tail) : undefined;
-    const lines = buf.subarray(0, last + 1).toString('utf8').split('\n');
-    const events: TrainerEvent[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      const event = parseEventLine(lines[i]);
-      if (event) events.push(event);
-      // Yield now and then: a 100k-step history must not freeze the extension host.
-      if (i % 5000 === 4999) await new Promise((r) => setImmediate(r));
-    }
-    if (tailEvent) events.push(tailEvent);
-    return { events, end: offset + (tailEvent ? buf.length : last + 1) };
-  }
-
-  async rename(id: string, name: string): Promise<RunRecord> {
-    const record = await this.require(id);
-    record.name = name;
-    await this.save(record);
-    return record;
+  /** Every readable run as viewers see it, newest first; folders without a valid run.json are skipped. */
+  async list(now = Date.now()): Promise<RunRecord[]> {
+    const ids = await this.ids();
+    const records: (RunRecord | undefined)[] = new Array(ids.length);
+    let next = 0;
+    const reader = async () => {
+      for (let i = next++; i < ids.length; i = next++) records[i] = await this.view(ids[i], now);
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, ids.length) }, reader));
+    return records.filter((r): r is RunRecord => !!r).sort(newestFirst);
   }
 
   async delete(id: string): Promise<void> {
-    const record = await this.get(id);
-    if (record && ACTIVE.has(record.status) && isAlive(record.pid)) throw new Error(`run "${record.name}" is still running; stop it first`);
-    await this.closeEvents(id);
+    const record = await this.view(id);
+    if (record && ACTIVE_STATUSES.has(record.status)) throw new Error(`run "${record.name}" is ${record.status}; stop it first`);
     await fs.rm(this.dir(id), { recursive: true, force: true });
   }
-
-  /**
-   * Runs left "running" or "queued" by a window that closed (their trainer is
-   * gone) become "interrupted". Runs whose trainer still lives are left alone:
-   * another window may own them.
-   */
-  async markInterrupted(owned: ReadonlySet<string> = new Set()): Promise<RunRecord[]> {
-    const changed: RunRecord[] = [];
-    for (const record of await this.list()) {
-      if (!ACTIVE.has(record.status) || owned.has(record.id)) continue;
-      if (record.status === 'running' && isAlive(record.pid)) continue;
-      record.status = 'interrupted';
-      record.reason = 'The editor window that ran this closed before the run finished.';
-      record.code = 'interrupted';
-      record.endedAt ??= new Date().toISOString();
-      delete record.pid;
-      await this.save(record);
-      changed.push(record);
-    }
-    return changed;
-  }
-
-  private async require(id: string): Promise<RunRecord> {
-    const record = await this.get(id);
-    if (!record) throw new Error(`no run with id ${id}`);
-    return record;
-  }
-
-  async dispose(): Promise<void> {
-    await Promise.all([...this.streams.keys()].map((id) => this.closeEvents(id)));
-  }
 }
 
-function isRecord(value: unknown): value is RunRecord {
-  const r = value as RunRecord;
-  return typeof r === 'object' && r !== null && typeof r.id === 'string' && typeof r.name === 'string' && typeof r.status === 'string' && typeof r.createdAt === 'string' && typeof r.config === 'object';
+export function newestFirst(a: RunRecord, b: RunRecord): number {
+  return b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
 }
 
+/** True when `pid` names a live process of this machine; EPERM (someone else's process, maybe a reused pid) is not proof of ours. */
 export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
     return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  } catch {
+    return false;
   }
 }
 

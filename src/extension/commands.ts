@@ -6,7 +6,9 @@ import * as vscode from 'vscode';
 import { summarizeDataset } from '../core/dataset-summary';
 import { pct, suggestAlpha, tarAt } from '../core/format';
 import type { RunManager } from '../core/run-manager';
+import type { RunMonitor } from '../core/run-monitor';
 import { ACTIVE, type RunRecord, type RunStore } from '../core/run-store';
+import { checkResume } from '../core/resume';
 import { describeConfig, formatErrors } from '../shared/config';
 import type { Dashboards } from './dashboard';
 import type { RunsView } from './runs-view';
@@ -15,6 +17,7 @@ import { hostSetting, readRunConfig, resetSettings, updateSetting } from './work
 
 export interface Services {
   store: RunStore;
+  monitor: RunMonitor;
   manager: RunManager;
   runs: RunsView;
   runsTree: vscode.TreeView<RunRecord>;
@@ -40,6 +43,10 @@ export function registerCommands(s: Services): vscode.Disposable[] {
     reg('l2softmax.stopRun', async (arg: RunArg) => {
       const run = await pickRun(s, arg, 'Stop which run?', (r) => ACTIVE.has(r.status));
       if (run) await s.manager.stop(run.id);
+    }),
+    reg('l2softmax.resumeRun', async (arg: RunArg) => {
+      const run = await pickRun(s, arg, 'Resume which run?', (r) => r.status === 'stopped' || r.status === 'interrupted' || r.status === 'failed' || r.status === 'completed');
+      if (run && requireTrust()) await resumeRun(s, run);
     }),
     reg('l2softmax.openDashboard', async (arg: RunArg) => {
       const run = await pickRun(s, arg, 'Open the dashboard of which run?');
@@ -77,8 +84,8 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       for (const run of runs) {
         s.dashboards.close(run.id);
         await s.manager.delete(run.id);
-        s.runs.remove(run.id);
       }
+      s.runs.refresh();
     }),
     reg('l2softmax.renameRun', async (arg: RunArg) => {
       const run = await pickRun(s, arg, 'Rename which run?');
@@ -89,12 +96,8 @@ export function registerCommands(s: Services): vscode.Disposable[] {
         validateInput: (t) => (t.trim() ? undefined : 'A run needs a name.'),
       });
       if (!name?.trim()) return;
-      const live = s.manager.get(run.id);
-      if (live) {
-        live.name = name.trim();
-        await s.store.save(live);
-      } else await s.store.rename(run.id, name.trim());
-      await s.runs.refresh();
+      await s.manager.rename(run.id, name.trim());
+      s.runs.refresh();
       s.dashboards.renamed(run.id, name.trim());
     }),
     reg('l2softmax.revealRun', async (arg: RunArg) => {
@@ -180,7 +183,7 @@ function showStartProgress(s: Services, run: RunRecord): Thenable<void> {
     (progress, token) =>
       new Promise<void>((resolve) => {
         progress.report({ message: run.status === 'queued' ? 'waiting in the queue…' : 'loading the backend and dataset…' });
-        const subs: vscode.Disposable[] = [];
+        const subs: { dispose(): void }[] = [];
         const done = () => {
           subs.forEach((d) => d.dispose());
           resolve();
@@ -190,26 +193,57 @@ function showStartProgress(s: Services, run: RunRecord): Thenable<void> {
             void s.manager.stop(run.id);
             done();
           }),
-          s.manager.onDidEvent(({ run: r, event }) => {
+          s.monitor.onDidChange((r) => {
             if (r.id !== run.id) return;
-            if (event.type === 'started') {
-              progress.report({ message: `training on ${event.backend.description}` });
+            if (!ACTIVE.has(r.status)) return done();
+            if (r.status === 'running') progress.report({ message: 'loading the backend and dataset…' });
+            if (r.backend) {
+              progress.report({ message: `training on ${r.backend.description}` });
               setTimeout(done, 2500);
             }
-          }),
-          s.manager.onDidChangeRun((r) => {
-            if (r.id === run.id && !ACTIVE.has(r.status)) done();
           }),
         );
       }),
   );
 }
 
+/**
+ * Continues a run from its newest checkpoint, optionally for more epochs; asks
+ * first when the trainer or the dataset changed since the run started.
+ */
+async function resumeRun(s: Services, run: RunRecord): Promise<void> {
+  const current = run.config.epochs;
+  const input = await vscode.window.showInputBox({
+    title: `Resume "${run.name}"`,
+    prompt: `Train to which epoch? It stopped at epoch ${run.progress?.epoch ?? run.summary?.epochs ?? 0} of ${current}; a larger number extends it.`,
+    value: String(run.status === 'completed' ? current * 2 : current),
+    validateInput: (t) => (/^\d+$/.test(t.trim()) && Number(t) >= 1 ? undefined : 'A whole number of epochs, at least 1.'),
+  });
+  if (!input) return;
+  const epochs = Number(input.trim());
+  const check = await checkResume(s.store.dir(run.id), run, run.status, epochs);
+  if (check.refusal) {
+    void vscode.window.showErrorMessage(`L2-Softmax: cannot resume: ${check.refusal}.`);
+    return;
+  }
+  if (check.changes.length) {
+    const go = await vscode.window.showWarningMessage(
+      `Since "${run.name}" started, ${check.changes.join('; ')}. Resuming mixes the two in one run. Resume anyway?`,
+      { modal: true },
+      'Resume Anyway',
+    );
+    if (go !== 'Resume Anyway') return;
+  }
+  const resumed = await s.manager.resume(run.id, epochs);
+  s.output.info(`[${run.name}] resume from epoch ${check.from?.epoch} (step ${check.from?.step}) to epoch ${epochs}: ${resumed.status}`);
+  await s.dashboards.open(run.id, true);
+}
+
 /** Resolves a command argument to a run, asking with a quick pick when there is none. */
 async function pickRun(s: Services, arg: RunArg, title: string, filter: (r: RunRecord) => boolean = () => true): Promise<RunRecord | undefined> {
-  if (typeof arg === 'string') return s.manager.get(arg) ?? (await s.store.get(arg));
-  if (arg && typeof arg === 'object' && typeof arg.id === 'string') return s.manager.get(arg.id) ?? (await s.store.get(arg.id)) ?? arg;
-  // The view's list is kept current by run events and a watcher on the runs folder: no re-read here.
+  if (typeof arg === 'string') return s.monitor.get(arg) ?? (await s.store.view(arg));
+  if (arg && typeof arg === 'object' && typeof arg.id === 'string') return s.monitor.get(arg.id) ?? (await s.store.view(arg.id)) ?? arg;
+  // The monitor keeps the list current: no re-read here.
   const candidates = (await s.runs.getChildren()).filter(filter);
   if (!candidates.length) {
     void vscode.window.showInformationMessage('L2-Softmax: there is no such run.');
@@ -260,5 +294,9 @@ export function notifyEnd(run: RunRecord, dashboards: Dashboards): void {
     void vscode.window
       .showErrorMessage(`L2-Softmax: "${run.name}" failed: ${run.reason ?? 'unknown reason'}`, 'Show Log')
       .then((a) => a && vscode.commands.executeCommand('l2softmax.showLog', run.id));
+  } else if (run.status === 'interrupted') {
+    void vscode.window
+      .showWarningMessage(`L2-Softmax: "${run.name}" was interrupted: ${run.reason ?? 'its trainer is gone'}`, 'Resume', 'Show Log')
+      .then((a) => a && vscode.commands.executeCommand(a === 'Resume' ? 'l2softmax.resumeRun' : 'l2softmax.showLog', run.id));
   }
 }

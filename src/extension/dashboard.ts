@@ -6,29 +6,23 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { metricsCsv } from '../core/export';
+import { RunFollower } from '../core/run-follower';
 import type { RunManager } from '../core/run-manager';
+import type { RunMonitor } from '../core/run-monitor';
 import type { RunRecord, RunStore } from '../core/run-store';
-import { isPanelState, parseWebviewMessage, snapshotFromEvents, type HostMessage, type PanelState, type RunSnapshot } from '../shared/dashboard';
+import { DASHBOARD_FOLLOW_MS, SnapshotBuilder, isPanelState, parseWebviewMessage, type HostMessage, type PanelState, type RunSnapshot } from '../shared/dashboard';
 import type { TrainerEvent } from '../shared/events';
 
 const VIEW_TYPE = 'l2softmax.dashboard';
 
-/** Follows the events file of a run this window does not own (the CLI, another window). */
-interface Follower {
-  watcher: vscode.FileSystemWatcher;
-  offset: number;
-  reading: Promise<void>;
-}
-
 export class Dashboards implements vscode.Disposable {
   private readonly panels = new Set<Panel>();
-  private readonly followers = new Map<string, Follower>();
-  private readonly forwardedCount = new Map<string, number>();
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     readonly store: RunStore,
+    readonly monitor: RunMonitor,
     readonly manager: RunManager,
   ) {
     this.subscriptions.push(
@@ -41,12 +35,11 @@ export class Dashboards implements vscode.Disposable {
           this.attach(panel, state);
         },
       }),
-      manager.onDidEvent(({ run, event }) => {
-        for (const p of this.panels) if (p.state.runIds.includes(run.id)) p.event(run.id, event);
-      }),
-      manager.onDidChangeRun((run) => {
-        for (const p of this.panels) if (p.state.runIds.includes(run.id)) p.status(run);
-      }),
+      new vscode.Disposable(
+        monitor.onDidChange((run) => {
+          for (const p of this.panels) if (p.state.runIds.includes(run.id)) p.status(run);
+        }).dispose,
+      ),
     );
   }
 
@@ -57,7 +50,7 @@ export class Dashboards implements vscode.Disposable {
       existing.panel.reveal(undefined, preserveFocus);
       return;
     }
-    const record = this.manager.get(runId) ?? (await this.store.get(runId));
+    const record = this.monitor.get(runId) ?? (await this.store.view(runId));
     if (!record) throw new Error(`run ${runId} no longer exists`);
     const panel = this.createPanel(record.name, preserveFocus);
     this.attach(panel, { mode: 'run', runIds: [runId] });
@@ -87,6 +80,11 @@ export class Dashboards implements vscode.Disposable {
     return [...this.panels].map((p) => p.state);
   }
 
+  /** For tests: events each run's panels received since they opened. */
+  forwarded(runId: string): number {
+    return [...this.panels].reduce((n, p) => n + p.forwarded(runId), 0);
+  }
+
   private createPanel(title: string, preserveFocus: boolean): vscode.WebviewPanel {
     return vscode.window.createWebviewPanel(VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Active, preserveFocus }, this.options());
   }
@@ -106,71 +104,40 @@ export class Dashboards implements vscode.Disposable {
     panel.onDidDispose(() => {
       this.panels.delete(p);
       p.dispose();
-      for (const id of state.runIds) if (![...this.panels].some((o) => o.state.runIds.includes(id))) this.unfollow(id);
     });
   }
 
-  /** Builds the snapshot of a run from its events file (flushed first) and its record. */
-  async snapshot(runId: string): Promise<RunSnapshot | undefined> {
-    const record: RunRecord | undefined = this.manager.get(runId) ?? (await this.store.get(runId));
+  /**
+   * Reads a run's history into a snapshot (decimated when it is long), and
+   * returns the follower positioned after it, for the live events that follow.
+   */
+  async load(runId: string): Promise<{ snapshot: RunSnapshot; follower: RunFollower } | undefined> {
+    const record: RunRecord | undefined = this.monitor.get(runId) ?? (await this.store.view(runId));
     if (!record) return undefined;
-    await this.store.flushEvents(runId);
-    const { events, end } = await this.store.readEventsFrom(runId, 0);
-    if (record.status === 'running' && !this.manager.ids().has(runId)) this.follow(runId, end);
-    return snapshotFromEvents(
-      { id: record.id, name: record.name, status: record.status, reason: record.reason, config: record.config, createdAt: record.createdAt },
-      events,
-    );
-  }
-
-  /** Streams new events of a run written by another process to its panels, until it finishes. */
-  private follow(runId: string, offset: number): void {
-    const existing = this.followers.get(runId);
-    if (existing) return;
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(this.store.dir(runId)), 'events.jsonl'));
-    const f: Follower = { watcher, offset, reading: Promise.resolve() };
-    this.followers.set(runId, f);
-    const read = () => {
-      f.reading = f.reading.then(async () => {
-        const { events, end } = await this.store.readEventsFrom(runId, f.offset);
-        f.offset = end;
-        for (const event of events) {
-          this.forwardedCount.set(runId, (this.forwardedCount.get(runId) ?? 0) + 1);
-          for (const p of this.panels) if (p.state.runIds.includes(runId)) p.event(runId, event);
-          if (event.type === 'finished') {
-            const record = await this.store.get(runId);
-            if (record) for (const p of this.panels) if (p.state.runIds.includes(runId)) p.status({ ...record, status: event.status });
-            this.unfollow(runId);
-          }
-        }
-      });
-    };
-    watcher.onDidChange(read);
-    watcher.onDidCreate(read);
-    read();
-  }
-
-  private unfollow(runId: string): void {
-    this.followers.get(runId)?.watcher.dispose();
-    this.followers.delete(runId);
-  }
-
-  /** For tests: events forwarded from another process's run. */
-  forwarded(runId: string): number {
-    return this.forwardedCount.get(runId) ?? 0;
+    const base = { id: record.id, name: record.name, status: record.status, reason: record.reason, config: record.config, createdAt: record.createdAt };
+    const builder = new SnapshotBuilder(base);
+    const follower = new RunFollower(this.store.dir(runId));
+    const update = await follower.poll((events, reset) => {
+      if (reset) builder.reset();
+      builder.add(events);
+    });
+    builder.skipped = update.skipped;
+    return { snapshot: builder.build(), follower };
   }
 
   dispose(): void {
     for (const p of [...this.panels]) p.panel.dispose();
-    for (const id of [...this.followers.keys()]) this.unfollow(id);
     this.subscriptions.forEach((d) => d.dispose());
   }
 }
 
 class Panel {
-  /** Live events that arrive while the history is being read are held back, then sent after `init`. */
+  /** Status messages that arrive while the history is being read are held back, then sent after `init`. */
   private pending: HostMessage[] | undefined = [];
   private readonly subscriptions: vscode.Disposable[] = [];
+  /** One follower per run, positioned after the history the page got with `init`. */
+  private followers: { runId: string; follower: RunFollower; watch: { dispose(): void } }[] = [];
+  private readonly counts = new Map<string, number>();
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -188,6 +155,7 @@ class Panel {
   }
 
   event(runId: string, event: TrainerEvent): void {
+    this.counts.set(runId, (this.counts.get(runId) ?? 0) + 1);
     this.post({ type: 'event', runId, event });
   }
 
@@ -199,17 +167,8 @@ class Panel {
     const message = parseWebviewMessage(raw);
     if (!message) return; // never act on anything we did not expect
     switch (message.type) {
-      case 'ready': {
-        // A webview that reloads (or was hidden and shown again) asks again: replay from disk.
-        this.pending = [];
-        const snaps = (await Promise.all(this.state.runIds.map((id) => this.owner.snapshot(id)))).filter((s): s is RunSnapshot => !!s);
-        const held = this.pending;
-        this.pending = undefined;
-        void this.panel.webview.postMessage({ type: 'init', mode: this.state.mode, runs: snaps } satisfies HostMessage);
-        for (const m of held ?? []) void this.panel.webview.postMessage(m);
-        if (!snaps.length) this.notice('error', 'This run no longer exists (it was deleted or its folder moved).');
-        return;
-      }
+      case 'ready':
+        return this.init();
       case 'exportCsv':
         return this.exportCsv();
       case 'exportPng':
@@ -217,10 +176,51 @@ class Panel {
       case 'stop':
         if (this.state.runIds.includes(message.runId)) await this.owner.manager.stop(message.runId);
         return;
+      case 'resume':
+        if (this.state.runIds.includes(message.runId)) await vscode.commands.executeCommand('l2softmax.resumeRun', message.runId);
+        return;
       case 'showLog':
         if (this.state.runIds.includes(message.runId)) await vscode.commands.executeCommand('l2softmax.showLog', message.runId);
         return;
     }
+  }
+
+  /**
+   * A webview that loads (or reloads, or was hidden and shown again) asks with
+   * `ready`: it gets each run's history read from disk, then the events its
+   * follower reads after that, so nothing is lost or sent twice.
+   */
+  private async init(): Promise<void> {
+    this.unfollow();
+    this.pending = [];
+    const loaded = (await Promise.all(this.state.runIds.map((id) => this.owner.load(id)))).filter((l) => !!l);
+    const held = this.pending;
+    this.pending = undefined;
+    void this.panel.webview.postMessage({ type: 'init', mode: this.state.mode, runs: loaded.map((l) => l.snapshot) } satisfies HostMessage);
+    for (const m of held ?? []) void this.panel.webview.postMessage(m);
+    if (!loaded.length) this.notice('error', 'This run no longer exists (it was deleted or its folder moved).');
+    this.followers = loaded.map(({ snapshot, follower }) => ({
+      runId: snapshot.id,
+      follower,
+      watch: follower.watch(DASHBOARD_FOLLOW_MS, (update) => {
+        // The events file was replaced (a run folder restored from elsewhere): start over.
+        // A resumed run redoes the steps after its checkpoint: the page gets the history again, seam included.
+        if (update.reset || update.events.some((e) => e.type === 'resumed')) return void this.init();
+        for (const event of update.events) this.event(snapshot.id, event);
+      }),
+    }));
+  }
+
+  private unfollow(): void {
+    for (const f of this.followers) {
+      f.watch.dispose();
+      f.follower.dispose();
+    }
+    this.followers = [];
+  }
+
+  forwarded(runId: string): number {
+    return this.counts.get(runId) ?? 0;
   }
 
   private notice(level: 'info' | 'error', message: string): void {
@@ -233,7 +233,8 @@ class Panel {
   }
 
   private async exportCsv(): Promise<void> {
-    const snaps = (await Promise.all(this.state.runIds.map((id) => this.owner.snapshot(id)))).filter((s): s is RunSnapshot => !!s);
+    const loaded = await Promise.all(this.state.runIds.map((id) => this.owner.load(id)));
+    const snaps = loaded.filter((l) => !!l).map((l) => (l.follower.dispose(), l.snapshot));
     const uri = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri('metrics.csv'), filters: { CSV: ['csv'] }, title: 'Export metrics as CSV' });
     if (!uri) return;
     await this.write(uri, Buffer.from(metricsCsv(snaps), 'utf8'));
@@ -258,6 +259,7 @@ class Panel {
   }
 
   dispose(): void {
+    this.unfollow();
     this.subscriptions.forEach((d) => d.dispose());
   }
 }

@@ -1,9 +1,11 @@
-// Extension entry: wires the core (run store, run manager) to views, commands,
-// the status bar and dashboards. Everything created here is disposed on deactivate.
+// Extension entry: wires the core (run store, monitor, manager) to views,
+// commands, the status bar and dashboards. Everything created here is disposed
+// on deactivate; training runs are not: they outlive the window.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { RunManager } from '../core/run-manager';
+import { RunMonitor } from '../core/run-monitor';
 import { RunStore } from '../core/run-store';
 import { resolveRuntime } from '../core/runtime';
 import { notifyEnd, registerCommands } from './commands';
@@ -15,12 +17,11 @@ import { hostSetting } from './workspace-config';
 
 export interface Api {
   store: RunStore;
+  monitor: RunMonitor;
   manager: RunManager;
   runs: RunsView;
   dashboards: Dashboards;
 }
-
-let manager: RunManager | undefined;
 
 function runsRoot(context: vscode.ExtensionContext): string {
   const configured = hostSetting('runsFolder').trim();
@@ -32,22 +33,22 @@ function runsRoot(context: vscode.ExtensionContext): string {
 export async function activate(context: vscode.ExtensionContext): Promise<Api> {
   const output = vscode.window.createOutputChannel('L2-Softmax', { log: true });
   const store = new RunStore(runsRoot(context));
-  manager = new RunManager({
+  const monitor = new RunMonitor(store);
+  const manager = new RunManager({
     store,
+    monitor,
     trainerScript: context.asAbsolutePath(path.join('dist', 'trainer.js')),
     runtime: () => resolveRuntime(hostSetting('nodePath')),
     maxConcurrent: () => hostSetting('maxConcurrentRuns'),
   });
-  const interrupted = await store.markInterrupted(manager.ids());
-  if (interrupted.length) output.warn(`${interrupted.length} run(s) left running by a closed window were marked interrupted.`);
+  await monitor.ready();
 
-  const runs = new RunsView(store, manager);
+  const runs = new RunsView(monitor);
   const runsTree = vscode.window.createTreeView('l2softmax.runs', { treeDataProvider: runs, canSelectMany: true, showCollapseAll: false });
   const settings = new SettingsView(store);
   const settingsTree = vscode.window.createTreeView('l2softmax.settings', { treeDataProvider: settings });
-  const dashboards = new Dashboards(context, store, manager);
-  const names = new Map<string, string>();
-  const notified = new Set<string>();
+  const dashboards = new Dashboards(context, store, monitor, manager);
+  const lastStatus = new Map(monitor.records().map((r) => [r.id, r.status]));
 
   context.subscriptions.push(
     output,
@@ -56,20 +57,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     settings,
     settingsTree,
     dashboards,
-    new RunStatusBar(manager),
-    manager.onDidLog(({ runId, stream, line }) => {
-      const name = names.get(runId) ?? runId;
-      if (stream === 'host' && /^error|failed|Cannot start/.test(line)) output.error(`[${name}] ${line}`);
-      else output.info(`[${name}]${stream === 'stderr' ? ' (stderr)' : ''} ${line}`);
-    }),
-    manager.onDidChangeRun((run) => {
-      const previous = names.get(run.id);
-      names.set(run.id, run.name);
-      if (previous !== undefined && (run.status === 'completed' || run.status === 'failed') && !notified.has(run.id)) {
-        notified.add(run.id);
-        notifyEnd(run, dashboards);
-      }
-    }),
+    new RunStatusBar(monitor),
+    // Trainers keep running: disposing lets go of the queue and the timers only.
+    manager,
+    monitor,
+    toDisposable(
+      manager.onDidLog(({ runId, line }) => {
+        const name = monitor.get(runId)?.name ?? runId;
+        if (/^(the trainer (exited|was killed|never)|Cannot start)/.test(line)) output.error(`[${name}] ${line}`);
+        else output.info(`[${name}] ${line}`);
+      }),
+    ),
+    toDisposable(
+      monitor.onDidChange((run) => {
+        const previous = lastStatus.get(run.id);
+        lastStatus.set(run.id, run.status);
+        // Runs seen running end with a notification, whichever window or terminal started them.
+        if (previous === 'running' && run.status !== 'running') notifyEnd(run, dashboards);
+      }),
+    ),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('l2softmax.runsFolder')) {
         void vscode.window
@@ -77,14 +83,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
           .then((a) => a && vscode.commands.executeCommand('workbench.action.reloadWindow'));
       }
     }),
-    ...registerCommands({ store, manager, runs, runsTree, dashboards, output }),
-    { dispose: () => void store.dispose() },
+    ...registerCommands({ store, monitor, manager, runs, runsTree, dashboards, output }),
   );
-  return { store, manager, runs, dashboards };
+  return { store, monitor, manager, runs, dashboards };
 }
 
-export function deactivate(): void {
-  // Children stop gracefully (they also stop on their own when the IPC channel closes).
-  manager?.dispose();
-  manager = undefined;
+/** Runs keep training when the window closes: nothing to stop here (context.subscriptions release the rest). */
+export function deactivate(): void {}
+
+function toDisposable(d: { dispose(): void }): vscode.Disposable {
+  return new vscode.Disposable(() => d.dispose());
 }

@@ -1,10 +1,10 @@
-// The Runs view: run history newest first, updated live from run-manager events.
+// The Runs view: every run of the runs folder newest first, as the RunMonitor
+// sees it (runs of this window, other windows, the CLI and cluster jobs alike).
 
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runDescription, runTooltip } from '../core/format';
-import type { RunManager } from '../core/run-manager';
-import { ACTIVE, isAlive, type RunRecord, type RunStatus, type RunStore } from '../core/run-store';
+import type { RunMonitor } from '../core/run-monitor';
+import type { RunRecord, RunStatus } from '../core/run-store';
 import { untrustedMarkdown } from './tooltip';
 
 const ICONS: Record<RunStatus, [string, string | undefined]> = {
@@ -16,108 +16,48 @@ const ICONS: Record<RunStatus, [string, string | undefined]> = {
   interrupted: ['warning', 'charts.orange'],
 };
 
+/** Step events change live runs several times a second: redraws are coalesced to this. */
+const REDRAW_MS = 250;
+
 export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<RunRecord | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private records: RunRecord[] = [];
-  private loaded?: Promise<void>;
   private timer?: NodeJS.Timeout;
-  /** Active runs owned elsewhere (the CLI, another window). */
-  private readonly foreign = new Set<string>();
-  private readonly sweeper = setInterval(() => void this.sweep(), 5000);
-  private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly subscriptions: { dispose(): void }[] = [];
 
-  constructor(
-    private readonly store: RunStore,
-    private readonly manager: RunManager,
-  ) {
-    // Runs written by someone else (the CLI in a terminal, another window) show up too.
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(store.root), '*/run.json'));
-    const external = (uri: vscode.Uri) => void this.reread(path.basename(path.dirname(uri.fsPath)));
+  constructor(private readonly monitor: RunMonitor) {
     this.subscriptions.push(
       this.changed,
-      manager.onDidChangeRun((record) => this.upsert(record)),
-      watcher,
-      watcher.onDidCreate(external),
-      watcher.onDidChange(external),
-      watcher.onDidDelete((uri) => this.remove(path.basename(path.dirname(uri.fsPath)))),
+      monitor.onDidChange(() => this.redraw()),
+      monitor.onDidRemove(() => this.redraw()),
     );
   }
 
-  /** Re-reads the history from disk. */
-  refresh(): Promise<void> {
-    this.loaded = this.store.list().then((list) => {
-      const live = this.manager.ids();
-      this.records = list.map((r) => (live.has(r.id) ? (this.manager.get(r.id) ?? r) : r));
-      for (const r of this.records) if (!live.has(r.id)) this.track(r);
+  private redraw(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
       this.changed.fire(undefined);
-    });
-    return this.loaded;
+    }, REDRAW_MS);
   }
 
-  /** Reads one run written by someone else (the CLI in a terminal, another window). */
-  private async reread(id: string): Promise<void> {
-    if (this.manager.ids().has(id)) return; // ours: already live
-    const record = await this.store.get(id);
-    if (!record) {
-      this.foreign.delete(id);
-      this.remove(id);
-      return;
-    }
-    this.upsert(record);
-    this.track(record);
-  }
-
-  private track(record: RunRecord): void {
-    if (ACTIVE.has(record.status) && isAlive(record.pid)) this.foreign.add(record.id);
-    else this.foreign.delete(record.id);
-  }
-
-  /**
-   * File watchers can coalesce or drop events: every few seconds, pick up run
-   * folders that came or went (one directory read) and re-read active runs owned elsewhere.
-   */
-  private async sweep(): Promise<void> {
-    if (!this.loaded) return;
-    const ids = new Set(await this.store.ids());
-    const known = new Set(this.records.map((r) => r.id));
-    const live = this.manager.ids();
-    for (const id of ids) if (!known.has(id) && !live.has(id)) await this.reread(id);
-    for (const id of known) if (!ids.has(id) && !live.has(id)) this.remove(id);
-    for (const id of [...this.foreign]) await this.reread(id);
-  }
-
-  private upsert(record: RunRecord): void {
-    const i = this.records.findIndex((r) => r.id === record.id);
-    if (i >= 0) this.records[i] = record;
-    else this.records.unshift(record);
-    // Step events arrive several times a second: coalesce redraws.
-    if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.changed.fire(undefined);
-      }, 250);
-    }
-  }
-
-  remove(id: string): void {
-    this.records = this.records.filter((r) => r.id !== id);
+  /** Redraws now (after a command changed a run). */
+  refresh(): void {
     this.changed.fire(undefined);
   }
 
   all(): RunRecord[] {
-    return this.records;
+    return this.monitor.records();
   }
 
   find(id: string): RunRecord | undefined {
-    return this.records.find((r) => r.id === id);
+    return this.monitor.get(id);
   }
 
   async getChildren(element?: RunRecord): Promise<RunRecord[]> {
     if (element) return [];
-    if (!this.loaded) await this.refresh();
-    else await this.loaded;
-    return this.records;
+    await this.monitor.ready();
+    return this.monitor.records();
   }
 
   getParent(): undefined {
@@ -138,7 +78,6 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    clearInterval(this.sweeper);
     this.subscriptions.forEach((d) => d.dispose());
   }
 }

@@ -2,17 +2,19 @@
 
 import * as vscode from 'vscode';
 import { statusText } from '../core/format';
-import type { RunManager } from '../core/run-manager';
+import type { RunMonitor } from '../core/run-monitor';
 import type { RunRecord } from '../core/run-store';
 
 export class RunStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('l2softmax.status', vscode.StatusBarAlignment.Left, 10);
-  private readonly subscription: vscode.Disposable;
+  private readonly subscription: { dispose(): void };
   private readonly live = new Map<string, RunRecord>();
 
-  constructor(manager: RunManager) {
+  constructor(monitor: RunMonitor) {
     this.item.name = 'L2-Softmax run';
-    this.subscription = manager.onDidChangeRun((record) => {
+    for (const r of monitor.records()) if (r.status === 'running' || r.status === 'queued') this.live.set(r.id, r);
+    this.render();
+    this.subscription = monitor.onDidChange((record) => {
       if (record.status === 'running' || record.status === 'queued') this.live.set(record.id, record);
       else this.live.delete(record.id);
       this.render();

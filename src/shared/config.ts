@@ -1,13 +1,38 @@
 // Run configuration: the single source of truth for what a training run does.
 // Imports nothing, so the trainer, the host and the webview can all share it.
 
-export type LossKind = 'l2-softmax' | 'softmax';
+/**
+ * The classification head after the embedding (formulas in README.md, code in
+ * src/trainer/net/heads/): plain softmax, L2-softmax (alpha x/|x|, then a
+ * linear classifier), and the normalized-classifier heads that followed it,
+ * which score cos(theta_j) between the normalized feature and normalized class
+ * weights: NormFace (s cos), CosFace (s (cos - m) for the true class), ArcFace
+ * (s cos(theta + m) for the true class).
+ */
+export type LossKind = 'softmax' | 'l2-softmax' | 'normface' | 'cosface' | 'arcface';
 export type OptimizerKind = 'adam' | 'sgd';
 export type DeviceKind = 'auto' | 'gpu' | 'cpu';
+/** Learning rate over the run: constant, step decay (x lrStepFactor every lrStepEpochs epochs), or cosine to 0. */
+export type LrSchedule = 'constant' | 'step' | 'cosine';
 
-export const LOSSES: readonly LossKind[] = ['l2-softmax', 'softmax'];
+/** In the order comparison tables list them: the baseline, the paper, then its successors. */
+export const LOSSES: readonly LossKind[] = ['softmax', 'l2-softmax', 'normface', 'cosface', 'arcface'];
 export const OPTIMIZERS: readonly OptimizerKind[] = ['adam', 'sgd'];
 export const DEVICES: readonly DeviceKind[] = ['auto', 'gpu', 'cpu'];
+export const LR_SCHEDULES: readonly LrSchedule[] = ['constant', 'step', 'cosine'];
+
+export const HEAD_NAMES: Readonly<Record<LossKind, string>> = {
+  softmax: 'Softmax',
+  'l2-softmax': 'L2-softmax',
+  normface: 'NormFace',
+  cosface: 'CosFace',
+  arcface: 'ArcFace',
+};
+
+/** Heads whose logits are s cos(theta): normalized features and normalized class weights. */
+export function hasScaleS(loss: LossKind): boolean {
+  return loss === 'normface' || loss === 'cosface' || loss === 'arcface';
+}
 
 /** Parameters of the built-in synthetic face set (used when `dataset.path` is empty). */
 export interface SyntheticConfig {
@@ -44,6 +69,16 @@ export interface RunConfig {
   /** Scale of the L2-normalized feature (the paper's alpha). */
   alpha: number;
   alphaTrainable: boolean;
+  /** Scale s of the normalized-classifier heads (NormFace, CosFace, ArcFace). */
+  scale: number;
+  /** Learn s (NormFace's learnable scale), starting from `scale`. */
+  scaleTrainable: boolean;
+  /** CosFace's additive cosine margin m: s (cos(theta_y) - m). */
+  cosfaceMargin: number;
+  /** ArcFace's additive angular margin m (radians): s cos(theta_y + m). */
+  arcfaceMargin: number;
+  /** ArcFace: no margin where cos(theta_y) <= 0 (instead of the linear extension past theta + m = pi). */
+  arcfaceEasyMargin: boolean;
   embeddingSize: number;
   /** Channels of the first conv block; later blocks use 2x and 4x. */
   width: number;
@@ -52,6 +87,15 @@ export interface RunConfig {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** Learning rate of a learned alpha or s (its own optimizer of the same kind; no weight decay). */
+  scaleLearningRate: number;
+  lrSchedule: LrSchedule;
+  /** Step decay: epochs between decays. */
+  lrStepEpochs: number;
+  /** Step decay: factor applied at each decay. */
+  lrStepFactor: number;
+  /** L2 penalty on conv and dense kernels (wd/2 |w|^2): never on biases, alpha or s. */
+  weightDecay: number;
   optimizer: OptimizerKind;
   /** Momentum for SGD (ignored by Adam). */
   momentum: number;
@@ -66,6 +110,11 @@ export const DEFAULT_CONFIG: RunConfig = {
   loss: 'l2-softmax',
   alpha: 16,
   alphaTrainable: false,
+  scale: 64,
+  scaleTrainable: false,
+  cosfaceMargin: 0.35,
+  arcfaceMargin: 0.5,
+  arcfaceEasyMargin: false,
   embeddingSize: 64,
   width: 16,
   imageSize: 32,
@@ -73,6 +122,11 @@ export const DEFAULT_CONFIG: RunConfig = {
   epochs: 10,
   batchSize: 64,
   learningRate: 0.001,
+  scaleLearningRate: 0.01,
+  lrSchedule: 'constant',
+  lrStepEpochs: 4,
+  lrStepFactor: 0.1,
+  weightDecay: 5e-4,
   optimizer: 'adam',
   momentum: 0.9,
   seed: 42,
@@ -104,16 +158,25 @@ export interface FieldError {
 
 export type ConfigResult = { ok: true; config: RunConfig } | { ok: false; errors: FieldError[] };
 
-type Rule =
+/** What values a field (or a host-only setting) takes: the one home of every limit. */
+export type Rule =
   | { kind: 'number'; min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean }
   | { kind: 'enum'; values: readonly (string | number)[] }
   | { kind: 'boolean' }
   | { kind: 'string' };
 
+/** Largest ArcFace margin accepted: theta + m must stay an angle a cosine can tell apart. */
+const MAX_ANGULAR_MARGIN = 1.5;
+
 const RULES: Record<string, Rule> = {
   loss: { kind: 'enum', values: LOSSES },
   alpha: { kind: 'number', min: 0, exclusiveMin: true, max: 1e4 },
   alphaTrainable: { kind: 'boolean' },
+  scale: { kind: 'number', min: 0, exclusiveMin: true, max: 1e4 },
+  scaleTrainable: { kind: 'boolean' },
+  cosfaceMargin: { kind: 'number', min: 0, max: 1 },
+  arcfaceMargin: { kind: 'number', min: 0, max: MAX_ANGULAR_MARGIN },
+  arcfaceEasyMargin: { kind: 'boolean' },
   embeddingSize: { kind: 'number', integer: true, min: 2, max: 4096 },
   width: { kind: 'number', integer: true, min: 1, max: 512 },
   imageSize: { kind: 'number', integer: true, min: 8, max: 512 },
@@ -121,6 +184,11 @@ const RULES: Record<string, Rule> = {
   epochs: { kind: 'number', integer: true, min: 1, max: 10000 },
   batchSize: { kind: 'number', integer: true, min: 1, max: 4096 },
   learningRate: { kind: 'number', min: 0, exclusiveMin: true, max: 10 },
+  scaleLearningRate: { kind: 'number', min: 0, exclusiveMin: true, max: 10 },
+  lrSchedule: { kind: 'enum', values: LR_SCHEDULES },
+  lrStepEpochs: { kind: 'number', integer: true, min: 1, max: 10000 },
+  lrStepFactor: { kind: 'number', min: 0, exclusiveMin: true, max: 1 },
+  weightDecay: { kind: 'number', min: 0, max: 1 },
   optimizer: { kind: 'enum', values: OPTIMIZERS },
   momentum: { kind: 'number', min: 0, max: 0.9999 },
   seed: { kind: 'number', integer: true, min: 0, max: 2 ** 31 - 1 },
@@ -140,10 +208,19 @@ const RULES: Record<string, Rule> = {
   'dataset.synthetic.pairsPerFold': { kind: 'number', integer: true, min: 1, max: 100000 },
 };
 
+/** The rule of a run-config field; undefined for a name that is not one. */
+export function fieldRule(field: string): Rule | undefined {
+  return RULES[field];
+}
+
 /** Checks one field's value; returns the reason it is bad, or undefined. */
 export function checkField(field: string, value: unknown): string | undefined {
   const rule = RULES[field];
-  if (!rule) return 'unknown setting';
+  return rule ? checkValue(rule, value) : 'unknown setting';
+}
+
+/** Checks a value against a rule; returns the reason it is bad, or undefined. */
+export function checkValue(rule: Rule, value: unknown): string | undefined {
   switch (rule.kind) {
     case 'boolean':
       return typeof value === 'boolean' ? undefined : `must be true or false, got ${show(value)}`;
@@ -253,6 +330,36 @@ export function alphaLowerBound(classes: number, p = 0.9): number {
 }
 
 /**
+ * The lower bound on s of the normalized-classifier heads (CosFace, Wang et al.
+ * 2018, eq. 6; NormFace's bound is the same in form): with C classes and
+ * normalized weights, a target-class probability p needs
+ * s >= (C - 1) / C * log((C - 1) p / (1 - p)). A margin asks for more.
+ */
+export function scaleLowerBound(classes: number, p = 0.9): number {
+  if (!(classes > 1)) return 0;
+  return ((classes - 1) / classes) * Math.log(((classes - 1) * p) / (1 - p));
+}
+
+/**
+ * Fields added after runs were first written, with the value that reproduces how
+ * a run written before them trained (a resume continues it that way): no weight
+ * decay, and a learned alpha on the weights' learning rate.
+ */
+const LEGACY_VALUES: { [K in keyof RunConfig]?: (saved: Partial<RunConfig>) => RunConfig[K] } = {
+  weightDecay: () => 0,
+  scaleLearningRate: (saved) => saved.learningRate ?? DEFAULT_CONFIG.learningRate,
+};
+
+/** A saved config with the fields it predates filled in as it trained (not validated). */
+export function upgradeConfig(saved: Partial<RunConfig>): Partial<RunConfig> {
+  const out: Record<string, unknown> = { ...saved };
+  for (const [field, legacy] of Object.entries(LEGACY_VALUES)) {
+    if (!(field in out)) out[field] = (legacy as (s: Partial<RunConfig>) => unknown)(saved);
+  }
+  return out as Partial<RunConfig>;
+}
+
+/**
  * Without a pairs file, a folder dataset holds 10% of its identities (at least 2,
  * leaving at least 2 to train on) out of training to draw verification pairs from.
  */
@@ -260,14 +367,30 @@ export function heldOutIdentities(identities: number): number {
   return Math.min(Math.max(2, Math.round(identities * 0.1)), identities - 2);
 }
 
-/** Short human label, e.g. "L2 α=16 · synthetic". */
+/** Short human label, e.g. "L2 α=16 · synthetic", "CosFace s=64 m=0.35 · lfw". */
 export function describeConfig(config: RunConfig): string {
-  const loss =
-    config.loss === 'softmax'
-      ? 'Softmax'
-      : `L2 α=${config.alphaTrainable ? `${trimNumber(config.alpha)}↗` : trimNumber(config.alpha)}`;
+  const name = config.loss === 'l2-softmax' ? 'L2' : HEAD_NAMES[config.loss];
+  const params = headParameters(config);
   const data = config.dataset.path ? baseName(config.dataset.path) : 'synthetic';
-  return `${loss} · ${data}`;
+  return `${params ? `${name} ${params.replace(/, /g, ' ')}` : name} · ${data}`;
+}
+
+/** The head's hyperparameters as papers write them, e.g. "s=64, m=0.35"; ↗ marks a learned scale; empty for softmax. */
+export function headParameters(config: RunConfig): string {
+  const learned = (value: number, trainable: boolean) => `${trimNumber(value)}${trainable ? '↗' : ''}`;
+  const s = `s=${learned(config.scale, config.scaleTrainable)}`;
+  switch (config.loss) {
+    case 'softmax':
+      return '';
+    case 'l2-softmax':
+      return `α=${learned(config.alpha, config.alphaTrainable)}`;
+    case 'normface':
+      return s;
+    case 'cosface':
+      return `${s}, m=${trimNumber(config.cosfaceMargin)}`;
+    case 'arcface':
+      return `${s}, m=${trimNumber(config.arcfaceMargin)}${config.arcfaceEasyMargin ? ', easy margin' : ''}`;
+  }
 }
 
 function trimNumber(n: number): string {

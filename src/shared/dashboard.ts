@@ -1,10 +1,11 @@
 // Messages between the extension host and the dashboard webview.
-// The webview says `ready` first; the host answers with `init` (the whole
-// history, steps in columns), then streams live `event`s. Every message from
-// the webview is checked with `parseWebviewMessage` before use.
+// The webview says `ready` first; the host answers with `init` (the history,
+// steps in columns, thinned to MAX_STEP_POINTS by SnapshotBuilder), then streams
+// live `event`s. Every message from the webview is checked with
+// `parseWebviewMessage` before use.
 
 import type { RunConfig } from './config';
-import type { EpochEvent, FinishedEvent, StartedEvent, TrainerEvent } from './events';
+import type { EpochEvent, FinishedEvent, ResumedEvent, StartedEvent, StepEvent, TrainerEvent } from './events';
 import type { RunStatus as RunStatusName } from './run';
 
 export type { RunStatus as RunStatusName } from './run';
@@ -34,7 +35,24 @@ export interface RunSnapshot {
   epochs: EpochEvent[];
   finished?: FinishedEvent;
   warnings: string[];
+  /** Warnings after the first MAX_WARNINGS, counted but not kept. */
+  droppedWarnings?: number;
+  /** Step events in the history; more than `steps.step.length` when the series was thinned. */
+  stepEvents?: number;
+  /** Lines of events.jsonl that were not valid events (malformed, truncated, garbage). */
+  skipped?: number;
 }
+
+export type SnapshotBase = Omit<RunSnapshot, 'steps' | 'epochs' | 'warnings'>;
+
+/** Step points a snapshot keeps at most: far more than a chart's width in pixels, and a few MB to post to the webview. */
+export const MAX_STEP_POINTS = 20_000;
+
+/** How often the host looks for new events of a run whose dashboard is open (the event-to-paint budget's largest part). */
+export const DASHBOARD_FOLLOW_MS = 250;
+
+/** Warnings a snapshot keeps; the first ones usually explain the rest. */
+export const MAX_WARNINGS = 200;
 
 export type HostMessage =
   | { type: 'init'; mode: 'run' | 'compare'; runs: RunSnapshot[] }
@@ -51,6 +69,7 @@ export type WebviewMessage =
   | { type: 'exportCsv' }
   | { type: 'exportPng'; chart: ChartId; dataUrl: string }
   | { type: 'stop'; runId: string }
+  | { type: 'resume'; runId: string }
   | { type: 'showLog'; runId: string };
 
 /** Persisted by the webview (vscode.setState) so a reload restores the same panel. */
@@ -75,6 +94,7 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | undefined 
       }
       return undefined;
     case 'stop':
+    case 'resume':
     case 'showLog':
       return typeof m.runId === 'string' && /^[A-Za-z0-9._-]{1,128}$/.test(m.runId) ? { type: m.type, runId: m.runId } : undefined;
     default:
@@ -91,25 +111,157 @@ export function emptySeries(): StepSeries {
   return { step: [], epoch: [], loss: [], accuracy: [], alpha: [], normMean: [], normMin: [], normMax: [], imagesPerSec: [] };
 }
 
-export function pushStep(series: StepSeries, e: Extract<TrainerEvent, { type: 'step' }>): void {
-  series.step.push(e.step);
-  series.epoch.push(e.epoch);
-  series.loss.push(e.loss);
-  series.accuracy.push(e.accuracy);
-  series.alpha.push(e.alpha);
-  series.normMean.push(e.featureNorm.mean);
-  series.normMin.push(e.featureNorm.min);
-  series.normMax.push(e.featureNorm.max);
-  series.imagesPerSec.push(e.imagesPerSec);
+export function pushStep(series: StepSeries, e: StepEvent): void {
+  setStep(series, series.step.length, e);
+}
+
+/** Writes a step at index `i` of every column (`i` = length appends). */
+function setStep(series: StepSeries, i: number, e: StepEvent): void {
+  series.step[i] = e.step;
+  series.epoch[i] = e.epoch;
+  series.loss[i] = e.loss;
+  series.accuracy[i] = e.accuracy;
+  series.alpha[i] = e.alpha;
+  series.normMean[i] = e.featureNorm.mean;
+  series.normMin[i] = e.featureNorm.min;
+  series.normMax[i] = e.featureNorm.max;
+  series.imagesPerSec[i] = e.imagesPerSec;
+}
+
+const columns = (series: StepSeries): unknown[][] => Object.values(series);
+
+function truncateSeries(series: StepSeries, length: number): void {
+  for (const c of columns(series)) c.length = length;
+}
+
+/** Keeps the points at even indices. */
+function halveSeries(series: StepSeries): void {
+  for (const c of columns(series)) {
+    let j = 0;
+    for (let i = 0; i < c.length; i += 2) c[j++] = c[i];
+    c.length = j;
+  }
+}
+
+function copySeries(series: StepSeries): StepSeries {
+  return Object.fromEntries(Object.entries(series).map(([k, c]) => [k, c.slice()])) as unknown as StepSeries;
+}
+
+/**
+ * Folds an event history of any length into a snapshot of bounded size, fed in
+ * chunks (as a RunFollower reads them). Step points are kept at every `stride`-th
+ * step event; when the series is full, every second point is dropped and the
+ * stride doubles, so the curves keep their shape over the whole run. The newest
+ * step is always the last point. Epochs are kept whole; warnings up to MAX_WARNINGS.
+ */
+export class SnapshotBuilder {
+  private steps = emptySeries();
+  private epochs: EpochEvent[] = [];
+  private warnings: string[] = [];
+  private droppedWarnings = 0;
+  private started?: StartedEvent;
+  private finished?: FinishedEvent;
+  private stepEvents = 0;
+  private stride = 1;
+  /** The last point is the newest step event, kept off-stride until a newer one replaces it. */
+  private provisional = false;
+  /** Malformed lines the reader skipped, reported in the snapshot. */
+  skipped = 0;
+
+  readonly maxStepPoints: number;
+
+  constructor(
+    private readonly base: SnapshotBase,
+    maxStepPoints = MAX_STEP_POINTS,
+  ) {
+    this.maxStepPoints = Math.max(2, Math.floor(maxStepPoints));
+  }
+
+  add(events: readonly TrainerEvent[]): void {
+    for (const e of events) this.addOne(e);
+  }
+
+  addOne(e: TrainerEvent): void {
+    switch (e.type) {
+      case 'started':
+        this.started = e;
+        break;
+      case 'step':
+        this.addStep(e);
+        break;
+      case 'epoch':
+        this.epochs.push(e);
+        break;
+      case 'warning':
+        if (this.warnings.length < MAX_WARNINGS) this.warnings.push(e.message);
+        else this.droppedWarnings++;
+        break;
+      case 'resumed':
+        this.resume(e);
+        break;
+      case 'finished':
+        this.finished = e;
+        break;
+    }
+  }
+
+  /** Forgets every event (the events file was replaced or truncated). */
+  reset(): void {
+    this.steps = emptySeries();
+    this.epochs = [];
+    this.warnings = [];
+    this.droppedWarnings = 0;
+    this.started = this.finished = undefined;
+    this.stepEvents = 0;
+    this.stride = 1;
+    this.provisional = false;
+    this.skipped = 0;
+  }
+
+  build(): RunSnapshot {
+    const snap: RunSnapshot = { ...this.base, steps: copySeries(this.steps), epochs: this.epochs.slice(), warnings: this.warnings.slice() };
+    if (this.started) snap.started = this.started;
+    if (this.finished) snap.finished = this.finished;
+    if (this.stepEvents > this.steps.step.length) snap.stepEvents = this.stepEvents;
+    if (this.droppedWarnings) snap.droppedWarnings = this.droppedWarnings;
+    if (this.skipped) snap.skipped = this.skipped;
+    return snap;
+  }
+
+  private addStep(e: StepEvent): void {
+    let at = this.steps.step.length - (this.provisional ? 1 : 0);
+    if (at >= this.maxStepPoints) {
+      truncateSeries(this.steps, at);
+      halveSeries(this.steps);
+      this.stride *= 2;
+      at = this.steps.step.length;
+    }
+    this.provisional = this.stepEvents % this.stride !== 0;
+    this.stepEvents++;
+    setStep(this.steps, at, e);
+  }
+
+  /** A resumed trainer redoes the steps and epochs after its checkpoint: the previous trainer's later ones go. */
+  private resume(e: ResumedEvent): void {
+    const step = this.steps.step;
+    let keep = step.length;
+    while (keep > 0 && step[keep - 1] > e.fromStep) keep--;
+    truncateSeries(this.steps, keep);
+    this.provisional = false;
+    this.stepEvents = keep * this.stride;
+    this.epochs = this.epochs.filter((x) => x.epoch <= e.fromEpoch);
+    this.finished = undefined;
+  }
 }
 
 /** Folds a run's event history into a snapshot (the host does this once per panel open). */
-export function snapshotFromEvents(base: Omit<RunSnapshot, 'steps' | 'epochs' | 'warnings'>, events: TrainerEvent[]): RunSnapshot {
-  const snap: RunSnapshot = { ...base, steps: emptySeries(), epochs: [], warnings: [] };
-  for (const e of events) applyEvent(snap, e);
-  return snap;
+export function snapshotFromEvents(base: SnapshotBase, events: readonly TrainerEvent[]): RunSnapshot {
+  const builder = new SnapshotBuilder(base);
+  builder.add(events);
+  return builder.build();
 }
 
+/** Applies one live event to a snapshot the webview holds (unbounded: live runs add a few points a second). */
 export function applyEvent(snap: RunSnapshot, e: TrainerEvent): void {
   switch (e.type) {
     case 'started':

@@ -1,6 +1,7 @@
-// The trainer event protocol: what the training child process reports to its
-// parent (the extension host or the CLI), one JSON object per event.
-// Versioned: a parent refuses events whose `v` it does not know.
+// The trainer event protocol: what a trainer appends to its run folder's
+// events.jsonl, one JSON object per line (docs/run-format.md). Versioned: a
+// reader skips events whose `v` it does not know, and every body is checked
+// against BODY_TABLE before anyone uses it.
 
 import type { RunConfig } from './config';
 
@@ -37,7 +38,19 @@ export interface DatasetStats {
   validationImages?: number;
   /** Where the verification pairs come from: a pairs file's path, or "held-out identities". */
   pairsSource?: string;
+  /** Images left out because they could not be read or decoded; only when some were. */
+  skippedImages?: SkippedImages;
 }
+
+/** Images left out because they cannot be read or decoded (unless strict data is on, which fails the run). */
+export interface SkippedImages {
+  count: number;
+  /** The first few, relative to their dataset or pairs folder. */
+  examples: string[];
+}
+
+/** The code of the `warning` event a run sends when it leaves undecodable images out. */
+export const SKIPPED_IMAGES_WARNING = 'skipped-images';
 
 export interface NormStats {
   mean: number;
@@ -150,6 +163,10 @@ export interface CheckpointEvent extends Base {
   type: 'checkpoint';
   epoch: number;
   path: string;
+  /** Global step it was taken after. */
+  step?: number;
+  /** Taken mid-epoch (a stop): resuming continues that epoch. */
+  partial?: boolean;
 }
 
 /** Marks the seam where a resumed run continues: events before it came from the previous trainer. */
@@ -206,40 +223,128 @@ export type TrainerEventType = TrainerEvent['type'];
 /** Distributive Omit, so each union member keeps its own fields. */
 export type EventBody<E extends TrainerEvent = TrainerEvent> = E extends TrainerEvent ? Omit<E, 'v' | 'time'> : never;
 
-/** Messages from the parent to the trainer over the IPC channel. */
-export type TrainerCommand = { type: 'stop' };
+// Event bodies are checked against the table below with plain typeof tests: a
+// step event is checked millions of times when a long run's history loads.
+// Numbers must be finite (JSON turns NaN and Infinity into null, and 1e999 into
+// Infinity); counts must be safe integers. Codes, names and levels are checked as
+// strings only, so an event carrying a code a newer trainer added still shows.
 
-const TYPES: ReadonlySet<string> = new Set<TrainerEventType>([
-  'started',
-  'step',
-  'epoch',
-  'checkpoint',
-  'resumed',
-  'log',
-  'warning',
-  'error',
-  'finished',
-]);
+type Check = (x: unknown) => boolean;
 
-/** Checks the envelope of something claiming to be a trainer event. */
-export function isTrainerEvent(value: unknown): value is TrainerEvent {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return v.v === PROTOCOL_VERSION && typeof v.type === 'string' && TYPES.has(v.type) && typeof v.time === 'number';
+const num: Check = (x) => typeof x === 'number' && x - x === 0;
+const int: Check = (x) => Number.isSafeInteger(x);
+const str: Check = (x) => typeof x === 'string';
+const bool: Check = (x) => typeof x === 'boolean';
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const nullable = (c: Check): Check => (x) => x === null || c(x);
+const optional = (c: Check): Check => (x) => x === undefined || c(x);
+const oneOf = (...values: string[]): Check => (x) => values.includes(x as string);
+const arrayOf = (c: Check): Check => (x) => Array.isArray(x) && x.every(c);
+
+/** An object with at least these fields (more are allowed: newer writers may add some). */
+function obj(shape: Record<string, Check>): Check {
+  const keys = Object.keys(shape);
+  const checks = keys.map((k) => shape[k]);
+  return (x) => {
+    if (!isObject(x)) return false;
+    for (let i = 0; i < keys.length; i++) if (!checks[i](x[keys[i]])) return false;
+    return true;
+  };
 }
+
+const NORM = obj({ mean: num, min: num, max: num });
+
+const VERIFICATION = obj({
+  pairs: int,
+  accuracy: num,
+  accuracyStd: num,
+  threshold: num,
+  auc: num,
+  eer: num,
+  tarAtFar: arrayOf(obj({ far: num, tar: num, threshold: nullable(num) })),
+  roc: arrayOf(obj({ far: num, tar: num })),
+});
+
+const SUMMARY = obj({
+  epochs: int,
+  steps: int,
+  seconds: num,
+  imagesPerSec: num,
+  finalLoss: nullable(num),
+  alpha: nullable(num),
+  bestEpoch: nullable(int),
+  bestAccuracy: nullable(num),
+  final: nullable(VERIFICATION),
+});
+
+const BACKEND = obj({ name: str, gpu: bool, gpuName: optional(str), description: str });
+
+const DATASET = obj({
+  source: str,
+  identities: int,
+  images: int,
+  imagesPerIdentity: obj({ min: num, median: num, max: num }),
+  verifyIdentities: int,
+  verifyImages: int,
+  pairs: int,
+  matchedPairs: int,
+  folds: int,
+  imageSize: int,
+  channels: int,
+  imageSizes: optional(arrayOf(obj({ width: int, height: int, count: int }))),
+  distinctImageSizes: optional(int),
+  skippedIdentities: optional(int),
+  validationImages: optional(int),
+  pairsSource: optional(str),
+  skippedImages: optional(obj({ count: int, examples: arrayOf(str) })),
+});
+
+/** The body of each event type, envelope (v, time, type) excluded. */
+const BODY_TABLE: Record<TrainerEventType, Check> = {
+  started: obj({ backend: BACKEND, dataset: DATASET, alphaLow: num, config: isObject, stepsPerEpoch: int, parameters: int, workers: optional(int), pid: int }),
+  step: obj({ epoch: int, step: int, epochStep: int, loss: num, accuracy: num, alpha: nullable(num), featureNorm: NORM, imagesPerSec: num }),
+  epoch: obj({
+    epoch: int,
+    epochs: int,
+    trainLoss: num,
+    trainAccuracy: num,
+    alpha: nullable(num),
+    featureNorm: NORM,
+    validation: optional(nullable(obj({ accuracy: num, loss: num, images: int }))),
+    verification: VERIFICATION,
+    seconds: num,
+    imagesPerSec: num,
+  }),
+  checkpoint: obj({ epoch: int, path: str, step: optional(int), partial: optional(bool) }),
+  resumed: obj({ fromEpoch: int, fromStep: int, epochs: int, resume: int }),
+  log: obj({ level: str, message: str }),
+  warning: obj({ code: str, message: str }),
+  error: obj({ code: str, message: str }),
+  finished: obj({ status: oneOf('completed', 'stopped', 'failed'), reason: optional(str), code: optional(str), summary: SUMMARY }),
+};
+
+const BODIES: ReadonlyMap<string, Check> = new Map(Object.entries(BODY_TABLE));
+
+/** Checks that a value is a trainer event this reader understands: envelope and every field its consumers read. */
+export function isTrainerEvent(value: unknown): value is TrainerEvent {
+  if (!isObject(value) || value.v !== PROTOCOL_VERSION || !num(value.time) || Object.prototype.hasOwnProperty.call(value, '__proto__')) return false;
+  const body = typeof value.type === 'string' ? BODIES.get(value.type) : undefined;
+  return body !== undefined && body(value);
+}
+
+/** Lines that may name a key which, assigned or merged later, would reach Object.prototype (escapes included). */
+const RISKY_KEYS = /__proto__|constructor|prototype|\\u/;
+const dropRiskyKeys = (key: string, value: unknown): unknown => (key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : value);
 
 /** Parses one JSON line; returns undefined for anything that is not a valid event. */
 export function parseEventLine(line: string): TrainerEvent | undefined {
   const trimmed = line.trim();
   if (!trimmed.startsWith('{')) return undefined;
   try {
-    const value: unknown = JSON.parse(trimmed);
+    const value: unknown = RISKY_KEYS.test(trimmed) ? JSON.parse(trimmed, dropRiskyKeys) : JSON.parse(trimmed);
     return isTrainerEvent(value) ? value : undefined;
   } catch {
     return undefined;
   }
 }
 
-export function isTrainerCommand(value: unknown): value is TrainerCommand {
-  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'stop';
-}

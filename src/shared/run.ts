@@ -48,14 +48,26 @@ export interface RunProgress {
   imagesPerSec: number | null;
 }
 
+/** Who starts a run's trainer: this machine's queue (the extension), the CLI in a terminal, or a cluster scheduler. */
+export type Launcher = 'local' | 'cli' | 'slurm';
+
 /** Who trains a run: the process that owns (writes) its folder. */
 export interface RunOwner {
   host: string;
   pid: number;
-  /** Who started it: the extension's local queue, the CLI, or a cluster job. */
-  launcher: 'local' | 'cli' | 'slurm';
   /** Scheduler job id when a cluster runs it. */
   jobId?: string;
+}
+
+/** The cluster job that runs (or will run) a run, as its launcher submitted it. */
+export interface SchedulerJob {
+  /** As the scheduler names it: "1234" or, for an array task, "1234_5"; empty while its launcher is submitting it. */
+  jobId: string;
+  submittedAt: string;
+  /** The trainer was asked to continue from the run's checkpoint. */
+  resume?: boolean;
+  /** The scheduler's last known state and why, e.g. "TIMEOUT", "PENDING (Priority)". */
+  state?: string;
 }
 
 export interface CheckpointRef {
@@ -76,9 +88,16 @@ export interface RunRecord {
   status: RunStatus;
   config: RunConfig;
   createdAt: string;
+  launcher?: Launcher;
+  /** A queued run that continues from its checkpoint when the queue starts it. */
+  resumeRequested?: boolean;
   startedAt?: string;
+  /** When the current trainer was launched (a resume launches again); older stop requests are ignored. */
+  launchedAt?: string;
   endedAt?: string;
   owner?: RunOwner;
+  /** Launcher "slurm": the job submitted for the current (or next) trainer; a resume needs a new one. */
+  job?: SchedulerJob;
   /** Trainer process id while running (kept for folders of format 1). */
   pid?: number;
   backend?: BackendInfo;
@@ -92,9 +111,21 @@ export interface RunRecord {
   resumes?: number;
   /** Version of the trainer that wrote the run (package version). */
   trainerVersion?: string;
+  /** What it trained and verified on, when it started; a resume compares. */
+  fingerprint?: DatasetFingerprint;
   /** Why a run failed, stopped or was interrupted, in words a user can act on. */
   reason?: string;
   code?: RunCode;
+}
+
+export interface DatasetFingerprint {
+  /** Files in the dataset folder (0 for the synthetic set). */
+  files: number;
+  bytes: number;
+  /** Hash of the listing (names, sizes, modification times) or of the synthetic settings. */
+  hash: string;
+  /** Hash of the pairs file's content. */
+  pairs?: string;
 }
 
 export interface Heartbeat {
@@ -106,9 +137,11 @@ export interface Heartbeat {
   phase?: string;
 }
 
-/** Written to control.json to ask a trainer (on any machine sharing the folder) to stop. */
+/** Written to control.json to ask the trainer (on any machine sharing the folder) to stop or rename its run. */
 export interface ControlRequest {
-  stop: boolean;
+  stop?: boolean;
+  /** A new name for the run: only the trainer writes run.json while it runs. */
+  name?: string;
   requestedAt: string;
   /** Who asked, for the log: "window on host x", "cli". */
   by?: string;

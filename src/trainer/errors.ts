@@ -1,4 +1,5 @@
-// Trainer errors with a reason code and a message for the user, and the shape of the trainer's log.
+// Errors the trainer reports to the user: a reason code (ErrorCode) and a
+// message that says what to fix; and the shape of the trainer's log.
 
 import type { ErrorCode } from '../shared/events';
 
@@ -19,9 +20,19 @@ export class TrainerError extends Error {
   }
 }
 
+/** errno codes that mean the disk (not the program) is the problem: full, over quota, read-only, failing. */
+const DISK_ERRNOS: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
+
+/** True for a full, read-only or failing disk, and for errors already marked `code: 'disk'` (the run writer's). */
+export function isDiskError(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (code === 'disk' || DISK_ERRNOS.has(code));
+}
+
 export function describeError(err: unknown): { code: ErrorCode; message: string } {
   if (err instanceof TrainerError) return { code: err.code, message: err.message };
   const message = err instanceof Error ? err.message : String(err);
+  if (isDiskError(err)) return { code: 'disk', message };
   if (/out of memory|Cannot allocate|allocation failed|OOM/i.test(message)) {
     return { code: 'out-of-memory', message: `Out of memory: ${message}. Lower the batch size or the image size.` };
   }

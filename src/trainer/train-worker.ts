@@ -1,16 +1,18 @@
-// A data-parallel training worker (see step.ts): a replica of the net on its own
-// WebAssembly backend that returns the gradient of each shard it is sent and
-// applies each averaged gradient it is sent.
+// A data-parallel training worker (see train/step.ts): a replica of the net on its own
+// WebAssembly backend, started from the main thread's weights and optimizer
+// state, that returns the gradient of each shard it is sent and applies each
+// averaged gradient it is sent.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RunConfig } from '../shared/config';
 import type { BackendName } from '../shared/events';
-import { initBackend } from './backend';
-import { renderRange, type Split } from './data';
-import { buildNet, type Net } from './model';
-import { makeOptimizer } from './optimizer';
+import { initBackend } from './backend/select';
+import { renderRange, type Split } from './data/synthetic';
+import { buildNet, type Net } from './net/model';
+import { makeOptimizer } from './train/optimizer';
 import { consoleToStderr } from './quiet';
-import { applyFlat, shardGradients } from './step';
+import { applyFlat, shardGradients, type ReplicaState } from './train/step';
+import { writeOptimizerState, writeWeights } from './train/state';
 import type * as tf from './tf';
 
 consoleToStderr();
@@ -31,13 +33,15 @@ if (mode === 'render') {
 let net: Net | undefined;
 let optimizer: tf.Optimizer | undefined;
 
-if (mode !== 'render') parentPort?.on('message', async (m: { type: 'init' } | { type: 'apply'; grads: Float32Array } | { type: 'step'; pixels: Float32Array; labels: Int32Array }) => {
+if (mode !== 'render') parentPort?.on('message', async (m: { type: 'init'; state: ReplicaState } | { type: 'apply'; grads: Float32Array } | { type: 'step'; pixels: Float32Array; labels: Int32Array }) => {
   try {
     if (m.type === 'init') {
       process.env.L2SOFTMAX_BACKENDS = backend;
       await initBackend(backend === 'cpu' ? 'cpu' : 'auto', { info: () => undefined, warn: () => undefined });
       net = buildNet(config, classes);
       optimizer = makeOptimizer(config);
+      writeWeights(net.train, m.state.weights);
+      await writeOptimizerState(optimizer, m.state.optimizer);
       parentPort?.postMessage({ type: 'ready' });
       return;
     }

@@ -4,7 +4,7 @@
 // prints the results, screenshots the window, and exits non-zero on failure.
 //   npx tsx test/e2e/run-vscode.ts
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -123,6 +123,150 @@ async function reloadRestoresDashboard(page: import('playwright-core').Page, url
   return false;
 }
 
+type Page = import('playwright-core').Page;
+
+interface DiskRun {
+  id: string;
+  name: string;
+  status: string;
+  createdAt: string;
+  owner?: { pid: number };
+  progress?: { step: number; epoch: number };
+  summary?: { epochs: number };
+}
+
+/** The runs of the workspace as their run.json files say (what the trainer wrote). */
+function diskRuns(workspace: string): DiskRun[] {
+  const root = path.join(workspace, '.l2softmax', 'runs');
+  if (!existsSync(root)) return [];
+  const out: DiskRun[] = [];
+  for (const id of readdirSync(root)) {
+    try {
+      out.push(JSON.parse(readFileSync(path.join(root, id, 'run.json'), 'utf8')));
+    } catch {
+      // being replaced, or not a run
+    }
+  }
+  return out;
+}
+
+async function waitUntil<T>(what: string, ms: number, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Runs a command from the palette, the way a user does (F1, its title, Enter). */
+async function palette(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = '.quick-input-widget:not([style*="display: none"]) input';
+  await page.waitForSelector(input, { timeout: 15000 });
+  await page.fill(input, `>${title}`);
+  await page.waitForTimeout(800);
+  await page.keyboard.press('Enter');
+}
+
+/** Starts a run from the palette and returns it once its trainer has taken a step. */
+async function startFromPalette(page: Page, workspace: string): Promise<DiskRun> {
+  const before = new Set(diskRuns(workspace).map((r) => r.id));
+  await palette(page, 'L2-Softmax: Start L2-Softmax Run');
+  return waitUntil('a new run to take its first step', 120000, () => diskRuns(workspace).find((r) => !before.has(r.id) && r.status === 'running' && (r.progress?.step ?? 0) > 0));
+}
+
+/** Waits for a dashboard frame showing `name` with `status` (and, when given, the epoch text). */
+async function dashboardShows(page: Page, name: string, status: string, epoch?: string): Promise<boolean> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < 60000) {
+    for (const frame of page.frames()) {
+      const [n, st, ep] = await Promise.all(['#run-name', '#run-status', '#epoch'].map((sel) => frame.$eval(sel, (el) => el.textContent ?? '').catch(() => '')));
+      if (n === name && st === status && (!epoch || ep === epoch)) return true;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+function extensionHostPids(): number[] {
+  const out = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;
+  return out
+    .split('\n')
+    .filter((l) => l.includes('--type=extensionHost'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+    .filter((pid) => pid > 0);
+}
+
+function check(ok: boolean, what: string): boolean {
+  console.log(`  ${ok ? '✔' : '✘'} ${what}`);
+  return ok;
+}
+
+/**
+ * Runs outlive the window: a run started from the palette keeps training
+ * through a window reload and through a SIGKILLed extension host, and a second
+ * window can stop it.
+ */
+async function durableRuns(browser: import('playwright-core').Browser, page: Page, url: string, workspace: string): Promise<boolean> {
+  const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+  const settings = existsSync(settingsFile) ? JSON.parse(readFileSync(settingsFile, 'utf8')) : {};
+  const write = (extra: Record<string, unknown>) => {
+    mkdirSync(path.dirname(settingsFile), { recursive: true });
+    writeFileSync(settingsFile, JSON.stringify({ ...settings, 'l2softmax.imageSize': 16, 'l2softmax.width': 4, 'l2softmax.embeddingSize': 16, 'l2softmax.openDashboardOnStart': true, ...extra }, null, 2));
+  };
+  let ok = true;
+  try {
+    write({ 'l2softmax.epochs': 6 });
+    await page.waitForTimeout(1500);
+    const run = await startFromPalette(page, workspace);
+    await page.reload();
+    await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
+    const stepAtReload = diskRuns(workspace).find((r) => r.id === run.id)?.progress?.step ?? 0;
+    const training = await waitUntil('the run to go on training after the reload', 60000, () =>
+      diskRuns(workspace).find((r) => r.id === run.id && ((r.progress?.step ?? 0) > stepAtReload || r.status === 'completed')),
+    );
+    ok = check(training.owner?.pid === run.owner?.pid, `"${run.name}" keeps training through a window reload (same trainer, pid ${run.owner?.pid}; step ${stepAtReload} at reload)`) && ok;
+    const done = await waitUntil('the reloaded run to finish', 240000, () => diskRuns(workspace).find((r) => r.id === run.id && r.status !== 'running'));
+    ok = check(done.status === 'completed' && done.summary?.epochs === 6, `it completes all 6 epochs (${done.status}, ${done.summary?.epochs} epochs)`) && ok;
+    ok = check(await dashboardShows(page, run.name, 'completed', '6/6'), 'its restored dashboard shows it completed at epoch 6/6') && ok;
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-durable-reload.png') });
+
+    const second = await startFromPalette(page, workspace);
+    const hosts = extensionHostPids();
+    for (const pid of hosts) process.kill(pid, 'SIGKILL');
+    ok = check(hosts.length > 0, `killed the extension host (SIGKILL, pid ${hosts.join(', ')}) while "${second.name}" trains`) && ok;
+    const orphan = await waitUntil('the orphaned run to finish', 240000, () => diskRuns(workspace).find((r) => r.id === second.id && r.status !== 'running'));
+    ok = check(orphan.status === 'completed' && orphan.summary?.epochs === 6, `the run still completes without an editor (${orphan.status}, ${orphan.summary?.epochs} epochs)`) && ok;
+    await page.reload();
+    await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
+    ok = check(await dashboardShows(page, second.name, 'completed', '6/6'), 'after reconnecting, its dashboard shows it completed') && ok;
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-durable-killed-host.png') });
+
+    write({ 'l2softmax.epochs': 200 });
+    await page.waitForTimeout(1500);
+    const long = await startFromPalette(page, workspace);
+    const other = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      await other.goto(url);
+      await other.waitForSelector('.monaco-workbench', { timeout: 90000 });
+      await other.waitForTimeout(5000);
+      await palette(other, 'L2-Softmax: Stop Run');
+      const stopped = await waitUntil('the run to stop', 60000, () => diskRuns(workspace).find((r) => r.id === long.id && r.status !== 'running'));
+      ok = check(stopped.status === 'stopped', `Stop from a second window stops "${long.name}" (${stopped.status})`) && ok;
+      ok = check(await dashboardShows(page, long.name, 'stopped'), 'the first window\'s dashboard shows it stopped') && ok;
+    } finally {
+      await other.close();
+    }
+  } catch (err) {
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-durable.png') });
+    console.log(`  ✘ durable runs: ${(err as Error).message.split('\n')[0]} (see test-results/vscode-durable.png)`);
+    ok = false;
+  }
+  return ok;
+}
+
 async function main(): Promise<number> {
   if (!existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run test/e2e/setup-code-server.sh');
   if (!existsSync(path.join(SUITE, 'index.js'))) throw new Error('the integration suite is not built: run npm run build:tests');
@@ -181,8 +325,10 @@ async function main(): Promise<number> {
     for (const p of report.passes) console.log(`  ✔ ${p.fullTitle} (${p.duration} ms)`);
     for (const f of report.failures) console.log(`  ✘ ${f.fullTitle}\n      ${(f.err.stack ?? f.err.message ?? '').split('\n').slice(0, 6).join('\n      ')}`);
     console.log(`e2e: ${report.stats.passes} passing, ${report.stats.failures} failing, ${report.stats.pending} pending in ${(report.stats.duration / 1000).toFixed(1)} s`);
-    const restored = await reloadRestoresDashboard(page, `${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload.slice(0, 1)))}`, workspace);
-    return report.stats.failures === 0 && report.stats.passes > 0 && restored ? 0 : 1;
+    const windowUrl = `${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload.slice(0, 1)))}`;
+    const restored = await reloadRestoresDashboard(page, windowUrl, workspace);
+    const durable = await durableRuns(browser, page, windowUrl, workspace);
+    return report.stats.failures === 0 && report.stats.passes > 0 && restored && durable ? 0 : 1;
   } finally {
     await browser.close().catch(() => undefined);
     try {

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { LOCK_STALE_MS, cacheDir, cacheImages } from '../../src/trainer/decode-cache';
+import { LOCK_STALE_MS, cacheDir, cacheImages } from '../../src/trainer/data/decode-cache';
 import type { TrainerLog } from '../../src/trainer/errors';
 import { FAULT_IMAGE_SIZE, cacheMismatches, writeFolder } from './helpers';
 

@@ -4,7 +4,7 @@
 //   node --require tsx/cjs test/faults/fill-cache.ts <cacheRoot> <folder> <files.json> <barrier dir> <name>
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { cacheImages } from '../../src/trainer/decode-cache';
+import { cacheImages } from '../../src/trainer/data/decode-cache';
 import { FAULT_IMAGE_SIZE } from './helpers';
 
 const BARRIER_POLL_MS = 2;

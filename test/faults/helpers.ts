@@ -4,8 +4,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { checksum, decodeImage } from '../../src/trainer/decode-cache';
-import { encodePng } from '../../src/trainer/png';
+import { checksum, decodeImage } from '../../src/trainer/data/decode-cache';
+import { encodePng } from '../../src/trainer/data/png';
 
 /** Side of the images the decode-cache faults decode to (small: the faults are about processes, not pixels). */
 export const FAULT_IMAGE_SIZE = 8;

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig, type RunConfig } from '../../src/shared/config';
 import type { EventBody, FinishedEvent } from '../../src/shared/events';
-import { loadPairsFile } from '../../src/trainer/pairs-file';
-import { train } from '../../src/trainer/train';
+import { loadPairsFile } from '../../src/trainer/data/pairs-file';
+import { train } from '../../src/trainer/train/run';
 import { writeFolder } from './helpers';
 
 function config(dataset: Record<string, unknown>): RunConfig {

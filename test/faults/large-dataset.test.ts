@@ -7,8 +7,8 @@ import MarkdownIt from 'markdown-it';
 import { datasetTooltip, summaryFromCounts } from '../../src/core/dataset-summary';
 import { DEFAULT_CONFIG } from '../../src/shared/config';
 import { minMedianMax } from '../../src/shared/format';
-import { splitIdentities } from '../../src/trainer/folder-dataset';
-import { selectIdentities } from '../../src/trainer/image-folder';
+import { splitIdentities } from '../../src/trainer/data/folder-dataset';
+import { selectIdentities } from '../../src/trainer/data/image-folder';
 
 const IDENTITIES = 300_000;
 

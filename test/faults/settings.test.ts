@@ -26,10 +26,10 @@ describe('fault: wrong-typed settings', () => {
       assert.equal(reader.read('openDashboardOnStart', SETTINGS_JSON.openDashboardOnStart), true);
     }
     assert.deepEqual(problems, [
-      'l2softmax.maxConcurrentRuns must be a finite number, but is "two": using the default, 1.',
-      'l2softmax.runsFolder must be text, but is 5: using the default, "".',
-      'l2softmax.nodePath must be text, but is {"path":"/usr/bin/node"}: using the default, "".',
-      'l2softmax.openDashboardOnStart must be true or false, but is "no": using the default, true.',
+      'l2softmax.maxConcurrentRuns must be a finite number, got "two": using the default, 1.',
+      'l2softmax.runsFolder must be a text value, got 5: using the default, "".',
+      'l2softmax.nodePath must be a text value, got an object: using the default, "".',
+      'l2softmax.openDashboardOnStart must be true or false, got "no": using the default, true.',
     ]);
     assert.equal(reader.read('maxConcurrentRuns', 3), 3, 'a corrected value is used at once');
   });

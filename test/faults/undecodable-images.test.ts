@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { resolveConfig, type RunConfig } from '../../src/shared/config';
-import type { EventBody, FinishedEvent, StartedEvent } from '../../src/shared/events';
-import type { FolderDatasetStats } from '../../src/shared/images';
-import { train } from '../../src/trainer/train';
+import { SKIPPED_IMAGES_WARNING, type EventBody, type FinishedEvent, type StartedEvent } from '../../src/shared/events';
+import { train } from '../../src/trainer/train/run';
 import { facePng, writeFolder } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -50,10 +49,10 @@ describe('fault: undecodable images in the dataset', function () {
   it('skipped by default: the run trains on every other image and names the skipped ones', async () => {
     const { status, started, events, finished } = await run(config(dataset, false), mkdtempSync(path.join(work, 'run-')));
     assert.equal(status, 'completed', finished.reason);
-    const d = started!.dataset as FolderDatasetStats;
+    const d = started!.dataset;
     assert.equal(d.images + (d.validationImages ?? 0) + d.verifyImages, good, 'every decodable image was used');
     assert.deepEqual(d.skippedImages, { count: 2, examples: ['id_001/cut.jpg', 'id_004/notes.jpg'] });
-    const said = events.filter((e) => e.type === 'warning' || e.type === 'log').map((e) => (e as { message: string }).message);
+    const said = events.filter((e) => e.type === 'warning' && e.code === SKIPPED_IMAGES_WARNING).map((e) => (e as { message: string }).message);
     assert.ok(said.some((m) => /Cannot decode 2 image\(s\) under .*faces: id_001\/cut\.jpg \(.+\); id_004\/notes\.jpg \(.+\)\. Skipped them/.test(m)), said.join('\n'));
   });
 

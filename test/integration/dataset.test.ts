@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunRecord } from '../../src/core/run-store';
 import type { Api } from '../../src/extension/main';
-import { writeFaceFolder, writePairsTxt } from '../../src/trainer/face-folder';
+import { writeFaceFolder, writePairsTxt } from '../../src/trainer/data/write-face-folder';
 
 const EXTENSION_ID = 'l2-softmax-lab.l2-softmax-lab';
 

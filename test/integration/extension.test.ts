@@ -44,7 +44,7 @@ describe('L2-Softmax Lab in VS Code', () => {
   });
 
   after(async () => {
-    await api.manager.stopAll();
+    for (const r of api.monitor.records()) if (r.status === 'running' || r.status === 'queued') await api.manager.stop(r.id);
   });
 
   it('contributes its commands, with Start L2-Softmax Run in the palette', async () => {
@@ -96,7 +96,7 @@ describe('L2-Softmax Lab in VS Code', () => {
 
   it('starts a short run from the palette command, shows it live and finished in the Runs view', async () => {
     const seenRunning: string[] = [];
-    const sub = api.manager.onDidChangeRun((r) => r.status === 'running' && seenRunning.push(r.id));
+    const sub = api.monitor.onDidChange((r) => r.status === 'running' && seenRunning.push(r.id));
     const run = (await vscode.commands.executeCommand('l2softmax.startRun')) as RunRecord;
     assert.ok(run && run.id, 'startRun returned no run');
     assert.equal(run.config.alpha, 24, 'the run snapshot did not pick up the edited alpha');
@@ -146,7 +146,7 @@ describe('L2-Softmax Lab in VS Code', () => {
   it('stops a second run within seconds', async () => {
     await config().update('epochs', 200, vscode.ConfigurationTarget.Workspace);
     const run = (await vscode.commands.executeCommand('l2softmax.startRun')) as RunRecord;
-    await until(() => (api.manager.get(run.id)?.progress?.step ?? 0) > 0 || undefined, 120000, 'the first training step');
+    await until(() => (api.monitor.get(run.id)?.progress?.step ?? 0) > 0 || undefined, 120000, 'the first training step');
     const t0 = Date.now();
     await vscode.commands.executeCommand('l2softmax.stopRun', run.id);
     const stopped = await until(async () => {
@@ -158,6 +158,59 @@ describe('L2-Softmax Lab in VS Code', () => {
     const items = await api.runs.getChildren();
     assert.equal(api.runs.getTreeItem(items.find((r) => r.id === run.id)!).contextValue, 'run.stopped');
     await config().update('epochs', 1, vscode.ConfigurationTarget.Workspace);
+  });
+
+  it('resumes an interrupted run from the Runs view; its dashboard continues where it stopped', async () => {
+    await config().update('epochs', 3, vscode.ConfigurationTarget.Workspace);
+    const run = (await vscode.commands.executeCommand('l2softmax.startRun')) as RunRecord;
+    const owner = await until(() => {
+      const r = api.monitor.get(run.id);
+      return r?.checkpoint?.epoch === 1 && (r.progress?.step ?? 0) > (r.checkpoint.step ?? 0) ? r.owner : undefined;
+    }, 120000, 'the first checkpoint and a step after it');
+    // The trainer dies without a word (out-of-memory killer, power cut): the run is interrupted.
+    process.kill(owner.pid, 'SIGKILL');
+    const interrupted = await until(() => (api.monitor.get(run.id)?.status === 'interrupted' ? api.monitor.get(run.id) : undefined), 30000, 'the run to show interrupted');
+    assert.match(interrupted.reason ?? '', /SIGKILL|exited without finishing/);
+    assert.equal(api.runs.getTreeItem((await api.runs.getChildren()).find((r) => r.id === run.id)!).contextValue, 'run.interrupted');
+    await vscode.commands.executeCommand('l2softmax.openDashboard', run.id);
+    const restore = stub('showInputBox', (async () => '3') as typeof vscode.window.showInputBox);
+    try {
+      await vscode.commands.executeCommand('l2softmax.resumeRun', interrupted);
+    } finally {
+      restore();
+    }
+    const done = await until(async () => {
+      const r = await api.store.get(run.id);
+      return r && r.status !== 'running' && r.status !== 'queued' && r.status !== 'interrupted' ? r : undefined;
+    }, 240000, 'the resumed run to end');
+    assert.equal(done.status, 'completed', done.reason);
+    assert.equal(done.resumes, 1);
+    assert.equal(done.summary?.epochs, 3);
+    const epochs = readFileSync(path.join(api.store.dir(run.id), 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'epoch' || e.type === 'resumed');
+    assert.deepEqual(epochs.map((e) => (e.type === 'epoch' ? e.epoch : 'resumed')), [1, 'resumed', 2, 3]);
+    await until(() => (api.dashboards.forwarded(run.id) > 0 ? true : undefined), 10000, 'live events in the open dashboard');
+    await config().update('epochs', 1, vscode.ConfigurationTarget.Workspace);
+  });
+
+  it('resumes a stopped run to more epochs; the seam is in its events and the dashboard follows', async () => {
+    await config().update('epochs', 1, vscode.ConfigurationTarget.Workspace);
+    const run = (await vscode.commands.executeCommand('l2softmax.startRun')) as RunRecord;
+    await until(async () => ((await api.store.get(run.id))?.status === 'completed' ? true : undefined), 240000, 'the first run to complete');
+    await vscode.commands.executeCommand('l2softmax.openDashboard', run.id);
+    const restore = stub('showInputBox', (async () => '2') as typeof vscode.window.showInputBox);
+    try {
+      await vscode.commands.executeCommand('l2softmax.resumeRun', run.id);
+    } finally {
+      restore();
+    }
+    const done = await until(async () => {
+      const r = await api.store.get(run.id);
+      return r && r.resumes === 1 && r.status === 'completed' ? r : undefined;
+    }, 240000, 'the resumed run to complete');
+    assert.equal(done.summary?.epochs, 2);
+    const types = readFileSync(path.join(api.store.dir(run.id), 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).type);
+    assert.ok(types.indexOf('resumed') > types.indexOf('finished'), 'no resumed event after the first finish');
+    await until(() => (api.dashboards.forwarded(run.id) > 0 ? true : undefined), 10000, 'live events in the open dashboard');
   });
 
   it('renames, reruns and deletes runs from their context actions', async () => {

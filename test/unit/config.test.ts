@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { DEFAULT_CONFIG, alphaLowerBound, checkField, describeConfig, resolveConfig } from '../../src/shared/config';
+import { DEFAULT_CONFIG, alphaLowerBound, checkField, describeConfig, headParameters, resolveConfig, scaleLowerBound, upgradeConfig } from '../../src/shared/config';
 
 function errorsOf(input: unknown): string[] {
   const r = resolveConfig(input);
@@ -24,7 +24,12 @@ describe('run config', () => {
   });
 
   const bad: [Record<string, unknown>, string][] = [
-    [{ loss: 'arcface' }, 'loss: must be one of "l2-softmax", "softmax", got "arcface"'],
+    [{ loss: 'sphereface' }, 'loss: must be one of "softmax", "l2-softmax", "normface", "cosface", "arcface", got "sphereface"'],
+    [{ scale: 0 }, 'scale: must be greater than 0, got 0'],
+    [{ arcfaceMargin: 2 }, 'arcfaceMargin: must be at most 1.5, got 2'],
+    [{ weightDecay: -1e-4 }, 'weightDecay: must be at least 0, got -0.0001'],
+    [{ lrSchedule: 'linear' }, 'lrSchedule: must be one of "constant", "step", "cosine", got "linear"'],
+    [{ lrStepFactor: 0 }, 'lrStepFactor: must be greater than 0, got 0'],
     [{ alpha: 0 }, 'alpha: must be greater than 0, got 0'],
     [{ alpha: -3 }, 'alpha: must be greater than 0, got -3'],
     [{ alpha: 'big' }, 'alpha: must be a finite number, got "big"'],
@@ -74,5 +79,26 @@ describe('run config', () => {
   it('describes a run briefly', () => {
     assert.equal(describeConfig(DEFAULT_CONFIG), 'L2 α=16 · synthetic');
     assert.equal(describeConfig({ ...DEFAULT_CONFIG, loss: 'softmax', dataset: { ...DEFAULT_CONFIG.dataset, path: '/data/casia/' } }), 'Softmax · casia');
+    assert.equal(describeConfig({ ...DEFAULT_CONFIG, loss: 'cosface' }), 'CosFace s=64 m=0.35 · synthetic');
+  });
+
+  it('writes each head\'s hyperparameters as papers do', () => {
+    const heads = (['softmax', 'l2-softmax', 'normface', 'cosface', 'arcface'] as const).map((loss) => headParameters({ ...DEFAULT_CONFIG, loss, scaleTrainable: loss === 'normface' }));
+    assert.deepEqual(heads, ['', 'α=16', 's=64↗', 's=64, m=0.35', 's=64, m=0.5']);
+  });
+
+  it('s_low follows CosFace eq. 6: (C - 1)/C log((C - 1) p / (1 - p))', () => {
+    assert.ok(Math.abs(scaleLowerBound(300, 0.9) - (299 / 300) * Math.log((299 * 0.9) / 0.1)) < 1e-12);
+    assert.ok(Math.abs(scaleLowerBound(10, 0.9) - 0.9 * Math.log(81)) < 1e-12); // 9 * 0.9 / 0.1 = 81
+    assert.equal(scaleLowerBound(1), 0);
+  });
+
+  it('a config saved before weight decay and the scale learning rate existed resumes as it trained', () => {
+    const { weightDecay, scaleLearningRate, ...old } = { ...DEFAULT_CONFIG, learningRate: 0.003 };
+    assert.ok(weightDecay > 0 && scaleLearningRate > 0);
+    const upgraded = upgradeConfig(old);
+    assert.equal(upgraded.weightDecay, 0);
+    assert.equal(upgraded.scaleLearningRate, 0.003);
+    assert.deepEqual(upgradeConfig(DEFAULT_CONFIG), DEFAULT_CONFIG);
   });
 });

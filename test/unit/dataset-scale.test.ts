@@ -5,8 +5,8 @@ import { strict as assert } from 'node:assert';
 import { summaryFromCounts } from '../../src/core/dataset-summary';
 import { heldOutIdentities } from '../../src/shared/config';
 import { minMax, minMedianMax } from '../../src/shared/format';
-import { splitIdentities, withoutUndecodable } from '../../src/trainer/folder-dataset';
-import { selectIdentities, type Identity } from '../../src/trainer/image-folder';
+import { splitIdentities, withoutUndecodable } from '../../src/trainer/data/folder-dataset';
+import { selectIdentities, type Identity } from '../../src/trainer/data/image-folder';
 
 export const MANY_IDENTITIES = 300_000;
 

@@ -5,9 +5,9 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { cacheDir, cacheImages, checksum, decodeImage, type DecodeOptions } from '../../src/trainer/decode-cache';
+import { cacheDir, cacheImages, checksum, decodeImage, type DecodeOptions } from '../../src/trainer/data/decode-cache';
 import type { TrainerLog } from '../../src/trainer/errors';
-import { encodePng } from '../../src/trainer/png';
+import { encodePng } from '../../src/trainer/data/png';
 
 const SIZE = 8;
 const LENGTH = SIZE * SIZE * 3;

@@ -71,7 +71,9 @@ describe('settings table and package.json', () => {
     assert.match(parseNumberInput(alpha, 'abc').error ?? '', /not a finite number/);
     assert.match(parseNumberInput(alpha, '').error ?? '', /Enter a number/);
     assert.match(parseNumberInput(settingSpec('epochs')!, '2.5').error ?? '', /whole number/);
-    assert.equal(checkSetting(settingSpec('device')!, 'tpu'), 'must be one of auto, gpu, cpu');
+    assert.equal(checkSetting(settingSpec('device')!, 'tpu'), 'must be one of "auto", "gpu", "cpu", got "tpu"');
+    assert.match(parseNumberInput(settingSpec('scaleLearningRate')!, '0').error ?? '', /must be greater than 0/);
+    assert.equal(checkSetting(settingSpec('maxConcurrentRuns')!, 0), 'must be at least 1, got 0');
   });
 });
 
@@ -221,11 +223,11 @@ describe('host settings read through the settings table', () => {
     assert.equal(reader.read('openDashboardOnStart', undefined), true);
     assert.equal(reader.read('runsFolder', 'runs'), 'runs');
     assert.deepEqual(problems, [
-      'l2softmax.maxConcurrentRuns must be a finite number, but is "two": using the default, 1.',
-      'l2softmax.maxConcurrentRuns must be at least 1, but is 0: using the default, 1.',
-      'l2softmax.runsFolder must be text, but is 5: using the default, "".',
-      'l2softmax.nodePath must be text, but is ["node"]: using the default, "".',
-      'l2softmax.openDashboardOnStart must be true or false, but is "yes": using the default, true.',
+      'l2softmax.maxConcurrentRuns must be a finite number, got "two": using the default, 1.',
+      'l2softmax.maxConcurrentRuns must be at least 1, got 0: using the default, 1.',
+      'l2softmax.runsFolder must be a text value, got 5: using the default, "".',
+      'l2softmax.nodePath must be a text value, got a list: using the default, "".',
+      'l2softmax.openDashboardOnStart must be true or false, got "yes": using the default, true.',
     ]);
   });
 

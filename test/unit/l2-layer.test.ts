@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '../../src/trainer/tf';
-import { L2Constrain, l2Scale } from '../../src/trainer/l2-layer';
-import { Rng } from '../../src/trainer/rng';
+import { L2Constrain, l2Scale } from '../../src/trainer/net/heads/l2-softmax';
+import { Rng } from '../../src/trainer/data/rng';
 
 const rng = new Rng(3);
 const randn = (n: number) => Array.from({ length: n }, () => rng.normal());

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { accuracyAt, auc, bestThreshold, downsampleRoc, eer, kFoldAccuracy, rocCurve, tarAtFar, verify } from '../../src/trainer/metrics';
-import { Rng } from '../../src/trainer/rng';
+import { accuracyAt, auc, bestThreshold, downsampleRoc, eer, kFoldAccuracy, rocCurve, tarAtFar, verify } from '../../src/trainer/verify/metrics';
+import { Rng } from '../../src/trainer/data/rng';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);
 

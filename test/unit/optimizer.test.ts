@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { Adam } from '../../src/trainer/optimizer';
-import { Rng } from '../../src/trainer/rng';
+import { Adam } from '../../src/trainer/train/optimizer';
+import { Rng } from '../../src/trainer/data/rng';
 import * as tf from '../../src/trainer/tf';
-import { simdKernelsEnabled } from '../../src/trainer/wasm-kernels';
+import { simdKernelsEnabled } from '../../src/trainer/backend/wasm-kernels';
 
 /** Runs `steps` updates of `make()` on fresh variables with fixed gradients; returns the variables and the optimizer state. */
 async function train(backend: string, make: () => tf.Optimizer, steps: number): Promise<{ values: Float32Array[]; state: Float32Array[]; iterations: number }> {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { generatePairs } from '../../src/trainer/data';
-import { formatPairs, lfwImagePath, parsePairs } from '../../src/trainer/pairs';
-import { Rng } from '../../src/trainer/rng';
+import { generatePairs } from '../../src/trainer/data/draw-pairs';
+import { formatPairs, lfwImagePath, parsePairs } from '../../src/trainer/data/lfw-pairs';
+import { Rng } from '../../src/trainer/data/rng';
 
 const LFW_SAMPLE = `2\t2
 Abel_Pacheco\t1\t4

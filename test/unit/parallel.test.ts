@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { syntheticDataset } from '../../src/trainer/data';
-import { buildNet } from '../../src/trainer/model';
-import { RenderPool } from '../../src/trainer/render-pool';
-import { makeOptimizer } from '../../src/trainer/optimizer';
-import { Rng } from '../../src/trainer/rng';
-import { LocalStep, ParallelStep, defaultWorkerScript, shardGradients, weightedSum, workerCount } from '../../src/trainer/step';
+import { syntheticDataset } from '../../src/trainer/data/synthetic';
+import { buildNet } from '../../src/trainer/net/model';
+import { RenderPool } from '../../src/trainer/data/render-pool';
+import { makeOptimizer } from '../../src/trainer/train/optimizer';
+import { Rng } from '../../src/trainer/data/rng';
+import { LocalStep, ParallelStep, defaultWorkerScript, shardGradients, weightedSum, workerCount } from '../../src/trainer/train/step';
 import * as tf from '../../src/trainer/tf';
 import { tinyConfig } from './train.test';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { RunStore } from '../../src/core/run-store';
 import { DEFAULT_CONFIG } from '../../src/shared/config';
-import { makePrivateDir, replaceFileDurably } from '../../src/trainer/durable-file';
+import { makePrivateDir, PRIVATE_FILE_MODE, writeFileAtomic } from '../../src/core/atomic-file';
 
 describe('private, durable files', function () {
   let tmp: string;
@@ -36,12 +36,12 @@ describe('private, durable files', function () {
   it('replaces a file user-only, and leaves no temp file behind when the write fails', async () => {
     const file = path.join(tmp, 'index.json');
     writeFileSync(file, 'old');
-    await replaceFileDurably(file, 'new');
+    await writeFileAtomic(file, 'new', PRIVATE_FILE_MODE);
     assert.equal(readFileSync(file, 'utf8'), 'new');
     assert.equal(statSync(file).mode & 0o777, 0o600);
     const blocked = path.join(tmp, 'blocked');
     mkdirSync(path.join(blocked, 'in-the-way'), { recursive: true });
-    await assert.rejects(replaceFileDurably(blocked, 'x'));
+    await assert.rejects(writeFileAtomic(blocked, 'x', PRIVATE_FILE_MODE));
     assert.deepEqual(readdirSync(tmp).filter((f) => f.endsWith('.tmp')), []);
   });
 });

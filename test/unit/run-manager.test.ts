@@ -1,8 +1,12 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import * as lockfile from 'proper-lockfile';
+import { RunFollower } from '../../src/core/run-follower';
 import { RunManager } from '../../src/core/run-manager';
+import { RunMonitor } from '../../src/core/run-monitor';
 import { TRAINER_NODE_FLAGS } from '../../src/core/runtime';
 import { RunStore, isAlive, type RunRecord } from '../../src/core/run-store';
 import type { TrainerEvent } from '../../src/shared/events';
@@ -10,44 +14,50 @@ import { tinyConfig } from './train.test';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FAKES = path.join(ROOT, 'test/fixtures/trainers');
+const TRAINER = path.join(ROOT, 'dist/trainer.js');
 const node = { execPath: process.execPath, execArgv: TRAINER_NODE_FLAGS, env: {}, description: 'test node' };
 
-function waitFor<T>(check: () => T | undefined, ms = 60000, what = 'condition'): Promise<T> {
+async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, ms = 60000, what = 'condition'): Promise<T> {
   const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = check();
-      if (v !== undefined && v !== false) return resolve(v);
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 20);
-    };
-    tick();
-  });
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function events(store: RunStore, id: string): Promise<{ events: TrainerEvent[]; skipped: number }> {
+  const follower = new RunFollower(store.dir(id));
+  const update = await follower.poll();
+  follower.dispose();
+  return { events: update.events, skipped: update.skipped };
 }
 
 describe('run manager', () => {
   let root: string;
   let store: RunStore;
+  let monitor: RunMonitor;
   let manager: RunManager;
+  const others: { dispose(): void }[] = [];
   let lines: string[];
 
-  function make(script: string, opts: Partial<ConstructorParameters<typeof RunManager>[0]> = {}) {
-    manager = new RunManager({
-      store,
-      trainerScript: script,
-      runtime: () => node,
-      maxConcurrent: () => 1,
-      stopGraceMs: 500,
-      killGraceMs: 500,
-      ...opts,
-    });
+  async function make(script: string, opts: Partial<ConstructorParameters<typeof RunManager>[0]> = {}) {
+    monitor = new RunMonitor(store, { activePollMs: 100, sweepMs: 300 });
+    await monitor.ready();
+    manager = new RunManager({ store, monitor, trainerScript: script, runtime: () => node, maxConcurrent: () => 1, stopGraceMs: 1500, queuePollMs: 100, ...opts });
     manager.onDidLog((l) => lines.push(l.line));
     return manager;
   }
 
-  async function finished(id: string): Promise<RunRecord> {
-    await waitFor(() => !manager.ids().has(id) || undefined, 120000, `run ${id} to end`);
-    return (await store.get(id)) as RunRecord;
+  /** Waits until the run has ended as every viewer sees it, and its trainer (if ours) has exited. */
+  async function ended(id: string, ms = 120000): Promise<RunRecord> {
+    const r = await waitFor(async () => {
+      const v = await store.view(id);
+      return v && v.status !== 'running' && v.status !== 'queued' ? v : undefined;
+    }, ms, `run ${id} to end`);
+    await manager.exited(id);
+    return (await store.view(id)) ?? r;
   }
 
   beforeEach(() => {
@@ -56,63 +66,110 @@ describe('run manager', () => {
     lines = [];
   });
   afterEach(async () => {
-    await manager?.stopAll();
+    for (const r of await store.list()) if (r.status === 'running') await manager.stop(r.id).catch(() => undefined);
     manager?.dispose();
-    await store.dispose();
+    monitor?.dispose();
+    others.splice(0).forEach((d) => d.dispose());
     rmSync(root, { recursive: true, force: true });
   });
 
   describe('with the real trainer', () => {
-    const trainer = path.join(ROOT, 'dist/trainer.js');
-    it('runs a tiny synthetic training to completion and records every event', async () => {
-      make(trainer);
-      const seen: TrainerEvent[] = [];
-      manager.onDidEvent((e) => seen.push(e.event));
+    it('runs a tiny synthetic training to completion; the trainer writes every event and the record', async () => {
+      await make(TRAINER);
       const run = await manager.start(tinyConfig({ epochs: 2 }), 'tiny');
       assert.equal(run.status, 'running');
-      const done = await finished(run.id);
+      const done = await ended(run.id);
       assert.equal(done.status, 'completed', done.reason);
       assert.equal(done.summary?.epochs, 2);
       assert.ok((done.summary?.bestAccuracy ?? 0) > 0.5);
       assert.equal(done.backend?.name, 'wasm');
-      assert.equal(done.pid, undefined);
-      const events = await store.readEvents(run.id);
-      assert.equal(events[0].type === 'log' || events[0].type === 'started', true);
-      assert.deepEqual(events.map((e) => e.type).filter((t) => t === 'started' || t === 'epoch' || t === 'finished'), ['started', 'epoch', 'epoch', 'finished']);
-      assert.deepEqual(seen.map((e) => e.type), events.map((e) => e.type));
+      assert.equal(done.launcher, 'local');
+      assert.equal(done.checkpoint?.epoch, 2);
+      assert.ok(done.fingerprint?.hash);
+      const { events: all, skipped } = await events(store, run.id);
+      assert.equal(skipped, 0);
+      assert.deepEqual(all.map((e) => e.type).filter((t) => t === 'started' || t === 'epoch' || t === 'finished'), ['started', 'epoch', 'epoch', 'finished']);
       assert.ok(existsSync(path.join(store.dir(run.id), 'checkpoints', 'epoch-002', 'model.json')));
-      assert.match(readFileSync(store.file(run.id, 'trainer.log'), 'utf8'), /starting the trainer with test node/);
+      const log = readFileSync(store.file(run.id, 'trainer.log'), 'utf8');
+      assert.match(log, /starting the trainer with test node/);
+      assert.match(log, /info: Backend: /);
+      assert.deepEqual(readdirTmp(store.dir(run.id)), []);
     });
 
-    it('stops a long run within seconds, with a checkpoint and status stopped', async () => {
-      make(trainer, { stopGraceMs: 20000 });
+    it('stops a long run within seconds through control.json and SIGTERM, with a checkpoint and status stopped', async () => {
+      await make(TRAINER, { stopGraceMs: 20000 });
       const run = await manager.start(tinyConfig({ epochs: 500 }), 'long');
-      await waitFor(() => manager.get(run.id)?.progress?.step || undefined, 60000, 'a training step');
+      await waitFor(() => monitor.get(run.id)?.progress?.step || undefined, 60000, 'a training step');
       const t0 = Date.now();
       await manager.stop(run.id);
       const stopMs = Date.now() - t0;
-      const done = (await store.get(run.id)) as RunRecord;
+      const done = await ended(run.id);
       assert.equal(done.status, 'stopped');
       assert.ok(stopMs < 10000, `stop took ${stopMs} ms`);
-      const events = await store.readEvents(run.id);
-      assert.ok(events.some((e) => e.type === 'checkpoint'));
-      assert.equal(events[events.length - 1].type, 'finished');
+      const { events: all } = await events(store, run.id);
+      assert.ok(all.some((e) => e.type === 'checkpoint'));
+      assert.equal(all[all.length - 1].type, 'finished');
     });
 
-    it('fails a run with an invalid config file with the trainer\'s reason', async () => {
-      make(trainer);
+    it('a stop request in control.json alone (a window on another machine) stops the trainer', async () => {
+      await make(TRAINER);
+      const run = await manager.start(tinyConfig({ epochs: 500 }), 'remote-stop');
+      await waitFor(() => monitor.get(run.id)?.progress?.step || undefined, 60000, 'a training step');
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(store.file(run.id, 'control.json'), JSON.stringify({ stop: true, requestedAt: new Date().toISOString(), by: 'test' }));
+      const done = await ended(run.id, 20000);
+      assert.equal(done.status, 'stopped');
+    });
+
+    it('the trainer outlives the host that started it (SIGKILL), and the run completes', async function () {
+      if (process.platform === 'win32') this.skip();
+      // Only the host process launches: this one just watches.
+      monitor = new RunMonitor(store, { activePollMs: 100, sweepMs: 300 });
+      await monitor.ready();
+      const host = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/fixtures/host.ts'), root, TRAINER, JSON.stringify(tinyConfig({ epochs: 3 }))], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      host.stdout.on('data', (d) => (out += d));
+      const id = await waitFor(() => (out.includes(' running') ? out.split(' ')[0] : undefined), 30000, 'the host to start a run');
+      await waitFor(() => monitor.get(id)?.progress?.step || undefined, 60000, 'a training step');
+      host.kill('SIGKILL');
+      await new Promise((r) => host.on('exit', r));
+      assert.equal((await store.view(id))?.status, 'running', 'a dead host does not make a live run interrupted');
+      const done = await waitFor(async () => {
+        const v = await store.view(id);
+        return v?.status !== 'running' ? v : undefined;
+      }, 120000, 'the orphaned run to end');
+      assert.equal(done.status, 'completed', done.reason);
+      assert.equal(done.summary?.epochs, 3);
+    });
+
+    it('resumes a stopped run from its checkpoint, extends its epochs, and marks the seam', async () => {
+      await make(TRAINER);
+      const run = await manager.start(tinyConfig({ epochs: 2 }), 'resumable');
+      assert.equal((await ended(run.id)).status, 'completed');
+      const resumed = await manager.resume(run.id, 3);
+      assert.ok(resumed.status === 'running' || resumed.status === 'queued', JSON.stringify({ ...resumed, config: undefined, summary: undefined, dataset: undefined, backend: undefined }));
+      const done = await ended(run.id);
+      assert.equal(done.status, 'completed', done.reason);
+      assert.equal(done.resumes, 1, JSON.stringify({ ...done, config: undefined, summary: undefined, dataset: undefined, backend: undefined }));
+      assert.equal(done.summary?.epochs, 3);
+      const { events: all } = await events(store, run.id);
+      const types = all.map((e) => (e.type === 'epoch' ? `epoch${e.epoch}` : e.type)).filter((t) => /epoch\d|resumed|finished/.test(t));
+      assert.deepEqual(types, ['epoch1', 'epoch2', 'finished', 'resumed', 'epoch3', 'finished']);
+    });
+
+    it('fails a run with an invalid config with the trainer\'s reason', async () => {
+      await make(TRAINER);
       const run = await manager.start({ ...tinyConfig(), alpha: -1 } as never, 'bad');
-      const done = await finished(run.id);
+      const done = await ended(run.id);
       assert.equal(done.status, 'failed');
       assert.match(done.reason ?? '', /alpha: must be greater than 0/);
     });
   });
 
   describe('with misbehaving trainers', () => {
-    it('a crash marks the run failed with the exit code and the last stderr lines', async () => {
-      make(path.join(FAKES, 'crash.js'));
-      const run = await manager.start(tinyConfig(), 'crash');
-      const done = await finished(run.id);
+    it('a crash marks the run failed with the exit code and the last error in its log', async () => {
+      await make(path.join(FAKES, 'crash.js'));
+      const done = await ended((await manager.start(tinyConfig(), 'crash')).id);
       assert.equal(done.status, 'failed');
       assert.equal(done.code, 'exit');
       assert.match(done.reason ?? '', /exited with code 1 without reporting a result/);
@@ -120,39 +177,42 @@ describe('run manager', () => {
     });
 
     it('a silent exit is a failure, not a success', async () => {
-      make(path.join(FAKES, 'silent.js'));
-      const done = await finished((await manager.start(tinyConfig(), 'silent')).id);
+      await make(path.join(FAKES, 'silent.js'));
+      const done = await ended((await manager.start(tinyConfig(), 'silent')).id);
       assert.equal(done.status, 'failed');
       assert.match(done.reason ?? '', /exited with code 0 without reporting a result/);
     });
 
-    it('garbage messages are logged and ignored; valid events still count', async () => {
-      make(path.join(FAKES, 'garbage.js'));
+    it('malformed lines in events.jsonl are skipped and counted; valid events still count', async () => {
+      await make(path.join(FAKES, 'garbage.js'));
       const run = await manager.start(tinyConfig(), 'garbage');
-      const done = await finished(run.id);
+      const done = await ended(run.id);
       assert.equal(done.status, 'completed');
-      assert.equal(lines.filter((l) => l.startsWith('ignored a malformed message')).length, 3);
-      const events = await store.readEvents(run.id);
-      assert.deepEqual(events.map((e) => e.type), ['log', 'finished']);
+      const { events: all, skipped } = await events(store, run.id);
+      assert.deepEqual(all.map((e) => e.type), ['log', 'finished']);
+      assert.equal(skipped, 4);
     });
 
-    it('a hung trainer is killed (SIGTERM, then SIGKILL) and the run marked stopped', async () => {
-      make(path.join(FAKES, 'hang.js'));
+    it('a trainer that ignores stop requests is killed after the grace period and the run marked stopped', async () => {
+      await make(path.join(FAKES, 'hang.js'));
       const run = await manager.start(tinyConfig(), 'hang');
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => monitor.get(run.id)?.owner, 10000, 'the fake trainer to own its run');
       const t0 = Date.now();
       await manager.stop(run.id);
-      assert.ok(Date.now() - t0 < 5000);
-      const done = (await store.get(run.id)) as RunRecord;
+      assert.ok(Date.now() - t0 < 8000);
+      const done = await ended(run.id);
       assert.equal(done.status, 'stopped');
-      assert.match(done.reason ?? '', /killed by SIGKILL/);
+      assert.match(done.reason ?? '', /killed/);
     });
 
     it('stop kills the whole process tree', async function () {
       if (process.platform === 'win32') this.skip();
-      make(path.join(FAKES, 'tree.js'));
+      await make(path.join(FAKES, 'tree.js'));
       const run = await manager.start(tinyConfig(), 'tree');
-      const line = await waitFor(() => lines.find((l) => l.startsWith('grandchild ')), 10000, 'grandchild pid');
+      const line = await waitFor(async () => {
+        const found = (await events(store, run.id)).events.find((e) => e.type === 'log' && e.message.startsWith('grandchild '));
+        return found?.type === 'log' ? found.message : undefined;
+      }, 10000, 'grandchild pid');
       const grandchild = Number(line.split(' ')[1]);
       assert.ok(isAlive(grandchild));
       await manager.stop(run.id);
@@ -160,27 +220,29 @@ describe('run manager', () => {
     });
 
     it('a missing node executable fails the run with what to fix', async () => {
-      make(path.join(FAKES, 'quick.js'), { runtime: () => ({ execPath: path.join(root, 'no-such-node'), execArgv: [], env: {}, description: 'missing' }) });
-      const done = await finished((await manager.start(tinyConfig(), 'nonode')).id);
+      await make(path.join(FAKES, 'quick.js'), { runtime: () => ({ execPath: path.join(root, 'no-such-node'), execArgv: [], env: {}, description: 'missing' }) });
+      const done = await ended((await manager.start(tinyConfig(), 'nonode')).id);
       assert.equal(done.status, 'failed');
       assert.match(done.reason ?? '', /Cannot start the trainer: .*ENOENT.*l2softmax\.nodePath/);
     });
+  });
 
+  describe('the queue', () => {
     it('queues runs beyond the concurrency limit and starts them in order', async () => {
-      make(path.join(FAKES, 'quick.js'));
+      await make(path.join(FAKES, 'quick.js'));
       const a = await manager.start(tinyConfig(), 'a');
       const b = await manager.start(tinyConfig(), 'b');
       assert.equal(a.status, 'running');
       assert.equal(b.status, 'queued');
-      assert.equal(manager.runningCount(), 1);
-      const doneB = await finished(b.id);
+      const doneB = await ended(b.id);
       assert.equal(doneB.status, 'completed');
-      assert.equal((await store.get(a.id))?.status, 'completed');
-      assert.ok(((await store.get(a.id))?.endedAt ?? '') <= (doneB.startedAt ?? ''));
+      const doneA = (await store.get(a.id)) as RunRecord;
+      assert.equal(doneA.status, 'completed');
+      assert.ok((doneA.endedAt ?? '') <= (doneB.startedAt ?? ''));
     });
 
     it('stopping a queued run never starts it', async () => {
-      make(path.join(FAKES, 'quick.js'));
+      await make(path.join(FAKES, 'quick.js'));
       await manager.start(tinyConfig(), 'a');
       const b = await manager.start(tinyConfig(), 'b');
       await manager.stop(b.id);
@@ -189,62 +251,69 @@ describe('run manager', () => {
       assert.equal(done.startedAt, undefined);
     });
 
-    it('deletes a run that has just finished only once its trainer has exited and its record is saved', async () => {
-      make(path.join(FAKES, 'quick.js'));
+    it('is persisted in the run folders: a window that opens later starts what an earlier one queued', async () => {
+      await store.create(tinyConfig(), 'queued-earlier');
+      await make(path.join(FAKES, 'quick.js'));
+      const [run] = await store.list();
+      const done = await ended(run.id);
+      assert.equal(done.status, 'completed');
+    });
+
+    it('only the window holding the queue lock starts runs; another process holding it keeps this one from starting any', async () => {
+      const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(require.resolve('proper-lockfile'))}).lock(${JSON.stringify(root)}, { lockfilePath: ${JSON.stringify(path.join(root, '.queue.lock'))}, stale: 2000, realpath: false }).then(() => process.stdout.write('locked\\n')); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((r) => holder.stdout.on('data', () => r()));
+      await make(path.join(FAKES, 'quick.js'), { lockStaleMs: 2000 });
+      const run = await manager.start(tinyConfig(), 'waits');
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal((await store.get(run.id))?.status, 'queued', 'started while another process held the queue');
+      assert.equal(manager.holdsQueue, false);
+      holder.kill('SIGKILL');
+      // The holder died without releasing: its lock goes stale and this window takes the queue over.
+      const done = await ended(run.id, 20000);
+      assert.equal(done.status, 'completed');
+      assert.equal(manager.holdsQueue, true);
+      assert.equal(await lockfile.check(root, { lockfilePath: path.join(root, '.queue.lock'), realpath: false, stale: 2000 }), true);
+    });
+
+    it('a second window neither marks the first one\'s live or queued runs interrupted nor starts them', async () => {
+      await make(path.join(FAKES, 'hang.js'), { maxConcurrent: () => 1 });
+      const a = await manager.start(tinyConfig(), 'a');
+      const b = await manager.start(tinyConfig(), 'b');
+      await waitFor(() => monitor.get(a.id)?.owner, 10000, 'a to run');
+      const monitor2 = new RunMonitor(store);
+      await monitor2.ready();
+      const second = new RunManager({ store, monitor: monitor2, trainerScript: path.join(FAKES, 'quick.js'), runtime: () => node, maxConcurrent: () => 5, stopGraceMs: 1500 });
+      others.push(second, monitor2);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(monitor2.get(a.id)?.status, 'running');
+      assert.equal(monitor2.get(b.id)?.status, 'queued');
+      assert.equal(second.holdsQueue, false);
+      await second.stop(a.id);
+      assert.equal((await ended(a.id, 15000)).status, 'stopped');
+    });
+
+    it('deletes an ended run, refuses live or queued ones', async () => {
+      await make(path.join(FAKES, 'hang.js'));
       const a = await manager.start(tinyConfig(), 'a');
       const b = await manager.start(tinyConfig(), 'b');
       await assert.rejects(manager.delete(a.id), /still running/);
       await assert.rejects(manager.delete(b.id), /queued/);
-      // quick.js reports completion 100 ms before it exits: delete in that window.
-      await waitFor(() => manager.get(a.id)?.status === 'completed' || undefined, 10000, 'the finished event');
-      assert.ok(manager.ids().has(a.id), 'the trainer had already exited: the test no longer covers the window');
-      await manager.delete(a.id);
-      assert.ok(!manager.ids().has(a.id), 'deleted while its trainer was still exiting');
-      assert.ok(!existsSync(store.dir(a.id)));
-      await finished(b.id);
-      assert.ok(!existsSync(store.dir(a.id)), 'a late save brought the deleted run back');
-      assert.equal(await store.get(a.id), undefined);
+      await manager.stop(b.id);
+      await manager.delete(b.id);
+      assert.ok(!existsSync(store.dir(b.id)));
     });
   });
 });
 
-describe('trainer process without an IPC channel', () => {
-  it('writes only protocol events to stdout, one JSON object per line, and exits 0 on completion', async () => {
-    const { spawn } = await import('node:child_process');
-    const { writeFileSync, mkdtempSync: mk } = await import('node:fs');
-    const dir = mk(path.join(tmpdir(), 'l2sm-stdout-'));
-    const cfg = path.join(dir, 'config.json');
-    writeFileSync(cfg, JSON.stringify({ ...tinyConfig({ epochs: 1 }), workers: 1 }));
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/trainer.js'), '--config', cfg, '--out', path.join(dir, 'run')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
-    assert.equal(code, 0, err);
-    const lines = out.trim().split('\n');
-    const types = lines.map((l) => {
-      const e = JSON.parse(l);
-      assert.equal(e.v, 1);
-      return e.type as string;
-    });
-    assert.ok(types.includes('started') && types.includes('epoch'));
-    assert.equal(types[types.length - 1], 'finished');
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('rejects a bad config with exit code 2 and a failed event naming the field', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { writeFileSync, mkdtempSync: mk } = await import('node:fs');
-    const dir = mk(path.join(tmpdir(), 'l2sm-badcfg-'));
-    const cfg = path.join(dir, 'config.json');
-    writeFileSync(cfg, JSON.stringify({ epochs: 0 }));
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/trainer.js'), '--config', cfg, '--out', dir], { encoding: 'utf8' });
-    assert.equal(r.status, 2);
-    const last = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    assert.equal(last.type, 'finished');
-    assert.equal(last.status, 'failed');
-    assert.match(last.reason, /epochs: must be at least 1, got 0/);
-    rmSync(dir, { recursive: true, force: true });
-  });
-});
+function readdirTmp(dir: string): string[] {
+  const { readdirSync } = require('node:fs') as typeof import('node:fs');
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name.endsWith('.tmp')) out.push(path.join(d, e.name));
+      if (e.isDirectory()) walk(path.join(d, e.name));
+    }
+  };
+  walk(dir);
+  return out;
+}

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as tf from '../../src/trainer/tf';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
-import { enableSimdKernels, registerWasmKernels } from '../../src/trainer/wasm-kernels';
+import { enableSimdKernels, registerWasmKernels } from '../../src/trainer/backend/wasm-kernels';
 
 // The trainer and its data-parallel workers run from the bundles: build them once.
 const ROOT = path.resolve(__dirname, '../..');

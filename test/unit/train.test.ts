@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import * as tf from '../../src/trainer/tf';
 import { resolveConfig, type RunConfig } from '../../src/shared/config';
 import type { EpochEvent, EventBody, FinishedEvent, StartedEvent } from '../../src/shared/events';
-import { loadCheckpointModel } from '../../src/trainer/checkpoint';
-import { parsePairs } from '../../src/trainer/pairs';
-import { train } from '../../src/trainer/train';
+import { loadCheckpointModel } from '../../src/trainer/train/checkpoint';
+import { parsePairs } from '../../src/trainer/data/lfw-pairs';
+import { train } from '../../src/trainer/train/run';
 
 export function tinyConfig(overrides: Record<string, unknown> = {}): RunConfig {
   const r = resolveConfig({
@@ -102,7 +102,7 @@ describe('training loop (tiny synthetic set)', () => {
     assert.equal(finished.status, 'stopped');
     assert.equal(finished.summary.steps, 3);
     assert.ok(events.some((e) => e.type === 'checkpoint'));
-    assert.ok(existsSync(path.join(out, 'checkpoints', 'epoch-001', 'model.json')));
+    assert.ok(existsSync(path.join(out, 'checkpoints', 'epoch-001-step-000003', 'model.json')), 'the partial checkpoint');
   });
 
   it('ends as failed with reason non-finite-loss when the loss diverges', async () => {

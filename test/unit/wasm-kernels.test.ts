@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '../../src/trainer/tf';
-import { Rng } from '../../src/trainer/rng';
-import { selfCheck } from '../../src/trainer/backend';
-import { disableSimdKernels, enableSimdKernels, simdKernelsEnabled } from '../../src/trainer/wasm-kernels';
+import { Rng } from '../../src/trainer/data/rng';
+import { selfCheck } from '../../src/trainer/backend/select';
+import { disableSimdKernels, enableSimdKernels, simdKernelsEnabled } from '../../src/trainer/backend/wasm-kernels';
 
 // Every wasm test runs twice: with our SIMD kernels (the default) and with the
 // composed fallbacks used where those cannot load or the shapes do not suit them.

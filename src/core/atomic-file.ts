@@ -1,0 +1,84 @@
+// Durable file writes: replace a file atomically (temp file, fsync, rename,
+// fsync of the folder) so a reader sees the old or the new content, never half
+// of one, and a crash or a full disk leaves no temp file behind. Also the
+// user-only permissions that files and folders holding a user's data get.
+
+import { closeSync, fsyncSync, openSync, promises as fs, renameSync, rmSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** User-only permissions for files and folders that hold a user's data (where the OS has them). */
+export const PRIVATE_FILE_MODE = 0o600;
+export const PRIVATE_DIR_MODE = 0o700;
+
+/** Errors that mean "the disk cannot take this write", as opposed to a bug. */
+const DISK_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EFBIG']);
+
+export function isDiskError(err: unknown): boolean {
+  return DISK_ERRNOS.has((err as NodeJS.ErrnoException)?.code ?? '');
+}
+
+function tempName(target: string): string {
+  return `${target}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
+}
+
+/** Flushes a folder's entry list (a rename is durable only then); some filesystems refuse, which is harmless. */
+export function fsyncDirSync(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // not supported here (Windows, some network filesystems)
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+export function writeFileAtomicSync(target: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = tempName(target);
+  try {
+    const fd = openSync(tmp, 'w', mode);
+    try {
+      const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDirSync(path.dirname(target));
+}
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = tempName(target);
+  try {
+    const h = await fs.open(tmp, 'w', mode);
+    try {
+      await h.writeFile(data);
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await fs.rename(tmp, target);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+  fsyncDirSync(path.dirname(target));
+}
+
+/** Creates `dir` (and missing parents) user-only, and narrows an existing one to that. */
+export async function makePrivateDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  if (process.platform === 'win32') return;
+  try {
+    await fs.chmod(dir, PRIVATE_DIR_MODE);
+  } catch (err) {
+    // Someone else's folder (a shared cache set up on purpose): leave its permissions alone.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+  }
+}

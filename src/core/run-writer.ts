@@ -1,0 +1,264 @@
+// The one writer of a run folder (the contract in src/shared/run.ts). Every
+// trainer writes through it, whoever started it: the extension's detached
+// trainer, the CLI, a cluster job. It takes the folder over from its launcher,
+// appends events (one complete line per write; fsync at epochs, checkpoints and
+// the end), keeps run.json current (atomic replace), beats the heartbeat, and
+// reads control.json (stop and rename requests from any window or machine).
+
+import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import type { RunConfig } from '../shared/config';
+import type { TrainerEvent } from '../shared/events';
+import { HEARTBEAT_MS, RUN_FILES, RUN_FORMAT_VERSION, type ControlRequest, type DatasetFingerprint, type Heartbeat, type Launcher, type RunOwner, type RunRecord } from '../shared/run';
+import { isDiskError, writeFileAtomicSync } from './atomic-file';
+import { applyToRecord } from './record';
+import { TRAINER_VERSION } from './version';
+
+/** run.json is rewritten at most this often for step events (epochs and the end are saved at once). */
+const STEP_SAVE_MS = 1000;
+
+/** control.json is looked at no more often than this (one stat). */
+const CONTROL_POLL_MS = 500;
+
+/** The run folder cannot be written (full disk, quota, read-only, I/O error, folder removed). */
+export class RunFolderError extends Error {
+  readonly code = 'disk';
+}
+
+export interface WriterOptions {
+  launcher: Launcher;
+  jobId?: string;
+  /** Continuing from a checkpoint: the record keeps its history and counts the resume. */
+  resume?: boolean;
+  /** A new epoch count (a resume may extend the run). */
+  epochs?: number;
+  heartbeatMs?: number;
+  now?: () => number;
+}
+
+export class RunWriter {
+  private readonly fd: number;
+  private readonly timer: NodeJS.Timeout;
+  private readonly now: () => number;
+  private lastSave = 0;
+  private lastControl = 0;
+  private controlStamp = '';
+  private stop = false;
+  private phase = 'loading';
+  /** A heartbeat write that failed: the next event write reports it. */
+  private failure: RunFolderError | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly record: RunRecord,
+    opts: WriterOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.fd = this.guard(RUN_FILES.events, () => openSync(this.file(RUN_FILES.events), 'a', 0o600));
+    this.endPartialLine();
+    this.consumeStaleControl();
+    this.saveRecord();
+    this.beat();
+    this.timer = setInterval(() => this.beat(), opts.heartbeatMs ?? HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  /**
+   * Takes over the run folder `dir`, whose run.json its launcher wrote (status
+   * queued or running). Throws RunFolderError when the folder cannot be used.
+   */
+  static open(dir: string, opts: WriterOptions): RunWriter {
+    const file = path.join(dir, RUN_FILES.record);
+    let record: RunRecord;
+    try {
+      record = JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+    } catch (err) {
+      throw new RunFolderError(`Cannot read the run record ${file}: ${(err as Error).message}`);
+    }
+    if (typeof record !== 'object' || record === null || typeof record.config !== 'object' || record.config === null) {
+      throw new RunFolderError(`${file} is not a run record (no config).`);
+    }
+    const now = new Date((opts.now ?? Date.now)()).toISOString();
+    const owner: RunOwner = { host: hostname(), pid: process.pid, ...(opts.jobId ? { jobId: opts.jobId } : {}) };
+    Object.assign(record, { format: RUN_FORMAT_VERSION, status: 'running', launcher: opts.launcher, owner, pid: process.pid, trainerVersion: TRAINER_VERSION });
+    delete record.resumeRequested;
+    record.startedAt ??= now;
+    record.launchedAt ??= now;
+    delete record.endedAt;
+    if (opts.resume) {
+      record.resumes = (record.resumes ?? 0) + 1;
+      delete record.reason;
+      delete record.code;
+    }
+    if (opts.epochs) record.config = { ...record.config, epochs: opts.epochs };
+    return new RunWriter(dir, record, opts);
+  }
+
+  /** A previous trainer killed mid-write left half a line: end it, so the next event starts a line of its own. */
+  private endPartialLine(): void {
+    const file = this.file(RUN_FILES.events);
+    const size = statSync(file).size;
+    if (size === 0) return;
+    const last = Buffer.alloc(1);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, last, 0, 1, size - 1);
+    } finally {
+      closeSync(fd);
+    }
+    if (last[0] !== 0x0a) this.guard(RUN_FILES.events, () => writeSync(this.fd, '\n'));
+  }
+
+  get config(): RunConfig {
+    return this.record.config;
+  }
+
+  get resumes(): number {
+    return this.record.resumes ?? 0;
+  }
+
+  private file(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  private guard<T>(name: string, write: () => T): T {
+    try {
+      return write();
+    } catch (err) {
+      const reason = isDiskError(err) ? 'the disk is full or cannot be written' : 'it cannot be written';
+      throw new RunFolderError(`Cannot write ${this.file(name)}: ${reason} (${(err as Error).message}). Free space or fix the folder, then resume the run.`);
+    }
+  }
+
+  /** Appends an event and updates run.json; throws RunFolderError when the folder cannot take it. */
+  emit(event: TrainerEvent): void {
+    if (this.failure) throw this.failure;
+    const line = Buffer.from(JSON.stringify(event) + '\n', 'utf8');
+    this.guard(RUN_FILES.events, () => {
+      for (let off = 0; off < line.length; ) off += writeSync(this.fd, line, off, line.length - off);
+    });
+    if (event.type === 'log' || event.type === 'warning' || event.type === 'error') this.log(event);
+    let save = applyToRecord(this.record, event);
+    if (event.type === 'step') save = this.now() - this.lastSave >= STEP_SAVE_MS;
+    if (event.type === 'checkpoint') {
+      this.record.checkpoint = { epoch: event.epoch, step: event.step ?? this.record.progress?.step ?? 0, name: path.basename(event.path), partial: event.partial ?? false };
+      save = true;
+    }
+    if (event.type === 'finished') this.record.endedAt = new Date(this.now()).toISOString();
+    if (event.type === 'epoch' || event.type === 'checkpoint' || event.type === 'finished') this.guard(RUN_FILES.events, () => fsyncSync(this.fd));
+    if (save) this.saveRecord();
+  }
+
+  private log(event: Extract<TrainerEvent, { type: 'log' | 'warning' | 'error' }>): void {
+    const level = event.type === 'log' ? event.level : event.type;
+    const text = `[${new Date(event.time).toISOString()}] ${level}: ${event.message}\n`;
+    this.guard(RUN_FILES.log, () => appendFileSync(this.file(RUN_FILES.log), text, { mode: 0o600 }));
+  }
+
+  /** Records what the run trains on (see fingerprint.ts). */
+  setFingerprint(fingerprint: DatasetFingerprint): void {
+    this.record.fingerprint = fingerprint;
+    this.saveRecord();
+  }
+
+  setPhase(phase: string): void {
+    if (phase === this.phase) return;
+    this.phase = phase;
+    this.beat();
+  }
+
+  /** True once a stop was asked for through control.json (or the folder became unwritable). */
+  stopRequested(): boolean {
+    if (this.stop || this.failure) return true;
+    const now = this.now();
+    if (now - this.lastControl < CONTROL_POLL_MS) return false;
+    this.lastControl = now;
+    this.readControl();
+    return this.stop;
+  }
+
+  private readControl(): void {
+    let stamp: string;
+    try {
+      const st = statSync(this.file(RUN_FILES.control));
+      stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      return;
+    }
+    if (stamp === this.controlStamp) return;
+    this.controlStamp = stamp;
+    const request = readControlFile(this.file(RUN_FILES.control));
+    if (!request) return;
+    if (request.stop) this.stop = true;
+    if (typeof request.name === 'string' && request.name.trim() && request.name !== this.record.name) {
+      this.record.name = request.name.trim().slice(0, 200);
+      this.saveRecord();
+    }
+  }
+
+  /** A stop request older than this trainer's launch belongs to an earlier trainer of the run: drop it. */
+  private consumeStaleControl(): void {
+    const request = readControlFile(this.file(RUN_FILES.control));
+    if (!request) return;
+    const launched = Date.parse(this.record.launchedAt ?? '') || 0;
+    if (Date.parse(request.requestedAt) < launched) {
+      rmSync(this.file(RUN_FILES.control), { force: true });
+      if (request.name && !request.stop) this.record.name = request.name;
+      return;
+    }
+    this.readControl();
+  }
+
+  private saveRecord(): void {
+    this.lastSave = this.now();
+    this.guard(RUN_FILES.record, () => writeFileAtomicSync(this.file(RUN_FILES.record), JSON.stringify(this.record, null, 2), 0o600));
+  }
+
+  private beat(): void {
+    if (this.closed) return;
+    const beat: Heartbeat = { time: this.now(), host: hostname(), pid: process.pid, phase: this.phase };
+    try {
+      this.guard(RUN_FILES.heartbeat, () => writeFileAtomicSync(this.file(RUN_FILES.heartbeat), JSON.stringify(beat), 0o600));
+    } catch (err) {
+      this.failure ??= err as RunFolderError;
+    }
+  }
+
+  /**
+   * Last resort when training ended with an exception (the disk filled up):
+   * says so in run.json if the disk still takes a small file. Never throws.
+   */
+  failHard(message: string, code: RunRecord['code']): void {
+    Object.assign(this.record, { status: 'failed', reason: message, code, endedAt: new Date(this.now()).toISOString() });
+    try {
+      this.saveRecord();
+    } catch {
+      // the caller also prints the message and exits non-zero
+    }
+  }
+
+  /** Stops the heartbeat and closes the events file. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    try {
+      fsyncSync(this.fd);
+    } catch {
+      // already reported by the write that failed
+    }
+    closeSync(this.fd);
+  }
+}
+
+export function readControlFile(file: string): ControlRequest | undefined {
+  try {
+    const value = JSON.parse(readFileSync(file, 'utf8')) as ControlRequest;
+    if (typeof value !== 'object' || value === null || typeof value.requestedAt !== 'string') return undefined;
+    return value;
+  } catch {
+    return undefined;
+  }
+}

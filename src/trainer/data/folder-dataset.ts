@@ -1,0 +1,260 @@
+// A dataset from the user's ImageFolder tree (and optionally a pairs file):
+// training identities, a validation share of their images, and verification
+// pairs, either from the pairs file or drawn from held-out identities.
+
+import * as path from 'node:path';
+import { heldOutIdentities, type RunConfig } from '../../shared/config';
+import { SKIPPED_IMAGES_WARNING, type DatasetStats, type SkippedImages } from '../../shared/events';
+import { minMedianMax } from '../../shared/format';
+import { generatePairs, indexPairs } from './draw-pairs';
+import type { Dataset, ImageSource, PairIndex } from './dataset';
+import { cacheImages, defaultCacheRoot, describeFailures, type CachedImages, type DecodeFailure } from './decode-cache';
+import { TrainerError, type TrainerLog } from '../errors';
+import { listImageFolder, selectIdentities, type FolderListing, type Identity } from './image-folder';
+import type { PairsFile } from './lfw-pairs';
+import { loadPairsFile, type ResolvedPairs } from './pairs-file';
+import { Rng, hashSeed } from './rng';
+
+export const VALIDATION_SHARE = 0.1;
+export const FOLDS = 10;
+/** Undecodable images named in the dataset statistics (the warning names as many per folder). */
+const SKIPPED_EXAMPLES = 5;
+
+export interface FolderSplit {
+  train: Identity[];
+  held: Identity[];
+  /** Per training identity, the images kept for validation. */
+  validation: Map<string, string[]>;
+}
+
+/**
+ * Reproducible splits: without a pairs file, 10% of identities (at least two)
+ * are held out for verification pairs; within training identities with at least
+ * three images, 10% of the images (at least one) are kept for validation.
+ */
+export function splitIdentities(identities: Identity[], seed: number, holdOut: boolean): FolderSplit {
+  const rng = new Rng(hashSeed(seed, 31));
+  let train = identities;
+  let held: Identity[] = [];
+  if (holdOut) {
+    if (identities.length < 4) {
+      throw new TrainerError('dataset', `Only ${identities.length} identities: holding some out for verification needs at least 4 (2 to train, 2 to verify). Add identities or give a pairs file.`);
+    }
+    const order = rng.shuffle(identities.map((_, i) => i));
+    const n = heldOutIdentities(identities.length);
+    // Held-out identities need two images for matched pairs; prefer those.
+    const multi = order.filter((i) => identities[i].files.length >= 2);
+    const pick = new Set((multi.length >= n ? multi : order).slice(0, n));
+    held = identities.filter((_, i) => pick.has(i));
+    train = identities.filter((_, i) => !pick.has(i));
+  }
+  const validation = new Map<string, string[]>();
+  for (const id of train) {
+    if (id.files.length < 3) continue;
+    const k = Math.max(1, Math.floor(id.files.length * VALIDATION_SHARE));
+    validation.set(id.name, rng.shuffle([...id.files]).slice(0, k).sort());
+  }
+  return { train, held, validation };
+}
+
+export async function folderDataset(config: RunConfig, log: TrainerLog): Promise<Dataset> {
+  const t0 = Date.now();
+  const { dataset: d, imageSize, channels, seed } = config;
+  let listing = await listImageFolder(d.path, d.minImagesPerIdentity);
+  reportSkippedIdentities(listing.skipped, d.minImagesPerIdentity, log);
+  const pairs = d.pairsFile
+    ? await loadPairsFile(path.resolve(d.pairsFile), d.pairsImages ? path.resolve(d.pairsImages) : '', listing.root, { allowOutside: d.allowPairsOutsideFolder })
+    : undefined;
+  const cacheRoot = defaultCacheRoot();
+  const opts = { cacheRoot, imageSize, channels, log } as const;
+  const all = listing.identities.flatMap((id) => id.files);
+  const images = await cacheImages(all, { ...opts, folder: listing.root });
+  const open: CachedImages[] = [images];
+  try {
+    const skipped = new SkipReport(d.strictData, log);
+    skipped.add(listing.root, images.failed);
+    listing = withoutUndecodable(listing, images.failed, d.minImagesPerIdentity);
+    const split = splitIdentities(listing.identities, seed, !pairs);
+    const position = new Map(all.map((f, i) => [f, i]));
+    const training = trainingSets(split, images, position);
+    let verification: Verification;
+    if (pairs) {
+      const verifyImages = await cacheImages(pairs.files, { ...opts, folder: pairs.imagesRoot });
+      open.push(verifyImages);
+      skipped.add(pairs.imagesRoot, verifyImages.failed);
+      verification = pairsFileVerification(pairs, verifyImages, log);
+    } else verification = heldOutVerification(split.held, images, position, seed);
+    log.info(
+      `Loaded ${listing.root}: ${sum(open, (c) => c.decoded)} images decoded, ${sum(open, (c) => c.reused)} from the cache (${cacheRoot}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    const sizes = mergeSizes(open.flatMap((c) => c.sizes));
+    const stats: DatasetStats = {
+      source: listing.root,
+      identities: split.train.length,
+      images: training.train.count,
+      imagesPerIdentity: minMedianMax(split.train.map((id) => id.files.length)),
+      verifyIdentities: verification.identities,
+      verifyImages: verification.images.count,
+      pairs: verification.pairs.a.length,
+      matchedPairs: verification.pairs.same.reduce((s, v) => s + v, 0),
+      folds: new Set(verification.pairs.fold).size,
+      imageSize,
+      channels,
+      imageSizes: sizes.slice(0, 5),
+      distinctImageSizes: sizes.length,
+      skippedIdentities: listing.skipped.length,
+      validationImages: training.validation?.labels.length ?? 0,
+      pairsSource: pairs ? path.resolve(d.pairsFile) : 'held-out identities',
+      ...skipped.stats(),
+    };
+    return {
+      ...training,
+      verify: verification.images,
+      pairs: verification.pairs,
+      pairsFile: verification.pairsFile,
+      stats,
+      close: () => closeAll(open),
+    };
+  } catch (err) {
+    await closeAll(open);
+    throw err;
+  }
+}
+
+function reportSkippedIdentities(skipped: Identity[], minImages: number, log: TrainerLog): void {
+  if (!skipped.length) return;
+  log.info(`Skipped ${skipped.length} identities with fewer than ${minImages} image(s) (e.g. ${skipped.slice(0, 3).map((i) => i.name).join(', ')}).`);
+}
+
+/** Collects the undecodable images of a run: a warning per folder, or the run's end when data must be strict. */
+class SkipReport {
+  private count = 0;
+  private readonly examples: string[] = [];
+
+  constructor(
+    private readonly strict: boolean,
+    private readonly log: TrainerLog,
+  ) {}
+
+  add(folder: string, failed: DecodeFailure[]): void {
+    if (!failed.length) return;
+    if (this.strict) throw new TrainerError('dataset', `${describeFailures(folder, failed)}. Remove or replace them (strict data is on; turn it off to skip such images instead).`);
+    this.count += failed.length;
+    for (const f of failed.slice(0, SKIPPED_EXAMPLES - this.examples.length)) this.examples.push(path.relative(folder, f.file) || f.file);
+    this.log.warn(SKIPPED_IMAGES_WARNING, `${describeFailures(folder, failed)}. Skipped them; turn on strict data to stop the run instead.`);
+  }
+
+  stats(): { skippedImages?: SkippedImages } {
+    return this.count ? { skippedImages: { count: this.count, examples: this.examples } } : {};
+  }
+}
+
+/** The listing without images that failed to decode; identities left with too few images join the skipped ones. */
+export function withoutUndecodable(listing: FolderListing, failed: DecodeFailure[], minImages: number): FolderListing {
+  if (!failed.length) return listing;
+  const bad = new Set(failed.map((f) => f.file));
+  const remaining = listing.identities.map((id) => ({ name: id.name, files: id.files.filter((f) => !bad.has(f)) }));
+  const kept = selectIdentities(listing.root, remaining, minImages);
+  return { ...kept, skipped: [...listing.skipped, ...kept.skipped] };
+}
+
+/** Training and validation images of the training identities, as views of the decoded folder. */
+function trainingSets(split: FolderSplit, images: ImageSource, position: Map<string, number>): Pick<Dataset, 'train' | 'validation'> {
+  const train: number[] = [];
+  const labels: number[] = [];
+  const val: number[] = [];
+  const valLabels: number[] = [];
+  split.train.forEach((id, label) => {
+    const held = new Set(split.validation.get(id.name) ?? []);
+    for (const f of id.files) {
+      if (held.has(f)) {
+        val.push(position.get(f) as number);
+        valLabels.push(label);
+      } else {
+        train.push(position.get(f) as number);
+        labels.push(label);
+      }
+    }
+  });
+  return {
+    train: { ...view(images, train), labels: Int32Array.from(labels), classNames: split.train.map((i) => i.name) },
+    validation: val.length ? { images: view(images, val), labels: Int32Array.from(valLabels) } : undefined,
+  };
+}
+
+interface Verification {
+  images: ImageSource;
+  pairs: PairIndex;
+  pairsFile?: PairsFile;
+  identities: number;
+}
+
+/** Without a pairs file: LFW-style pairs drawn from the held-out identities. */
+function heldOutVerification(held: Identity[], images: ImageSource, position: Map<string, number>, seed: number): Verification {
+  const heldFiles = held.flatMap((id) => id.files);
+  const start = new Map<string, number>();
+  let offset = 0;
+  for (const id of held) {
+    start.set(id.name, offset);
+    offset += id.files.length;
+  }
+  const perFold = Math.min(300, Math.max(1, Math.floor(heldFiles.length / 4)));
+  const pairsFile = generatePairs(held.map((id) => ({ name: id.name, count: id.files.length })), FOLDS, perFold, new Rng(hashSeed(seed, 99)));
+  return {
+    images: view(images, heldFiles.map((f) => position.get(f) as number)),
+    pairs: indexPairs(pairsFile, (name, index) => (start.get(name) as number) + index - 1),
+    pairsFile,
+    identities: held.length,
+  };
+}
+
+/** A pairs file's pairs, less those naming an image that cannot be decoded (said in the log). */
+function pairsFileVerification(pairs: ResolvedPairs, images: CachedImages, log: TrainerLog): Verification {
+  const identities = new Set(pairs.files.map((f) => path.basename(path.dirname(f)))).size;
+  if (!images.failed.length) return { images, pairs: { a: pairs.a, b: pairs.b, same: pairs.same, fold: pairs.fold }, pairsFile: pairs.lfw, identities };
+  const bad = new Set(images.failed.map((f) => f.file));
+  const usable: number[] = [];
+  const renumber = new Int32Array(pairs.files.length).fill(-1);
+  pairs.files.forEach((f, i) => {
+    if (!bad.has(f)) renumber[i] = usable.push(i) - 1;
+  });
+  const keep: number[] = [];
+  for (let k = 0; k < pairs.a.length; k++) if (renumber[pairs.a[k]] >= 0 && renumber[pairs.b[k]] >= 0) keep.push(k);
+  const index: PairIndex = {
+    a: Int32Array.from(keep, (k) => renumber[pairs.a[k]]),
+    b: Int32Array.from(keep, (k) => renumber[pairs.b[k]]),
+    same: Uint8Array.from(keep, (k) => pairs.same[k]),
+    fold: Int32Array.from(keep, (k) => pairs.fold[k]),
+  };
+  if (!index.same.some((v) => v) || !index.same.some((v) => !v)) {
+    throw new TrainerError('dataset', `Without its undecodable images the pairs file has no ${index.same.some((v) => v) ? 'mismatched' : 'matched'} pairs left: replace those images.`);
+  }
+  log.info(`Left out ${pairs.a.length - keep.length} of ${pairs.a.length} verification pairs that name an undecodable image.`);
+  // The LFW form no longer holds (folds lost pairs): no reference copy next to the run.
+  return { images: view(images, usable), pairs: index, identities };
+}
+
+function mergeSizes(all: { width: number; height: number; count: number }[]): { width: number; height: number; count: number }[] {
+  const sizes = new Map<string, { width: number; height: number; count: number }>();
+  for (const s of all) {
+    const k = `${s.width}x${s.height}`;
+    const e = sizes.get(k) ?? { width: s.width, height: s.height, count: 0 };
+    e.count += s.count;
+    sizes.set(k, e);
+  }
+  return [...sizes.values()].sort((a, b) => b.count - a.count);
+}
+
+function sum<T>(items: T[], of: (item: T) => number): number {
+  return items.reduce((s, item) => s + of(item), 0);
+}
+
+async function closeAll(caches: CachedImages[]): Promise<void> {
+  for (const c of caches) await c.close();
+}
+
+/** Some of another source's images, renumbered 0..n-1 (training, validation and held-out identities share one cache). */
+function view(source: ImageSource, indices: ArrayLike<number>): ImageSource {
+  const at = Int32Array.from(indices);
+  return { count: at.length, batch: (wanted) => source.batch(Array.from(wanted, (i) => at[i])) };
+}

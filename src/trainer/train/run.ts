@@ -1,0 +1,379 @@
+// The training loop: backend -> dataset -> net (fresh, or restored from a
+// checkpoint to resume a run) -> epochs of steps, each epoch ending with
+// LFW-protocol verification and a checkpoint. Reports everything as protocol
+// events through `emit`. Training failures become events and a `failed`
+// status; what the caller's own `emit` or `onPhase` throw (say, its run folder
+// cannot be written) propagates instead, after cleanup.
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { alphaLowerBound, type RunConfig } from '../../shared/config';
+import type { BackendInfo, ErrorCode, EventBody, FinishStatus, RunSummary } from '../../shared/events';
+import { initBackend } from '../backend/select';
+import { EpochBatches, type Batch } from '../data/batches';
+import type { Dataset } from '../data/dataset';
+import { formatPairs } from '../data/lfw-pairs';
+import { loadDataset } from '../data/load';
+import { TrainerError, describeError, type TrainerLog } from '../errors';
+import { buildNet, countParameters, type Net } from '../net/model';
+import type * as tf from '../tf';
+import { classify, runVerification } from '../verify/embed';
+import { saveCheckpoint, type CheckpointMeta, type EpochProgress } from './checkpoint';
+import { makeOptimizer } from './optimizer';
+import { restoreCheckpoint, type Position } from './resume';
+import { LocalStep, ParallelStep, defaultWorkerScript, workerCount, type StepRunner, type StepStats } from './step';
+
+export type TrainPhase = 'loading' | 'training' | 'verifying' | 'checkpointing';
+
+export interface TrainOptions {
+  config: RunConfig;
+  outDir: string;
+  emit: (event: EventBody) => void;
+  /** Polled after every step and after every epoch's checkpoint; true asks for a graceful stop. */
+  shouldStop: () => boolean;
+  /** Minimum milliseconds between step events (the last step of an epoch is always sent). */
+  stepInterval?: number;
+  /** The data-parallel worker script (dist/train-worker.js by default). */
+  workerScript?: string;
+  /**
+   * Continue from a checkpoint folder (latestCheckpoint finds the newest). `config` must be the
+   * checkpoint's except for epochs (may grow), device and workers. `count` is which resume this
+   * is (1 = the first); by default one more than the checkpoint had seen.
+   */
+  resume?: { checkpointDir: string; count?: number };
+  /** Told every change of phase (the caller's heartbeat). */
+  onPhase?: (phase: TrainPhase) => void;
+}
+
+const DEFAULT_STEP_INTERVAL_MS = 200;
+/** Target probability of the paper's alpha lower bound. */
+const ALPHA_BOUND_P = 0.9;
+
+export function train(opts: TrainOptions): Promise<FinishStatus> {
+  return new TrainingRun(opts).run();
+}
+
+function emptySummary(): RunSummary {
+  return { epochs: 0, steps: 0, seconds: 0, imagesPerSec: 0, finalLoss: null, alpha: null, bestEpoch: null, bestAccuracy: null, final: null };
+}
+
+function emptyProgress(): EpochProgress {
+  return { images: 0, lossSum: 0, accuracySum: 0, normSum: 0, normMin: null, normMax: null, seconds: 0 };
+}
+
+function addStep(progress: EpochProgress, stats: StepStats, n: number): void {
+  progress.images += n;
+  progress.lossSum += stats.loss * n;
+  progress.accuracySum += stats.accuracy * n;
+  progress.normSum += stats.norm.mean * n;
+  progress.normMin = Math.min(progress.normMin ?? Infinity, stats.norm.min);
+  progress.normMax = Math.max(progress.normMax ?? -Infinity, stats.norm.max);
+}
+
+/** Reads a batch ahead; the loop awaits it, unless it stops first (then its failure is of no interest). */
+function prefetch(batches: EpochBatches, step: number): Promise<Batch> {
+  const batch = batches.load(step);
+  batch.catch(() => undefined);
+  return batch;
+}
+
+/** One call of train(): the resources it holds and the counters it keeps. */
+class TrainingRun {
+  private readonly config: RunConfig;
+  private readonly summary = emptySummary();
+  private readonly startedAt = Date.now();
+  private readonly stepInterval: number;
+  /** Seconds the run had trained before this session (resumed runs carry them on). */
+  private priorSeconds = 0;
+  private resumes = 0;
+  private net?: Net;
+  private optimizer?: tf.Optimizer;
+  private data?: Dataset;
+  private runner?: StepRunner;
+  private phase?: TrainPhase;
+  /** Set when the caller's emit or onPhase threw: that error ends the run without calling them again. */
+  private callerFailed = false;
+  private trainedImages = 0;
+  private trainMs = 0;
+  private readonly window = { images: 0, start: Date.now(), lastEvent: 0 };
+
+  constructor(private readonly opts: TrainOptions) {
+    this.config = opts.config;
+    this.stepInterval = opts.stepInterval ?? (Number(process.env.L2SOFTMAX_STEP_INTERVAL_MS) || DEFAULT_STEP_INTERVAL_MS);
+  }
+
+  async run(): Promise<FinishStatus> {
+    try {
+      const from = await this.setUp();
+      return await this.trainFrom(from);
+    } catch (err) {
+      if (this.callerFailed) throw err;
+      return this.fail(err);
+    } finally {
+      await this.cleanUp();
+    }
+  }
+
+  // ---- the caller's callbacks
+
+  private emit(event: EventBody): void {
+    this.toCaller(() => this.opts.emit(event));
+  }
+
+  private setPhase(phase: TrainPhase): void {
+    if (phase === this.phase) return;
+    this.phase = phase;
+    this.toCaller(() => this.opts.onPhase?.(phase));
+  }
+
+  private toCaller(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.callerFailed = true;
+      throw err;
+    }
+  }
+
+  private log(message: string): void {
+    this.emit({ type: 'log', level: 'info', message });
+  }
+
+  /** Where the backend and the dataset report: info lines as `log` events, warnings (skipped images, cache trouble) as `warning` events. */
+  private readonly report: TrainerLog = {
+    info: (message) => this.log(message),
+    warn: (code, message) => this.emit({ type: 'warning', code, message }),
+  };
+
+  // ---- start and end
+
+  /** Backend, dataset, net and optimizer (restored when resuming), step runner; returns where training starts. */
+  private async setUp(): Promise<Position> {
+    const { config, opts } = this;
+    this.setPhase('loading');
+    const backend = await initBackend(config.device, this.report);
+    this.log(`Backend: ${backend.description}`);
+    const threads = workerCount(config.workers, backend.name);
+    const workerScript = opts.workerScript ?? defaultWorkerScript();
+    const data = await this.loadData(threads, workerScript);
+    const classes = data.train.classNames.length;
+    const net = (this.net = buildNet(config, classes));
+    const optimizer = (this.optimizer = makeOptimizer(config));
+    const restored = opts.resume ? await this.restore(opts.resume, data, net, optimizer) : undefined;
+    // After the restore: replicas start from this thread's weights and optimizer state.
+    this.runner = threads > 1 ? await ParallelStep.create(net, optimizer, config, classes, backend.name, threads, workerScript) : new LocalStep(net, optimizer, config);
+    if (threads > 1) this.log(`Training data-parallel on ${threads} threads`);
+    this.announce(backend, data, net, restored?.meta);
+    return restored?.from ?? { epoch: 1, epochStep: 0 };
+  }
+
+  private async loadData(threads: number, workerScript: string): Promise<Dataset> {
+    const { config, opts } = this;
+    const data = (this.data = await loadDataset(config, this.report, threads, workerScript));
+    await fs.mkdir(opts.outDir, { recursive: true });
+    if (data.pairsFile) await fs.writeFile(path.join(opts.outDir, 'verification-pairs.txt'), formatPairs(data.pairsFile));
+    return data;
+  }
+
+  /** Loads the checkpoint into the fresh net and optimizer and takes over its counters and summary. */
+  private async restore(resume: NonNullable<TrainOptions['resume']>, data: Dataset, net: Net, optimizer: tf.Optimizer) {
+    const restored = await restoreCheckpoint(resume.checkpointDir, this.config, data.train.count, net, optimizer);
+    const { meta } = restored;
+    Object.assign(this.summary, meta.summary);
+    this.priorSeconds = meta.summary.seconds;
+    this.resumes = resume.count ?? (meta.resumes ?? 0) + 1;
+    this.log(`Resuming from ${resume.checkpointDir} (epoch ${meta.epoch}, step ${meta.step}${meta.partial ? ', mid-epoch' : ''})`);
+    return restored;
+  }
+
+  /** `started`, then `resumed` when resuming, then the alpha warning when it applies. */
+  private announce(backend: BackendInfo, data: Dataset, net: Net, resumedFrom?: CheckpointMeta): void {
+    const { config } = this;
+    const classes = data.train.classNames.length;
+    const alphaLow = alphaLowerBound(classes, ALPHA_BOUND_P);
+    this.emit({
+      type: 'started',
+      backend,
+      dataset: data.stats,
+      alphaLow,
+      config,
+      stepsPerEpoch: Math.ceil(data.train.count / config.batchSize),
+      parameters: countParameters(net.train),
+      workers: this.runner?.workers,
+      pid: process.pid,
+    });
+    if (resumedFrom) this.emit({ type: 'resumed', fromEpoch: resumedFrom.epoch, fromStep: resumedFrom.step, epochs: config.epochs, resume: this.resumes });
+    if (config.loss === 'l2-softmax' && config.alpha < alphaLow) {
+      this.emit({
+        type: 'warning',
+        code: 'alpha-below-bound',
+        message: `alpha = ${config.alpha} is below the lower bound ${alphaLow.toFixed(2)} for ${classes} classes (p = ${ALPHA_BOUND_P}): training may underfit.`,
+      });
+    }
+  }
+
+  private seconds(): number {
+    return this.priorSeconds + (Date.now() - this.startedAt) / 1000;
+  }
+
+  private finish(status: FinishStatus, extra: { reason?: string; code?: ErrorCode } = {}): FinishStatus {
+    this.summary.seconds = this.seconds();
+    this.emit({ type: 'finished', status, summary: this.summary, ...extra });
+    return status;
+  }
+
+  private fail(err: unknown): FinishStatus {
+    const { code, message } = describeError(err);
+    this.emit({ type: 'error', code, message });
+    if (code === 'internal' && err instanceof Error && err.stack) this.emit({ type: 'log', level: 'debug', message: err.stack });
+    return this.finish('failed', { reason: message, code });
+  }
+
+  private async cleanUp(): Promise<void> {
+    await this.runner?.dispose().catch(() => undefined);
+    this.net?.train.dispose();
+    this.optimizer?.dispose();
+    await this.data?.close?.().catch(() => undefined);
+  }
+
+  // ---- epochs and steps
+
+  private async trainFrom(from: Position): Promise<FinishStatus> {
+    const { epochs } = this.config;
+    for (let epoch = from.epoch; epoch <= epochs; epoch++) {
+      const resumed = epoch === from.epoch ? from : undefined;
+      const done = await this.runEpoch(epoch, resumed?.epochStep ?? 0, resumed?.progress);
+      if (!done) return this.finish('stopped', { reason: `stopped by request during epoch ${epoch}` });
+      if (this.opts.shouldStop() && epoch < epochs) return this.finish('stopped', { reason: `stopped by request after epoch ${epoch}` });
+    }
+    return this.finish('completed');
+  }
+
+  /** Trains epoch `epoch` from step `first` on; false when a stop interrupted it (a partial checkpoint is written). */
+  private async runEpoch(epoch: number, first: number, carried?: EpochProgress): Promise<boolean> {
+    this.setPhase('training');
+    const sessionStart = Date.now();
+    const progress = { ...(carried ?? emptyProgress()) };
+    const batches = new EpochBatches((this.data as Dataset).train, this.config, epoch);
+    const stoppedAt = await this.runSteps(batches, first, progress);
+    progress.seconds += (Date.now() - sessionStart) / 1000;
+    this.summary.alpha = this.alpha();
+    if (this.trainedImages) this.summary.imagesPerSec = this.trainedImages / Math.max(this.trainMs / 1000, 1e-3);
+    if (stoppedAt !== undefined) {
+      await this.checkpoint(epoch, stoppedAt, progress);
+      return false;
+    }
+    await this.endEpoch(epoch, batches.steps, progress);
+    return true;
+  }
+
+  /** Runs the steps from `first` to the end of the epoch; returns the steps done when a stop came before the last. */
+  private async runSteps(batches: EpochBatches, first: number, progress: EpochProgress): Promise<number | undefined> {
+    let next = prefetch(batches, first);
+    for (let s = first; s < batches.steps; s++) {
+      const batch = await next;
+      if (s + 1 < batches.steps) next = prefetch(batches, s + 1);
+      const stats = await this.step(batch, batches.epoch, s);
+      addStep(progress, stats, batch.labels.length);
+      const last = s === batches.steps - 1;
+      const stop = this.opts.shouldStop();
+      this.reportStep(batches.epoch, s + 1, stats, last || stop);
+      // A stop during the last step lets the epoch end as usual (verification, full checkpoint).
+      if (stop && !last) return s + 1;
+    }
+    return undefined;
+  }
+
+  private async step(batch: Batch, epoch: number, s: number): Promise<StepStats> {
+    const t0 = Date.now();
+    const stats = await (this.runner as StepRunner).step(batch.pixels, batch.labels);
+    this.trainMs += Date.now() - t0;
+    this.trainedImages += batch.labels.length;
+    this.window.images += batch.labels.length;
+    this.summary.steps++;
+    if (!Number.isFinite(stats.loss)) {
+      throw new TrainerError(
+        'non-finite-loss',
+        `The loss became ${stats.loss} at epoch ${epoch}, step ${s + 1}. Lower the learning rate${this.config.loss === 'l2-softmax' ? ' or alpha' : ''} and start again.`,
+      );
+    }
+    this.summary.finalLoss = stats.loss;
+    return stats;
+  }
+
+  /** A step event, at most every stepInterval unless `force`. */
+  private reportStep(epoch: number, epochStep: number, stats: StepStats, force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.window.lastEvent < this.stepInterval) return;
+    this.emit({
+      type: 'step',
+      epoch,
+      step: this.summary.steps,
+      epochStep,
+      loss: stats.loss,
+      accuracy: stats.accuracy,
+      alpha: this.alpha(),
+      featureNorm: stats.norm,
+      imagesPerSec: this.window.images / Math.max((now - this.window.start) / 1000, 1e-3),
+    });
+    this.window.lastEvent = now;
+    this.window.images = 0;
+    this.window.start = now;
+  }
+
+  private alpha(): number | null {
+    return this.net?.l2 ? this.net.l2.currentAlpha() : null;
+  }
+
+  /** Verification, the epoch event, the epoch's checkpoint. */
+  private async endEpoch(epoch: number, steps: number, progress: EpochProgress): Promise<void> {
+    this.setPhase('verifying');
+    const net = this.net as Net;
+    const data = this.data as Dataset;
+    const verification = await runVerification(net, data, this.config.batchSize);
+    const validation = data.validation ? await classify(net, data.validation.images, data.validation.labels, this.config.batchSize) : null;
+    const { summary } = this;
+    summary.epochs = epoch;
+    summary.final = verification;
+    if (summary.bestAccuracy === null || verification.accuracy > summary.bestAccuracy) {
+      summary.bestAccuracy = verification.accuracy;
+      summary.bestEpoch = epoch;
+    }
+    const seen = progress.images;
+    this.emit({
+      type: 'epoch',
+      epoch,
+      epochs: this.config.epochs,
+      trainLoss: progress.lossSum / seen,
+      trainAccuracy: progress.accuracySum / seen,
+      alpha: summary.alpha,
+      featureNorm: { mean: progress.normSum / seen, min: progress.normMin ?? NaN, max: progress.normMax ?? NaN },
+      validation,
+      verification,
+      seconds: progress.seconds,
+      imagesPerSec: seen / Math.max(progress.seconds, 1e-3),
+    });
+    await this.checkpoint(epoch, steps);
+  }
+
+  /** The checkpoint after `epochStep` steps of `epoch`: partial (with the epoch's sums so far) when `progress` is given. */
+  private async checkpoint(epoch: number, epochStep: number, progress?: EpochProgress): Promise<void> {
+    this.setPhase('checkpointing');
+    const partial = progress !== undefined;
+    this.summary.seconds = this.seconds();
+    const dir = await saveCheckpoint(this.opts.outDir, (this.net as Net).train, this.optimizer as tf.Optimizer, this.config, {
+      epoch,
+      step: this.summary.steps,
+      epochStep,
+      partial,
+      epochs: this.config.epochs,
+      alpha: this.summary.alpha,
+      seed: this.config.seed,
+      trainImages: (this.data as Dataset).train.count,
+      summary: { ...this.summary },
+      epochProgress: progress,
+      resumes: this.resumes,
+    });
+    this.emit({ type: 'checkpoint', epoch, path: dir, step: this.summary.steps, partial });
+  }
+}
