@@ -51,7 +51,7 @@ async function benchShape(shape: Shape, steps: number, batch: number, backend: '
   const data = await syntheticDataset(config);
   const classes = data.train.classNames.length;
   const net = buildNet(config, classes);
-  const optimizer = makeOptimizer(config);
+  const optimizer = makeOptimizer(config, net, Math.ceil(data.train.count / config.batchSize));
   const runner: StepRunner = threads > 1 ? await ParallelStep.create(net, optimizer, config, classes, backend, threads, WORKER) : new LocalStep(net, optimizer, config);
   const idx = Array.from({ length: batch }, (_, i) => i % data.train.count);
   const pixels = await data.train.batch(idx);

@@ -2,9 +2,9 @@
 // trainer version, the dataset or pairs file): the caller asks the user
 // before going on when something did.
 
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { RUN_FILES, type RunRecord } from '../shared/run';
+import { latestCheckpoint } from './checkpoints';
 import { fingerprintChanges, fingerprintDataset } from './fingerprint';
 import { TRAINER_VERSION } from './version';
 
@@ -17,39 +17,6 @@ export interface ResumeCheck {
   from?: { epoch: number; step: number; partial: boolean };
 }
 
-interface CheckpointMeta {
-  epoch: number;
-  step: number;
-  partial?: boolean;
-}
-
-/** The newest complete checkpoint of a run (one whose checkpoint.json, written last, parses). */
-export async function newestCheckpoint(runDir: string): Promise<(CheckpointMeta & { dir: string }) | undefined> {
-  const root = path.join(runDir, RUN_FILES.checkpoints);
-  let names: string[];
-  try {
-    names = await fs.readdir(root);
-  } catch {
-    return undefined;
-  }
-  let best: (CheckpointMeta & { dir: string }) | undefined;
-  for (const name of names) {
-    if (name.endsWith('.tmp') || name.startsWith('.')) continue;
-    const meta = await readMeta(path.join(root, name));
-    if (meta && (!best || meta.step > best.step || (meta.step === best.step && meta.epoch > best.epoch))) best = { ...meta, dir: path.join(root, name) };
-  }
-  return best;
-}
-
-async function readMeta(dir: string): Promise<CheckpointMeta | undefined> {
-  try {
-    const meta = JSON.parse(await fs.readFile(path.join(dir, 'checkpoint.json'), 'utf8')) as CheckpointMeta;
-    return Number.isFinite(meta.epoch) && Number.isFinite(meta.step) ? meta : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * `status` is what the viewer sees (a stale running run is interrupted);
  * `epochs` a new epoch count, which may extend a completed run.
@@ -60,7 +27,7 @@ export async function checkResume(dir: string, record: RunRecord, status: RunRec
   if (status === 'completed' && target <= record.config.epochs) {
     return { refusal: `run "${record.name}" completed all its ${record.config.epochs} epochs; give a larger epoch count to train it further`, changes: [] };
   }
-  const from = await newestCheckpoint(dir);
+  const from = (await latestCheckpoint(dir))?.meta;
   if (!from) return { refusal: `run "${record.name}" has no complete checkpoint in ${path.join(dir, RUN_FILES.checkpoints)} (it stopped before its first one), so it can only be started again`, changes: [] };
   if (from.epoch > target || (from.epoch === target && !from.partial)) {
     return { refusal: `its newest checkpoint is already at epoch ${from.epoch}; give more than ${from.epoch} epochs`, changes: [] };

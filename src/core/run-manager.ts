@@ -6,7 +6,7 @@
 // RunMonitor, the same way for every run. Free of `vscode`.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, openSync, promises as fs, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, promises as fs, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
@@ -389,8 +389,15 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 function lastError(logFile: string): string {
   let text: string;
   try {
-    const all = readFileSync(logFile);
-    text = all.subarray(Math.max(0, all.length - LOG_TAIL_BYTES)).toString('utf8');
+    const fd = openSync(logFile, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const tail = Buffer.alloc(Math.min(size, LOG_TAIL_BYTES));
+      readSync(fd, tail, 0, tail.length, size - tail.length);
+      text = tail.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return '';
   }

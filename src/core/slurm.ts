@@ -304,8 +304,9 @@ export function jobOutcome(info: JobInfo, stopRequested: boolean): JobOutcome {
   const where = info.nodes && info.nodes !== 'None assigned' && info.nodes !== '(null)' ? ` on ${info.nodes}` : '';
   const what = `Slurm job ${info.jobId}${where} ${meaning.says} (${info.state}${detail}${info.exitCode && info.exitCode !== '0:0' ? `, exit code ${info.exitCode}` : ''})`;
   if (stopRequested) return { status: 'stopped', reason: `Stopped: ${what}.`, code: 'interrupted' };
-  const status = info.state === 'FAILED' && signal !== undefined ? 'interrupted' : (meaning.status ?? 'interrupted');
-  if (status === 'interrupted') return { status, reason: `${what}${signal ? `, killed by signal ${signal}` : ''}. Resume continues from its newest checkpoint.`, code: 'interrupted' };
+  const killed = info.state === 'FAILED' && signal !== undefined;
+  const status = killed ? 'interrupted' : (meaning.status ?? 'interrupted');
+  if (status === 'interrupted') return { status, reason: `${what}${killed ? `, killed by signal ${signal}` : ''}. Resume continues from its newest checkpoint.`, code: 'interrupted' };
   return { status, reason: `${what}.`, code: 'exit' };
 }
 

@@ -122,7 +122,7 @@ export const DEFAULT_CONFIG: RunConfig = {
   epochs: 10,
   batchSize: 64,
   learningRate: 0.001,
-  scaleLearningRate: 0.01,
+  scaleLearningRate: 0.05,
   lrSchedule: 'constant',
   lrStepEpochs: 4,
   lrStepFactor: 0.1,

@@ -120,7 +120,7 @@ export interface StartedEvent extends Base {
   type: 'started';
   backend: BackendInfo;
   dataset: DatasetStats;
-  /** alpha_low for the training class count at p = 0.9. */
+  /** Lower bound on the head's scale for the training class count at p = 0.9: alpha_low, or s_low for NormFace, CosFace and ArcFace. */
   alphaLow: number;
   config: RunConfig;
   stepsPerEpoch: number;
@@ -138,6 +138,7 @@ export interface StepEvent extends Base {
   epochStep: number;
   loss: number;
   accuracy: number;
+  /** The head's feature scale: alpha (L2-softmax) or s (NormFace, CosFace, ArcFace); null for softmax. */
   alpha: number | null;
   /** Norm of the embedding before L2 normalization, over the batch. */
   featureNorm: NormStats;
@@ -150,6 +151,7 @@ export interface EpochEvent extends Base {
   epochs: number;
   trainLoss: number;
   trainAccuracy: number;
+  /** As in StepEvent. */
   alpha: number | null;
   featureNorm: NormStats;
   /** Classification on held-out images of the training identities; null when there are none. */

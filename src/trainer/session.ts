@@ -3,7 +3,7 @@
 // leaves the folder in a final state whatever happens. The detached trainer
 // process (main.ts) and the CLI both train through this.
 
-import { formatErrors, resolveConfig } from '../shared/config';
+import { formatErrors, resolveConfig, upgradeConfig } from '../shared/config';
 import { PROTOCOL_VERSION, type EventBody, type FinishStatus, type TrainerEvent } from '../shared/events';
 import type { Launcher } from '../shared/run';
 import { fingerprintDataset } from '../core/fingerprint';
@@ -42,7 +42,8 @@ export async function trainInFolder(opts: SessionOptions): Promise<number> {
     opts.onEvent?.(event);
   };
   try {
-    const resolved = resolveConfig(writer.config);
+    // A run written before a setting existed trains on as it did (upgradeConfig), not with the new default.
+    const resolved = resolveConfig(upgradeConfig(writer.config));
     if (!resolved.ok) return refuse(emit, 'invalid-config', `invalid run config: ${formatErrors(resolved.errors)}`, EXIT.usage);
     writer.setFingerprint(await fingerprintDataset(resolved.config).catch(() => ({ files: 0, bytes: 0, hash: 'unreadable' })));
     let resume: { checkpointDir: string; count: number } | undefined;

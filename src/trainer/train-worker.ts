@@ -9,15 +9,14 @@ import type { BackendName } from '../shared/events';
 import { initBackend } from './backend/select';
 import { renderRange, type Split } from './data/synthetic';
 import { buildNet, type Net } from './net/model';
-import { makeOptimizer } from './train/optimizer';
+import { makeOptimizer, type NetOptimizer } from './train/optimizer';
 import { consoleToStderr } from './quiet';
 import { applyFlat, shardGradients, type ReplicaState } from './train/step';
-import { writeOptimizerState, writeWeights } from './train/state';
-import type * as tf from './tf';
+import { writeWeights } from './train/state';
 
 consoleToStderr();
 
-const { config, classes, backend, mode } = workerData as { config: RunConfig; classes: number; backend: BackendName; mode?: 'render' };
+const { config, classes, backend, stepsPerEpoch, mode } = workerData as { config: RunConfig; classes: number; backend: BackendName; stepsPerEpoch: number; mode?: 'render' };
 
 if (mode === 'render') {
   parentPort?.on('message', (m: { id: string; split: Split; from: number; to: number; perIdentity: number }) => {
@@ -31,7 +30,7 @@ if (mode === 'render') {
 }
 
 let net: Net | undefined;
-let optimizer: tf.Optimizer | undefined;
+let optimizer: NetOptimizer | undefined;
 
 if (mode !== 'render') parentPort?.on('message', async (m: { type: 'init'; state: ReplicaState } | { type: 'apply'; grads: Float32Array } | { type: 'step'; pixels: Float32Array; labels: Int32Array }) => {
   try {
@@ -39,9 +38,9 @@ if (mode !== 'render') parentPort?.on('message', async (m: { type: 'init'; state
       process.env.L2SOFTMAX_BACKENDS = backend;
       await initBackend(backend === 'cpu' ? 'cpu' : 'auto', { info: () => undefined, warn: () => undefined });
       net = buildNet(config, classes);
-      optimizer = makeOptimizer(config);
+      optimizer = makeOptimizer(config, net, stepsPerEpoch);
       writeWeights(net.train, m.state.weights);
-      await writeOptimizerState(optimizer, m.state.optimizer);
+      await optimizer.writeState(m.state.optimizer);
       parentPort?.postMessage({ type: 'ready' });
       return;
     }

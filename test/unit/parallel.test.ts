@@ -6,7 +6,7 @@ import { makeOptimizer } from '../../src/trainer/train/optimizer';
 import { Rng } from '../../src/trainer/data/rng';
 import { LocalStep, ParallelStep, defaultWorkerScript, shardGradients, weightedSum, workerCount } from '../../src/trainer/train/step';
 import * as tf from '../../src/trainer/tf';
-import { tinyConfig } from './train.test';
+import { tinyConfig } from '../fixtures/trainer';
 
 describe('data-parallel training over worker threads', () => {
   it('averages shard gradients into the full-batch gradient', () => {
@@ -32,8 +32,8 @@ describe('data-parallel training over worker threads', () => {
     const classes = 8;
     const local = buildNet(config, classes);
     const parallel = buildNet(config, classes);
-    const optA = makeOptimizer(config);
-    const optB = makeOptimizer(config);
+    const optA = makeOptimizer(config, local, 10);
+    const optB = makeOptimizer(config, parallel, 10);
     const one = new LocalStep(local, optA, config);
     const three = await ParallelStep.create(parallel, optB, config, classes, 'wasm', 3, defaultWorkerScript());
     assert.equal(three.workers, 3);
@@ -91,7 +91,7 @@ describe('data-parallel training over worker threads', () => {
   it('reports a worker that cannot start as a clear error', async () => {
     const config = tinyConfig();
     const net = buildNet(config, 8);
-    await assert.rejects(ParallelStep.create(net, makeOptimizer(config), config, 8, 'wasm', 2, '/no/such/worker.js'), /training worker (crashed|exited|failed)/);
+    await assert.rejects(ParallelStep.create(net, makeOptimizer(config, net, 10), config, 8, 'wasm', 2, '/no/such/worker.js'), /training worker (crashed|exited|failed)/);
     net.train.dispose();
   });
 });

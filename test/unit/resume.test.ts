@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { resolveConfig, type RunConfig } from '../../src/shared/config';
+import type { RunConfig } from '../../src/shared/config';
 import type { CheckpointEvent, EpochEvent, EventBody, FinishedEvent, ResumedEvent, StepEvent } from '../../src/shared/events';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMetaInput } from '../../src/trainer/train/checkpoint';
 import { TrainerError, describeError } from '../../src/trainer/errors';
@@ -15,28 +15,13 @@ import { buildNet } from '../../src/trainer/net/model';
 import { makeOptimizer } from '../../src/trainer/train/optimizer';
 import { Rng } from '../../src/trainer/data/rng';
 import { LocalStep } from '../../src/trainer/train/step';
-import { readOptimizerState, readWeights, writeOptimizerState, writeWeights, type TensorData } from '../../src/trainer/train/state';
+import { readWeights, writeWeights, type TensorData } from '../../src/trainer/train/state';
 import { train, type TrainOptions, type TrainPhase } from '../../src/trainer/train/run';
+import { tinyConfig } from '../fixtures/trainer';
 
 const CLASSES = 8;
 /** 8 identities x 12 images in batches of 16. */
 const STEPS_PER_EPOCH = 6;
-
-/** train.test.ts's tiny net and data set (not imported: that would run its tests too). */
-function tinyConfig(overrides: Record<string, unknown> = {}): RunConfig {
-  const r = resolveConfig({
-    imageSize: 16,
-    width: 4,
-    embeddingSize: 16,
-    epochs: 4,
-    batchSize: 16,
-    learningRate: 0.003,
-    dataset: { synthetic: { identities: CLASSES, imagesPerIdentity: 12, verifyIdentities: 20, verifyImagesPerIdentity: 4, pairsPerFold: 10, hardShare: 0 } },
-    ...overrides,
-  });
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.config;
-}
 
 interface Outcome {
   status: string;
@@ -142,6 +127,22 @@ describe('resuming a run from its checkpoint', () => {
     assert.equal(done.summary.bestEpoch, wantDone.summary.bestEpoch);
   });
 
+  it('a NormFace run with a learned s and a cosine schedule resumes as if uninterrupted (s and its own optimizer state included)', async () => {
+    const normface = tinyConfig({ loss: 'normface', scale: 8, scaleTrainable: true, lrSchedule: 'cosine', optimizer: 'sgd', momentum: 0.9, learningRate: 0.01, workers: 1, epochs: 3 });
+    const whole = newDir();
+    assert.equal((await run(whole, normface)).status, 'completed');
+    const dir = newDir();
+    assert.equal((await run(dir, normface, { stopWhen: (e) => e.type === 'checkpoint' && e.epoch === 1 })).status, 'stopped');
+    const found = await latestCheckpoint(dir);
+    assert.ok(found);
+    assert.equal((await loadCheckpoint(found.dir)).optimizer.state.scale.length, 2, 'iterations and the momentum of s');
+    assert.equal((await run(dir, normface, { resume: { checkpointDir: found.dir } })).status, 'completed');
+    const [a, b] = [await weightsOf(path.join(dir, 'checkpoints', 'epoch-003')), await weightsOf(path.join(whole, 'checkpoints', 'epoch-003'))];
+    assert.ok(a.some((w) => w.name === 'classifier/scale'));
+    const diff = relativeDiff(a, b);
+    assert.ok(diff < 1e-5, `final weights differ by ${diff}`);
+  });
+
   it('continues a stop mid-epoch from its partial checkpoint, with the same batches and the whole epoch reported', async () => {
     const dir = newDir();
     const stopStep = STEPS_PER_EPOCH + 2;
@@ -224,7 +225,7 @@ describe('checkpoints on disk', () => {
   /** A net and an Adam optimizer that has taken `steps` steps on random batches. */
   async function trained(steps: number) {
     const net = buildNet(config, CLASSES);
-    const optimizer = makeOptimizer(config);
+    const optimizer = makeOptimizer(config, net, STEPS_PER_EPOCH);
     const runner = new LocalStep(net, optimizer, config);
     const rng = new Rng(5);
     const len = config.imageSize * config.imageSize * config.channels;
@@ -241,14 +242,17 @@ describe('checkpoints on disk', () => {
     const dir = await saveCheckpoint(runDir, a.net.train, a.optimizer, config, meta(1));
     const loaded = await loadCheckpoint(dir);
     assert.equal(loaded.optimizer.className, 'Adam');
-    const saved = await readOptimizerState(a.optimizer);
-    assert.equal(saved.length, 1 + 2 * a.net.train.trainableWeights.length);
+    const saved = await a.optimizer.readState();
+    const learned = a.optimizer.scale ? 1 : 0;
+    assert.equal(saved.weights.length, 1 + 2 * (a.net.train.trainableWeights.length - learned));
+    assert.equal(saved.scale.length, learned ? 3 : 0);
     assert.deepEqual(loaded.optimizer.state, saved);
 
-    const b = { net: buildNet(config, CLASSES), optimizer: makeOptimizer(config) };
+    const net = buildNet(config, CLASSES);
+    const b = { net, optimizer: makeOptimizer(config, net, STEPS_PER_EPOCH) };
     writeWeights(b.net.train, loaded.weights);
-    await writeOptimizerState(b.optimizer, loaded.optimizer.state);
-    assert.deepEqual(await readOptimizerState(b.optimizer), saved);
+    await b.optimizer.writeState(loaded.optimizer.state);
+    assert.deepEqual(await b.optimizer.readState(), saved);
     assert.deepEqual(await readWeights(b.net.train), await readWeights(a.net.train));
     const next = a.batch();
     await a.runner.step(next.pixels.slice(), next.labels.slice());

@@ -1,8 +1,10 @@
 // Checkpoints, one folder each under <run>/checkpoints/: epoch-NNN after every
 // epoch, epoch-NNN-step-MMMMMM when a stop interrupts an epoch (partial; MMMMMM
 // is the global step). Each holds the model in TensorFlow.js layers format
-// (model.json + weights.bin), the optimizer state (optimizer.json +
-// optimizer.bin), the run config and checkpoint.json, everything a resume needs.
+// (model.json + weights.bin), the optimizer state of both groups, weights and
+// learned scale (optimizer.json + optimizer.bin: the weights group's tensors,
+// then the scale group's), the run config and checkpoint.json, everything a
+// resume needs.
 //
 // Crash safety: the files are written and fsynced into <name>.tmp, checkpoint.json
 // last, then the folder is renamed into place; an older folder of the same name is
@@ -14,31 +16,21 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from '../../shared/config';
 import type { RunSummary } from '../../shared/events';
-import { RUN_FILES } from '../../shared/run';
+import { CHECKPOINT_FILES, checkpointsDir, latestCheckpoint as newestComplete, readCompleteMeta } from '../../core/checkpoints';
 import { DATA_ORDER } from '../data/batches';
 import { TrainerError, isDiskError } from '../errors';
 import * as tf from '../tf';
-import { readOptimizerState, type StateDtype, type TensorData } from './state';
+import type { NetOptimizer, OptimizerState } from './optimizer';
+import type { StateDtype, TensorData } from './state';
 
-/** Version of the folder layout and checkpoint.json; a resume refuses others. */
-export const CHECKPOINT_FORMAT = 1;
+/** Version of the folder layout and checkpoint.json; a resume refuses others (2: optimizer state in two groups). */
+export const CHECKPOINT_FORMAT = 2;
 
-const FILES = {
-  model: 'model.json',
-  weights: 'weights.bin',
-  optimizer: 'optimizer.json',
-  optimizerData: 'optimizer.bin',
-  config: 'config.json',
-  meta: 'checkpoint.json',
-} as const;
-
-/** Written before checkpoint.json, so present in every complete checkpoint. */
-const CONTENT_FILES = [FILES.model, FILES.weights, FILES.optimizer, FILES.optimizerData, FILES.config];
+const FILES = CHECKPOINT_FILES;
 
 const TMP_SUFFIX = '.tmp';
 /** Where a same-named older checkpoint waits while the new one is renamed in (ends in .tmp: cleaned like one). */
 const OLD_SUFFIX = '.old.tmp';
-const NAME_PATTERN = /^epoch-\d+(-step-\d+)?$/;
 const EPOCH_DIGITS = 3;
 const STEP_DIGITS = 6;
 /** fsync of a folder is not possible everywhere (Windows cannot open one; some filesystems refuse). */
@@ -89,11 +81,7 @@ export interface LoadedCheckpoint {
   /** The config the checkpoint was trained with. */
   config: RunConfig;
   weights: TensorData[];
-  optimizer: { className: string; state: TensorData[] };
-}
-
-export function checkpointsDir(runDir: string): string {
-  return path.join(runDir, RUN_FILES.checkpoints);
+  optimizer: { className: string; state: OptimizerState };
 }
 
 export function checkpointName(meta: Pick<CheckpointMeta, 'epoch' | 'step' | 'partial'>): string {
@@ -102,7 +90,7 @@ export function checkpointName(meta: Pick<CheckpointMeta, 'epoch' | 'step' | 'pa
 }
 
 /** Writes a checkpoint into <runDir>/checkpoints/ and returns its folder; failures are TrainerErrors ('disk' or 'checkpoint') naming it. */
-export async function saveCheckpoint(runDir: string, model: tf.LayersModel, optimizer: tf.Optimizer, config: RunConfig, input: CheckpointMetaInput): Promise<string> {
+export async function saveCheckpoint(runDir: string, model: tf.LayersModel, optimizer: NetOptimizer, config: RunConfig, input: CheckpointMetaInput): Promise<string> {
   const root = checkpointsDir(runDir);
   const dir = path.join(root, checkpointName(input));
   const tmp = dir + TMP_SUFFIX;
@@ -140,7 +128,7 @@ async function removeTemps(root: string): Promise<void> {
   await Promise.all(names.filter((n) => n.endsWith(TMP_SUFFIX)).map((n) => fs.rm(path.join(root, n), { recursive: true, force: true })));
 }
 
-async function writeContents(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, config: RunConfig): Promise<void> {
+async function writeContents(dir: string, model: tf.LayersModel, optimizer: NetOptimizer, config: RunConfig): Promise<void> {
   await writeModel(dir, model);
   await writeOptimizer(dir, optimizer);
   await writeSynced(path.join(dir, FILES.config), JSON.stringify(config, null, 2));
@@ -170,12 +158,13 @@ async function writeModel(dir: string, model: tf.LayersModel): Promise<void> {
   );
 }
 
-async function writeOptimizer(dir: string, optimizer: tf.Optimizer): Promise<void> {
-  const state = await readOptimizerState(optimizer);
-  const specs = state.map(({ name, shape, dtype }) => ({ name, shape, dtype }));
-  const json = { className: optimizer.getClassName(), config: optimizer.getConfig(), weights: specs };
+async function writeOptimizer(dir: string, optimizer: NetOptimizer): Promise<void> {
+  const state = await optimizer.readState();
+  const specs = (group: TensorData[]) => group.map(({ name, shape, dtype }) => ({ name, shape, dtype }));
+  const json = { className: optimizer.getClassName(), config: optimizer.weights.getConfig(), weights: specs(state.weights), scale: specs(state.scale) };
+  const tensors = [...state.weights, ...state.scale];
   await writeSynced(path.join(dir, FILES.optimizer), JSON.stringify(json));
-  await writeSynced(path.join(dir, FILES.optimizerData), Buffer.concat(state.map((s) => Buffer.from(s.values.buffer, s.values.byteOffset, s.values.byteLength))));
+  await writeSynced(path.join(dir, FILES.optimizerData), Buffer.concat(tensors.map((s) => Buffer.from(s.values.buffer, s.values.byteOffset, s.values.byteLength))));
 }
 
 async function writeSynced(file: string, data: string | Uint8Array): Promise<void> {
@@ -225,40 +214,15 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** The newest complete checkpoint of a run, by (epoch, step); undefined when there is none. */
-export async function latestCheckpoint(runDir: string): Promise<{ dir: string; meta: CheckpointMeta } | undefined> {
-  const root = checkpointsDir(runDir);
-  let names: string[];
-  try {
-    names = await fs.readdir(root);
-  } catch (err) {
-    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
-    throw err;
-  }
-  let best: { dir: string; meta: CheckpointMeta } | undefined;
-  for (const name of names.filter((n) => NAME_PATTERN.test(n))) {
-    const dir = path.join(root, name);
-    const meta = await readCompleteMeta(dir);
-    if (meta && (!best || meta.epoch > best.meta.epoch || (meta.epoch === best.meta.epoch && meta.step > best.meta.step))) best = { dir, meta };
-  }
-  return best;
-}
-
-/** checkpoint.json of a complete checkpoint; undefined when it or a file written before it is missing or unreadable. */
-async function readCompleteMeta(dir: string): Promise<CheckpointMeta | undefined> {
-  try {
-    const meta = JSON.parse(await fs.readFile(path.join(dir, FILES.meta), 'utf8')) as CheckpointMeta;
-    if (!meta || !Number.isInteger(meta.epoch) || !Number.isInteger(meta.step)) return undefined;
-    await Promise.all(CONTENT_FILES.map((f) => fs.access(path.join(dir, f))));
-    return meta;
-  } catch {
-    return undefined;
-  }
+/** The newest complete checkpoint of a run, with its full checkpoint.json. */
+export function latestCheckpoint(runDir: string): Promise<{ dir: string; meta: CheckpointMeta } | undefined> {
+  return newestComplete<CheckpointMeta>(runDir);
 }
 
 /** Reads everything a resume needs; a checkpoint that is incomplete or of another format is a TrainerError 'resume'. */
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const fail = (reason: string) => new TrainerError('resume', `Cannot resume from ${dir}: ${reason}`);
-  const meta = await readCompleteMeta(dir);
+  const meta = await readCompleteMeta<CheckpointMeta>(dir);
   if (!meta) throw fail('it is not a complete checkpoint (checkpoint.json or a file written before it is missing or unreadable).');
   if (meta.format !== CHECKPOINT_FORMAT) throw fail(`it was written in checkpoint format ${meta.format ?? 'of an older trainer'}; this trainer reads format ${CHECKPOINT_FORMAT}.`);
   if (meta.dataOrder !== DATA_ORDER) throw fail(`its batch order "${meta.dataOrder}" differs from this trainer's "${DATA_ORDER}", so the run would not continue the same way.`);
@@ -271,11 +235,15 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
       meta,
       config: JSON.parse((await read(FILES.config)).toString('utf8')),
       weights: decodeTensors(await read(FILES.weights), model.weightsManifest[0].weights, FILES.weights),
-      optimizer: { className: optimizer.className, state: decodeTensors(await read(FILES.optimizerData), optimizer.weights, FILES.optimizerData) },
+      optimizer: { className: optimizer.className, state: splitGroups(decodeTensors(await read(FILES.optimizerData), [...optimizer.weights, ...optimizer.scale], FILES.optimizerData), optimizer.weights.length) },
     };
   } catch (err) {
     throw err instanceof TrainerError ? err : fail((err as Error).message);
   }
+}
+
+function splitGroups(tensors: TensorData[], weights: number): OptimizerState {
+  return { weights: tensors.slice(0, weights), scale: tensors.slice(weights) };
 }
 
 /** Cuts a buffer of concatenated little-endian tensors into their specs' arrays. */

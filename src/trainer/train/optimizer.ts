@@ -1,6 +1,16 @@
-import type { RunConfig } from '../../shared/config';
-import * as tf from '../tf';
+// How a net's weights move: Adam (fused on the WebAssembly backend) or SGD with
+// momentum, in two groups. The weights group has the learning rate and weight
+// decay; a learned scale (alpha or s) has its own optimizer of the same kind and
+// its own learning rate, so it can move more than a unit per thousand steps, and
+// never decays. Both follow the learning-rate schedule, by the weights group's
+// iteration count, so a resumed run and every data-parallel replica (all restored
+// or started from the same state) use the same rate at the same step.
+
+import { LR_SCHEDULES, type LrSchedule, type RunConfig } from '../../shared/config';
 import { ADAM, simdKernelsEnabled, type AdamAttrs } from '../backend/wasm-kernels';
+import type { Net } from '../net/model';
+import * as tf from '../tf';
+import { readOptimizerSlots, writeOptimizerSlots, type TensorData } from './state';
 
 // tfjs's Adam state (private in its typings; same names at run time).
 interface AdamState {
@@ -52,6 +62,115 @@ export class Adam extends tf.AdamOptimizer {
   }
 }
 
-export function makeOptimizer(config: RunConfig): tf.Optimizer {
-  return config.optimizer === 'sgd' ? tf.train.momentum(config.learningRate, config.momentum) : new Adam(config.learningRate, 0.9, 0.999);
+/** The optimizer state of both groups, for checkpoints and replicas (scale is empty without a learned scale). */
+export interface OptimizerState {
+  weights: TensorData[];
+  scale: TensorData[];
+}
+
+/** Weight decay applies to these variables only (conv and dense kernels): never to biases, alpha or s. */
+const DECAYED_SUFFIX = '/kernel';
+
+/** Learning-rate factor at `step` (0-based, steps done so far) of a run of `epochs` x `stepsPerEpoch` steps. */
+export function scheduleFactor(config: Pick<RunConfig, 'lrSchedule' | 'lrStepEpochs' | 'lrStepFactor' | 'epochs'>, step: number, stepsPerEpoch: number): number {
+  const schedules: Record<LrSchedule, () => number> = {
+    constant: () => 1,
+    step: () => config.lrStepFactor ** Math.floor(Math.floor(step / stepsPerEpoch) / config.lrStepEpochs),
+    cosine: () => {
+      const total = config.epochs * stepsPerEpoch;
+      return 0.5 * (1 + Math.cos((Math.PI * Math.min(step, total)) / total));
+    },
+  };
+  if (!LR_SCHEDULES.includes(config.lrSchedule)) throw new Error(`unknown learning-rate schedule ${config.lrSchedule}`);
+  return schedules[config.lrSchedule]();
+}
+
+function optimizerOfKind(config: RunConfig, learningRate: number): tf.Optimizer {
+  return config.optimizer === 'sgd' ? tf.train.momentum(learningRate, config.momentum) : new Adam(learningRate, 0.9, 0.999);
+}
+
+/** Sets the step size of one of the optimizers optimizerOfKind builds (Momentum keeps it as a kept scalar). */
+function setLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
+  if (optimizer instanceof tf.SGDOptimizer) optimizer.setLearningRate(learningRate);
+  else (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+}
+
+/** The two optimizer groups of a net, with weight decay and the schedule. */
+export class NetOptimizer {
+  readonly weights: tf.Optimizer;
+  /** The learned alpha's or s's own optimizer; undefined when the scale is fixed (or there is none). */
+  readonly scale?: tf.Optimizer;
+  /** Original names (layer/weight) of the variables weight decay applies to. */
+  readonly decayed: readonly string[];
+  private readonly decayedNames: ReadonlySet<string>;
+  private readonly scaleName?: string;
+  private factor = 1;
+
+  constructor(
+    net: Net,
+    private readonly config: RunConfig,
+    readonly stepsPerEpoch: number,
+  ) {
+    this.weights = optimizerOfKind(config, config.learningRate);
+    const scale = net.head.scaleVariable();
+    if (scale) {
+      this.scale = optimizerOfKind(config, config.scaleLearningRate);
+      this.scaleName = scale.name;
+    }
+    const kernels = config.weightDecay > 0 ? net.train.trainableWeights.filter((w) => w.originalName.endsWith(DECAYED_SUFFIX)) : [];
+    this.decayed = kernels.map((w) => w.originalName);
+    this.decayedNames = new Set(kernels.map((w) => w.name));
+  }
+
+  getClassName(): string {
+    return this.weights.getClassName();
+  }
+
+  /** One update from the gradient of the loss (in trainable-variable order: the optimizers keep their slots by position). */
+  applyGradients(grads: tf.NamedTensorMap): void {
+    this.followSchedule();
+    tf.tidy(() => {
+      const weights: tf.NamedTensorMap = {};
+      const scale: tf.NamedTensorMap = {};
+      for (const [name, g] of Object.entries(grads)) {
+        if (name === this.scaleName) scale[name] = g;
+        else weights[name] = this.decayedNames.has(name) ? tf.add(g, tf.mul(tf.engine().registeredVariables[name], this.config.weightDecay)) : g;
+      }
+      this.weights.applyGradients(weights);
+      if (this.scale && Object.keys(scale).length) this.scale.applyGradients(scale);
+    });
+  }
+
+  /** Both groups' learning rates at the step about to be taken. */
+  learningRates(): { weights: number; scale: number } {
+    const f = scheduleFactor(this.config, this.weights.iterations, this.stepsPerEpoch);
+    return { weights: this.config.learningRate * f, scale: this.config.scaleLearningRate * f };
+  }
+
+  private followSchedule(): void {
+    const f = scheduleFactor(this.config, this.weights.iterations, this.stepsPerEpoch);
+    if (f === this.factor) return;
+    this.factor = f;
+    setLearningRate(this.weights, this.config.learningRate * f);
+    if (this.scale) setLearningRate(this.scale, this.config.scaleLearningRate * f);
+  }
+
+  async readState(): Promise<OptimizerState> {
+    return { weights: await readOptimizerSlots(this.weights), scale: this.scale ? await readOptimizerSlots(this.scale) : [] };
+  }
+
+  /** Loads readState's output into optimizers that have not stepped yet. */
+  async writeState(state: OptimizerState): Promise<void> {
+    await writeOptimizerSlots(this.weights, state.weights);
+    if (this.scale && state.scale.length) await writeOptimizerSlots(this.scale, state.scale);
+  }
+
+  dispose(): void {
+    this.weights.dispose();
+    this.scale?.dispose();
+  }
+}
+
+export function makeOptimizer(config: RunConfig, net: Net, stepsPerEpoch: number): NetOptimizer {
+  return new NetOptimizer(net, config, stepsPerEpoch);
 }

@@ -2,12 +2,12 @@
 // weights (the learned alpha included) and optimizer state into a freshly built
 // net and optimizer, and says where training continues.
 
-import type { RunConfig } from '../../shared/config';
+import { upgradeConfig, type RunConfig } from '../../shared/config';
 import { loadCheckpoint, type CheckpointMeta, type EpochProgress, type LoadedCheckpoint } from './checkpoint';
 import { TrainerError } from '../errors';
 import type { Net } from '../net/model';
-import * as tf from '../tf';
-import { slotsPerVariable, writeOptimizerState, writeWeights } from './state';
+import type { NetOptimizer } from './optimizer';
+import { slotsPerVariable, writeWeights, type TensorData } from './state';
 
 /** Where training continues: step `epochStep` (0-based) of `epoch`, with the sums of that epoch's earlier steps. */
 export interface Position {
@@ -20,10 +20,10 @@ export interface Position {
 const MAY_CHANGE: ReadonlySet<string> = new Set<keyof RunConfig>(['epochs', 'device', 'workers']);
 
 /** Loads the checkpoint in `dir` into a freshly built net and optimizer for `config` and a training set of `trainImages`. */
-export async function restoreCheckpoint(dir: string, config: RunConfig, trainImages: number, net: Net, optimizer: tf.Optimizer): Promise<{ meta: CheckpointMeta; from: Position }> {
+export async function restoreCheckpoint(dir: string, config: RunConfig, trainImages: number, net: Net, optimizer: NetOptimizer): Promise<{ meta: CheckpointMeta; from: Position }> {
   const fail = (reason: string) => new TrainerError('resume', `Cannot resume from ${dir}: ${reason}`);
   const checkpoint = await loadCheckpoint(dir);
-  const changed = changedSettings(checkpoint.config, config);
+  const changed = changedSettings(upgradeConfig(checkpoint.config) as RunConfig, config);
   if (changed.length) throw fail(`the run's settings differ from the checkpoint's (${changed.join('; ')}). Only epochs, device and threads may change.`);
   if (checkpoint.meta.trainImages !== trainImages) {
     throw fail(`the training set has ${trainImages} images now and had ${checkpoint.meta.trainImages} then, so the batches would not continue the same way.`);
@@ -44,13 +44,20 @@ function nextPosition(meta: CheckpointMeta): Position {
   return { epoch: meta.epoch + 1, epochStep: 0 };
 }
 
-async function restoreOptimizer(checkpoint: LoadedCheckpoint, net: Net, optimizer: tf.Optimizer, fail: (reason: string) => Error): Promise<void> {
+async function restoreOptimizer(checkpoint: LoadedCheckpoint, net: Net, optimizer: NetOptimizer, fail: (reason: string) => Error): Promise<void> {
   const { className, state } = checkpoint.optimizer;
   if (className !== optimizer.getClassName()) throw fail(`it holds ${className} optimizer state, the run uses ${optimizer.getClassName()}.`);
-  // The iteration count, then the slots of every trainable variable (none before the first step).
-  const slots = (slotsPerVariable(className) ?? 0) * net.train.trainableWeights.length;
-  if (state.length !== 1 && state.length !== 1 + slots) throw fail(`its optimizer state has ${state.length} tensors, the net needs ${1 + slots}.`);
-  await writeOptimizerState(optimizer, state);
+  const perVariable = slotsPerVariable(className) ?? 0;
+  const learnedScale = optimizer.scale ? 1 : 0;
+  checkGroup('weights', state.weights, perVariable * (net.train.trainableWeights.length - learnedScale), fail);
+  if (learnedScale) checkGroup('scale', state.scale, perVariable, fail);
+  else if (state.scale.length) throw fail('it holds optimizer state for a learned scale, and the run keeps its scale fixed.');
+  await optimizer.writeState(state);
+}
+
+/** A group's state is its iteration count, then the slots of its variables (none before its first step). */
+function checkGroup(group: string, state: TensorData[], slots: number, fail: (reason: string) => Error): void {
+  if (state.length !== 1 && state.length !== 1 + slots) throw fail(`its ${group} optimizer state has ${state.length} tensors, the net needs ${1 + slots}.`);
 }
 
 /** "field: was x, now y" for every setting outside MAY_CHANGE that differs. */

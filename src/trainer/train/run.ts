@@ -7,21 +7,21 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { alphaLowerBound, type RunConfig } from '../../shared/config';
+import { alphaLowerBound, hasScaleS, scaleLowerBound, type RunConfig } from '../../shared/config';
 import type { BackendInfo, ErrorCode, EventBody, FinishStatus, RunSummary } from '../../shared/events';
 import { initBackend } from '../backend/select';
-import { EpochBatches, type Batch } from '../data/batches';
+import { EpochBatches } from '../data/batches';
 import type { Dataset } from '../data/dataset';
 import { formatPairs } from '../data/lfw-pairs';
 import { loadDataset } from '../data/load';
-import { TrainerError, describeError, type TrainerLog } from '../errors';
+import { describeError, type TrainerLog } from '../errors';
 import { buildNet, countParameters, type Net } from '../net/model';
-import type * as tf from '../tf';
 import { classify, runVerification } from '../verify/embed';
 import { saveCheckpoint, type CheckpointMeta, type EpochProgress } from './checkpoint';
-import { makeOptimizer } from './optimizer';
+import { EpochTrainer, emptyProgress, epochStats } from './epoch';
+import { makeOptimizer, type NetOptimizer } from './optimizer';
 import { restoreCheckpoint, type Position } from './resume';
-import { LocalStep, ParallelStep, defaultWorkerScript, workerCount, type StepRunner, type StepStats } from './step';
+import { LocalStep, ParallelStep, defaultWorkerScript, workerCount, type StepRunner } from './step';
 
 export type TrainPhase = 'loading' | 'training' | 'verifying' | 'checkpointing';
 
@@ -46,35 +46,24 @@ export interface TrainOptions {
 }
 
 const DEFAULT_STEP_INTERVAL_MS = 200;
-/** Target probability of the paper's alpha lower bound. */
+/** Target probability of the paper's alpha lower bound (and of CosFace's bound on s). */
 const ALPHA_BOUND_P = 0.9;
 
 export function train(opts: TrainOptions): Promise<FinishStatus> {
   return new TrainingRun(opts).run();
 }
 
+function stepsPerEpoch(data: Dataset, config: RunConfig): number {
+  return Math.ceil(data.train.count / config.batchSize);
+}
+
+/** The lower bound on the head's scale at p = 0.9: s_low for the normalized-classifier heads, else alpha_low. */
+function scaleBound(config: RunConfig, classes: number): number {
+  return hasScaleS(config.loss) ? scaleLowerBound(classes, ALPHA_BOUND_P) : alphaLowerBound(classes, ALPHA_BOUND_P);
+}
+
 function emptySummary(): RunSummary {
   return { epochs: 0, steps: 0, seconds: 0, imagesPerSec: 0, finalLoss: null, alpha: null, bestEpoch: null, bestAccuracy: null, final: null };
-}
-
-function emptyProgress(): EpochProgress {
-  return { images: 0, lossSum: 0, accuracySum: 0, normSum: 0, normMin: null, normMax: null, seconds: 0 };
-}
-
-function addStep(progress: EpochProgress, stats: StepStats, n: number): void {
-  progress.images += n;
-  progress.lossSum += stats.loss * n;
-  progress.accuracySum += stats.accuracy * n;
-  progress.normSum += stats.norm.mean * n;
-  progress.normMin = Math.min(progress.normMin ?? Infinity, stats.norm.min);
-  progress.normMax = Math.max(progress.normMax ?? -Infinity, stats.norm.max);
-}
-
-/** Reads a batch ahead; the loop awaits it, unless it stops first (then its failure is of no interest). */
-function prefetch(batches: EpochBatches, step: number): Promise<Batch> {
-  const batch = batches.load(step);
-  batch.catch(() => undefined);
-  return batch;
 }
 
 /** One call of train(): the resources it holds and the counters it keeps. */
@@ -87,15 +76,13 @@ class TrainingRun {
   private priorSeconds = 0;
   private resumes = 0;
   private net?: Net;
-  private optimizer?: tf.Optimizer;
+  private optimizer?: NetOptimizer;
   private data?: Dataset;
   private runner?: StepRunner;
   private phase?: TrainPhase;
   /** Set when the caller's emit or onPhase threw: that error ends the run without calling them again. */
   private callerFailed = false;
-  private trainedImages = 0;
-  private trainMs = 0;
-  private readonly window = { images: 0, start: Date.now(), lastEvent: 0 };
+  private epochs?: EpochTrainer;
 
   constructor(private readonly opts: TrainOptions) {
     this.config = opts.config;
@@ -158,11 +145,21 @@ class TrainingRun {
     const data = await this.loadData(threads, workerScript);
     const classes = data.train.classNames.length;
     const net = (this.net = buildNet(config, classes));
-    const optimizer = (this.optimizer = makeOptimizer(config));
+    const optimizer = (this.optimizer = makeOptimizer(config, net, stepsPerEpoch(data, config)));
+    this.describeUpdates(optimizer);
     const restored = opts.resume ? await this.restore(opts.resume, data, net, optimizer) : undefined;
     // After the restore: replicas start from this thread's weights and optimizer state.
     this.runner = threads > 1 ? await ParallelStep.create(net, optimizer, config, classes, backend.name, threads, workerScript) : new LocalStep(net, optimizer, config);
     if (threads > 1) this.log(`Training data-parallel on ${threads} threads`);
+    this.epochs = new EpochTrainer({
+      config,
+      net,
+      runner: this.runner,
+      summary: this.summary,
+      emit: (event) => this.emit(event),
+      shouldStop: () => opts.shouldStop(),
+      stepInterval: this.stepInterval,
+    });
     this.announce(backend, data, net, restored?.meta);
     return restored?.from ?? { epoch: 1, epochStep: 0 };
   }
@@ -176,7 +173,7 @@ class TrainingRun {
   }
 
   /** Loads the checkpoint into the fresh net and optimizer and takes over its counters and summary. */
-  private async restore(resume: NonNullable<TrainOptions['resume']>, data: Dataset, net: Net, optimizer: tf.Optimizer) {
+  private async restore(resume: NonNullable<TrainOptions['resume']>, data: Dataset, net: Net, optimizer: NetOptimizer) {
     const restored = await restoreCheckpoint(resume.checkpointDir, this.config, data.train.count, net, optimizer);
     const { meta } = restored;
     Object.assign(this.summary, meta.summary);
@@ -186,28 +183,37 @@ class TrainingRun {
     return restored;
   }
 
+  /** Says which variables decay and at what rates the scale learns. */
+  private describeUpdates(optimizer: NetOptimizer): void {
+    const { config } = this;
+    if (optimizer.decayed.length) this.log(`Weight decay ${config.weightDecay} on ${optimizer.decayed.join(', ')} (not on biases, alpha or s)`);
+    if (optimizer.scale) this.log(`The scale learns at rate ${config.scaleLearningRate} with its own ${optimizer.getClassName()}`);
+    if (config.lrSchedule !== 'constant') this.log(`Learning-rate schedule: ${config.lrSchedule}`);
+  }
+
   /** `started`, then `resumed` when resuming, then the alpha warning when it applies. */
   private announce(backend: BackendInfo, data: Dataset, net: Net, resumedFrom?: CheckpointMeta): void {
     const { config } = this;
     const classes = data.train.classNames.length;
-    const alphaLow = alphaLowerBound(classes, ALPHA_BOUND_P);
+    const alphaLow = scaleBound(config, classes);
     this.emit({
       type: 'started',
       backend,
       dataset: data.stats,
       alphaLow,
       config,
-      stepsPerEpoch: Math.ceil(data.train.count / config.batchSize),
+      stepsPerEpoch: stepsPerEpoch(data, config),
       parameters: countParameters(net.train),
       workers: this.runner?.workers,
       pid: process.pid,
     });
     if (resumedFrom) this.emit({ type: 'resumed', fromEpoch: resumedFrom.epoch, fromStep: resumedFrom.step, epochs: config.epochs, resume: this.resumes });
-    if (config.loss === 'l2-softmax' && config.alpha < alphaLow) {
+    const scale = hasScaleS(config.loss) ? { name: 's', value: config.scale } : config.loss === 'l2-softmax' ? { name: 'alpha', value: config.alpha } : undefined;
+    if (scale && scale.value < alphaLow) {
       this.emit({
         type: 'warning',
-        code: 'alpha-below-bound',
-        message: `alpha = ${config.alpha} is below the lower bound ${alphaLow.toFixed(2)} for ${classes} classes (p = ${ALPHA_BOUND_P}): training may underfit.`,
+        code: scale.name === 's' ? 'scale-below-bound' : 'alpha-below-bound',
+        message: `${scale.name} = ${scale.value} is below the lower bound ${alphaLow.toFixed(2)} for ${classes} classes (p = ${ALPHA_BOUND_P}): training may underfit.`,
       });
     }
   }
@@ -236,7 +242,7 @@ class TrainingRun {
     await this.data?.close?.().catch(() => undefined);
   }
 
-  // ---- epochs and steps
+  // ---- epochs
 
   private async trainFrom(from: Position): Promise<FinishStatus> {
     const { epochs } = this.config;
@@ -255,74 +261,17 @@ class TrainingRun {
     const sessionStart = Date.now();
     const progress = { ...(carried ?? emptyProgress()) };
     const batches = new EpochBatches((this.data as Dataset).train, this.config, epoch);
-    const stoppedAt = await this.runSteps(batches, first, progress);
+    const trainer = this.epochs as EpochTrainer;
+    const stoppedAt = await trainer.trainSteps(batches, first, progress);
     progress.seconds += (Date.now() - sessionStart) / 1000;
-    this.summary.alpha = this.alpha();
-    if (this.trainedImages) this.summary.imagesPerSec = this.trainedImages / Math.max(this.trainMs / 1000, 1e-3);
+    this.summary.alpha = trainer.scale();
+    if (trainer.trained) this.summary.imagesPerSec = trainer.imagesPerSec();
     if (stoppedAt !== undefined) {
       await this.checkpoint(epoch, stoppedAt, progress);
       return false;
     }
     await this.endEpoch(epoch, batches.steps, progress);
     return true;
-  }
-
-  /** Runs the steps from `first` to the end of the epoch; returns the steps done when a stop came before the last. */
-  private async runSteps(batches: EpochBatches, first: number, progress: EpochProgress): Promise<number | undefined> {
-    let next = prefetch(batches, first);
-    for (let s = first; s < batches.steps; s++) {
-      const batch = await next;
-      if (s + 1 < batches.steps) next = prefetch(batches, s + 1);
-      const stats = await this.step(batch, batches.epoch, s);
-      addStep(progress, stats, batch.labels.length);
-      const last = s === batches.steps - 1;
-      const stop = this.opts.shouldStop();
-      this.reportStep(batches.epoch, s + 1, stats, last || stop);
-      // A stop during the last step lets the epoch end as usual (verification, full checkpoint).
-      if (stop && !last) return s + 1;
-    }
-    return undefined;
-  }
-
-  private async step(batch: Batch, epoch: number, s: number): Promise<StepStats> {
-    const t0 = Date.now();
-    const stats = await (this.runner as StepRunner).step(batch.pixels, batch.labels);
-    this.trainMs += Date.now() - t0;
-    this.trainedImages += batch.labels.length;
-    this.window.images += batch.labels.length;
-    this.summary.steps++;
-    if (!Number.isFinite(stats.loss)) {
-      throw new TrainerError(
-        'non-finite-loss',
-        `The loss became ${stats.loss} at epoch ${epoch}, step ${s + 1}. Lower the learning rate${this.config.loss === 'l2-softmax' ? ' or alpha' : ''} and start again.`,
-      );
-    }
-    this.summary.finalLoss = stats.loss;
-    return stats;
-  }
-
-  /** A step event, at most every stepInterval unless `force`. */
-  private reportStep(epoch: number, epochStep: number, stats: StepStats, force: boolean): void {
-    const now = Date.now();
-    if (!force && now - this.window.lastEvent < this.stepInterval) return;
-    this.emit({
-      type: 'step',
-      epoch,
-      step: this.summary.steps,
-      epochStep,
-      loss: stats.loss,
-      accuracy: stats.accuracy,
-      alpha: this.alpha(),
-      featureNorm: stats.norm,
-      imagesPerSec: this.window.images / Math.max((now - this.window.start) / 1000, 1e-3),
-    });
-    this.window.lastEvent = now;
-    this.window.images = 0;
-    this.window.start = now;
-  }
-
-  private alpha(): number | null {
-    return this.net?.l2 ? this.net.l2.currentAlpha() : null;
   }
 
   /** Verification, the epoch event, the epoch's checkpoint. */
@@ -339,20 +288,7 @@ class TrainingRun {
       summary.bestAccuracy = verification.accuracy;
       summary.bestEpoch = epoch;
     }
-    const seen = progress.images;
-    this.emit({
-      type: 'epoch',
-      epoch,
-      epochs: this.config.epochs,
-      trainLoss: progress.lossSum / seen,
-      trainAccuracy: progress.accuracySum / seen,
-      alpha: summary.alpha,
-      featureNorm: { mean: progress.normSum / seen, min: progress.normMin ?? NaN, max: progress.normMax ?? NaN },
-      validation,
-      verification,
-      seconds: progress.seconds,
-      imagesPerSec: seen / Math.max(progress.seconds, 1e-3),
-    });
+    this.emit({ type: 'epoch', epoch, epochs: this.config.epochs, ...epochStats(progress), alpha: summary.alpha, validation, verification });
     await this.checkpoint(epoch, steps);
   }
 
@@ -361,7 +297,7 @@ class TrainingRun {
     this.setPhase('checkpointing');
     const partial = progress !== undefined;
     this.summary.seconds = this.seconds();
-    const dir = await saveCheckpoint(this.opts.outDir, (this.net as Net).train, this.optimizer as tf.Optimizer, this.config, {
+    const dir = await saveCheckpoint(this.opts.outDir, (this.net as Net).train, this.optimizer as NetOptimizer, this.config, {
       epoch,
       step: this.summary.steps,
       epochStep,

@@ -34,8 +34,8 @@ export function writeWeights(model: tf.LayersModel, weights: TensorData[]): void
   }
 }
 
-/** The optimizer's state in tfjs's getWeights order: the iteration count, then its slot variables. */
-export async function readOptimizerState(optimizer: tf.Optimizer): Promise<TensorData[]> {
+/** One tfjs optimizer's state in its getWeights order: the iteration count, then its slot variables. */
+export async function readOptimizerSlots(optimizer: tf.Optimizer): Promise<TensorData[]> {
   const state: TensorData[] = [];
   for (const { name, tensor } of await optimizer.getWeights()) {
     state.push(await toData(name, tensor));
@@ -45,8 +45,8 @@ export async function readOptimizerState(optimizer: tf.Optimizer): Promise<Tenso
   return state;
 }
 
-/** Loads state from readOptimizerState into an optimizer that has not stepped yet (its old slots would leak). */
-export async function writeOptimizerState(optimizer: tf.Optimizer, state: TensorData[]): Promise<void> {
+/** Loads state from readOptimizerSlots into an optimizer that has not stepped yet (its old slots would leak). */
+export async function writeOptimizerSlots(optimizer: tf.Optimizer, state: TensorData[]): Promise<void> {
   const named = state.map((s) => ({ name: s.name, tensor: tf.tensor(s.values, s.shape, s.dtype) }));
   try {
     await optimizer.setWeights(named);

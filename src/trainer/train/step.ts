@@ -15,14 +15,15 @@ import { Worker } from 'node:worker_threads';
 import type { RunConfig } from '../../shared/config';
 import type { BackendName, NormStats } from '../../shared/events';
 import { TrainerError } from '../errors';
-import { crossEntropy, type Net } from '../net/model';
+import type { Net } from '../net/model';
 import * as tf from '../tf';
-import { readOptimizerState, readWeights, type TensorData } from './state';
+import type { NetOptimizer, OptimizerState } from './optimizer';
+import { readWeights, type TensorData } from './state';
 
 /** What a replica loads after building its net and optimizer, to start identical to this thread's. */
 export interface ReplicaState {
   weights: TensorData[];
-  optimizer: TensorData[];
+  optimizer: OptimizerState;
 }
 
 export interface StepStats {
@@ -51,8 +52,9 @@ function gradients(net: Net, pixels: Float32Array, labels: Int32Array, config: R
     const ys = tf.tensor1d(labels, 'int32');
     let stats: tf.Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const [emb, logits] = net.train.apply(xs, { training: true }) as [tf.Tensor2D, tf.Tensor2D];
-      const loss = crossEntropy(logits, ys);
+      const [emb, output] = net.train.apply(xs, { training: true }) as [tf.Tensor2D, tf.Tensor2D];
+      const loss = net.head.loss(output, ys);
+      const logits = net.head.logits(output);
       const norm = tf.sqrt(tf.sum(tf.square(emb), -1));
       const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), ys), 'float32'));
       stats = tf.keep(tf.stack([tf.mul(loss, n), correct, tf.sum(norm), tf.min(norm), tf.max(norm)]));
@@ -80,7 +82,7 @@ export function shardGradients(net: Net, pixels: Float32Array, labels: Int32Arra
 }
 
 /** Applies a flattened gradient (trainable-variable order) with the optimizer. */
-export function applyFlat(net: Net, optimizer: tf.Optimizer, flat: Float32Array): void {
+export function applyFlat(net: Net, optimizer: NetOptimizer, flat: Float32Array): void {
   const vars = trainableVariables(net);
   tf.tidy(() => {
     const named: tf.NamedTensorMap = {};
@@ -125,7 +127,7 @@ export class LocalStep implements StepRunner {
   readonly workers = 1;
   constructor(
     private readonly net: Net,
-    private readonly optimizer: tf.Optimizer,
+    private readonly optimizer: NetOptimizer,
     private readonly config: RunConfig,
   ) {}
 
@@ -189,7 +191,7 @@ class Replica {
 export class ParallelStep implements StepRunner {
   private constructor(
     private readonly net: Net,
-    private readonly optimizer: tf.Optimizer,
+    private readonly optimizer: NetOptimizer,
     private readonly config: RunConfig,
     private readonly replicas: Replica[],
   ) {}
@@ -199,12 +201,13 @@ export class ParallelStep implements StepRunner {
   }
 
   /** Starts `workers - 1` replicas of `net` and `optimizer` as they are now. */
-  static async create(net: Net, optimizer: tf.Optimizer, config: RunConfig, classes: number, backend: BackendName, workers: number, script: string): Promise<ParallelStep> {
-    const state: ReplicaState = { weights: await readWeights(net.train), optimizer: await readOptimizerState(optimizer) };
+  static async create(net: Net, optimizer: NetOptimizer, config: RunConfig, classes: number, backend: BackendName, workers: number, script: string): Promise<ParallelStep> {
+    const state: ReplicaState = { weights: await readWeights(net.train), optimizer: await optimizer.readState() };
+    const { stepsPerEpoch } = optimizer;
     const replicas: Replica[] = [];
     try {
       for (let i = 1; i < workers; i++) {
-        const worker = new Worker(script, { workerData: { config, classes, backend }, stdout: false, stderr: false });
+        const worker = new Worker(script, { workerData: { config, classes, backend, stepsPerEpoch }, stdout: false, stderr: false });
         replicas.push(new Replica(worker));
       }
       const replies = await Promise.all(replicas.map((r) => r.request({ type: 'init', state })));

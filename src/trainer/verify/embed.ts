@@ -4,7 +4,7 @@
 
 import type { Verification } from '../../shared/events';
 import type { Dataset, ImageSource } from '../data/dataset';
-import { crossEntropy, type Net } from '../net/model';
+import type { Net } from '../net/model';
 import * as tf from '../tf';
 import { verify } from './metrics';
 
@@ -40,9 +40,9 @@ export async function classify(net: Net, images: ImageSource, labels: Int32Array
     batchSize,
     (xs, idx) => {
       const ys = tf.tensor1d(Int32Array.from(idx, (i) => labels[i]), 'int32');
-      const [, logits] = net.train.predict(xs) as tf.Tensor2D[];
-      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), ys), 'float32'));
-      return tf.stack([hits, tf.mul(crossEntropy(logits, ys), idx.length)]);
+      const [, output] = net.train.predict(xs) as tf.Tensor2D[];
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(net.head.logits(output), -1), ys), 'float32'));
+      return tf.stack([hits, tf.mul(net.head.loss(output, ys), idx.length)]);
     },
     ([h, l]) => {
       correct += h;

@@ -1,12 +1,15 @@
-// The L2-constraint layer of Ranjan, Castillo and Chellappa (2017):
-//   y = alpha * x / ||x||
-// with alpha fixed or learned (one scalar). The backward pass is written out
+// The L2-softmax head of Ranjan, Castillo and Chellappa (2017): the L2-constraint
+// layer y = alpha * x / ||x|| (alpha fixed or learned, one scalar), then the
+// linear classifier with bias of plain softmax. The layer's backward pass is written out
 // (tf.customGrad) rather than left to autodiff of the composed ops, so it is
 // exactly the paper's:
 //   dL/dx     = (alpha / ||x||) (g - x^ (x^ . g)),   x^ = x / ||x||,  g = dL/dy
 //   dL/dalpha = g . x^
 
+import type { RunConfig } from '../../../shared/config';
 import * as tf from '../../tf';
+import { crossEntropy, type Head } from './head';
+import { linearClassifier } from './softmax';
 
 /** Keeps the norm away from zero for an all-zero feature (where the direction is undefined). */
 const EPS = 1e-12;
@@ -69,6 +72,11 @@ export class L2Constrain extends tf.layers.Layer {
     });
   }
 
+  /** The learned alpha; undefined when alpha is fixed. */
+  alphaVariable(): tf.LayerVariable | undefined {
+    return this.alpha;
+  }
+
   /** Current alpha (the learned value when trainable). */
   currentAlpha(): number {
     if (this.alpha) return (this.alpha.read().dataSync() as Float32Array)[0];
@@ -94,3 +102,32 @@ export class L2Constrain extends tf.layers.Layer {
 }
 
 tf.serialization.registerClass(L2Constrain);
+
+export class L2SoftmaxHead implements Head {
+  private readonly layer: L2Constrain;
+
+  constructor(config: Pick<RunConfig, 'alpha' | 'alphaTrainable'>) {
+    this.layer = new L2Constrain({ alpha: config.alpha, alphaTrainable: config.alphaTrainable, name: 'l2_constrain' });
+  }
+
+  attach(embedding: tf.SymbolicTensor, classes: number, seed: number): tf.SymbolicTensor {
+    const features = this.layer.apply(embedding) as tf.SymbolicTensor;
+    return linearClassifier(classes, seed).apply(features) as tf.SymbolicTensor;
+  }
+
+  loss(output: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+    return crossEntropy(output, labels);
+  }
+
+  logits(output: tf.Tensor2D): tf.Tensor2D {
+    return output;
+  }
+
+  scale(): number {
+    return this.layer.currentAlpha();
+  }
+
+  scaleVariable(): tf.LayerVariable | undefined {
+    return this.layer.alphaVariable();
+  }
+}
