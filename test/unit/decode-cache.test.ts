@@ -2,7 +2,7 @@
 // pixels are decoded again, a failed index write is reported, not fatal, and
 // only the user can read it.
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { cacheDir, cacheImages, checksum, decodeImage, type DecodeOptions } from '../../src/trainer/data/decode-cache';
@@ -52,8 +52,10 @@ describe('decode cache', () => {
 
   it('checks every slot against its checksum as it reads it, and decodes a damaged one again', async () => {
     const fresh = await load();
+    // Slots are handed out as decodes finish: ask the index which one img_0 got.
+    const slot = (JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as { entries: Record<string, { slot: number }> }).entries[files[0]].slot;
     const fd = openSync(path.join(dir, 'pixels.bin'), 'r+');
-    writeSync(fd, Buffer.alloc(LENGTH, 7), 0, LENGTH, 0); // someone else's pixels over a slot
+    writeSync(fd, Buffer.alloc(LENGTH, 7), 0, LENGTH, slot * LENGTH); // someone else's pixels over img_0's slot
     closeSync(fd);
     assert.deepEqual(await load(), fresh);
     assert.equal(opts.log.warnings.length, 1);
