@@ -45,7 +45,7 @@ describe('CLI arguments', () => {
   it('rejects bad values and unknown flags with a usage error', () => {
     assert.throws(() => parseCli(['--alpha', 'x'], noFile), (e: Error) => e instanceof UsageError && /--alpha must be a number, got "x"/.test(e.message));
     assert.throws(() => parseCli(['--alpha=-1'], noFile), /alpha: must be greater than 0/);
-    assert.throws(() => parseCli(['--loss', 'arcface'], noFile), /loss: must be one of/);
+    assert.throws(() => parseCli(['--loss', 'sphereface'], noFile), /loss: must be one of/);
     assert.throws(() => parseCli(['--nope'], noFile), UsageError);
     assert.throws(() => parseCli(['fit'], noFile), /unknown command "fit"/);
     assert.throws(() => parseCli(['--config', 'c.json'], () => ({ alhpa: 1 })), /c\.json: alhpa: unknown setting/);
