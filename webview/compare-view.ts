@@ -2,7 +2,7 @@
 
 import type { Chart } from 'chart.js';
 import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
-import type { TrainerEvent } from '../src/shared/events';
+import { FAR_TARGETS, type TrainerEvent } from '../src/shared/events';
 import { chartPng, lineChart, Redraw, retheme, type LineDataset } from './charts';
 import { h, table } from './dom';
 import { bestEpoch, configDiff, distinctColors, pct, rocPoints, smooth, tarAt, type Point } from './model';
@@ -136,7 +136,7 @@ export class CompareView {
         v ? `${pct(v.accuracy, 2)} ± ${pct(v.accuracyStd, 2)}` : '–',
         v ? v.auc.toFixed(4) : '–',
         v ? pct(v.eer, 2) : '–',
-        ...[1e-4, 1e-3, 1e-2, 1e-1].map((f) => (v ? pct(tarAt(v, f), 2) : '–')),
+        ...FAR_TARGETS.map((f) => (v ? pct(tarAt(v, f), 2) : '–')),
       ];
     });
     const diff = configDiff(this.runs.map((r) => r.config));
@@ -145,7 +145,7 @@ export class CompareView {
         'div',
         { class: 'card', id: 'metrics-table' },
         h('h2', {}, 'Metrics at each run\'s best epoch'),
-        table(['run', 'status', 'best epoch', '10-fold accuracy', 'AUC', 'EER', 'TAR@1e-4', 'TAR@1e-3', 'TAR@1e-2', 'TAR@1e-1'], metrics),
+        table(['run', 'status', 'best epoch', '10-fold accuracy', 'AUC', 'EER', ...FAR_TARGETS.map((f) => `TAR@${f.toExponential()}`)], metrics),
       ),
       h('div', { style: 'height: 12px' }),
       h(

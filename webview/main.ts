@@ -1,26 +1,27 @@
 // Dashboard webview entry: handshake with the host, then render one run or a comparison.
 
-import type { HostMessage, PanelState, WebviewMessage } from '../src/shared/dashboard';
+import type { HostMessage, PanelState, SweepPanelState, WebviewMessage } from '../src/shared/dashboard';
 import { CompareView } from './compare-view';
 import { h } from './dom';
 import { RunView } from './run-view';
+import { SweepView } from './sweep-view';
 import { onThemeChange } from './theme';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
-  setState(state: PanelState): void;
-  getState(): PanelState | undefined;
+  setState(state: PanelState | SweepPanelState): void;
+  getState(): PanelState | SweepPanelState | undefined;
 }
 
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app') as HTMLElement;
-const initial = JSON.parse(app.dataset.state ?? '{}') as PanelState;
+const initial = JSON.parse(app.dataset.state ?? '{}') as PanelState | SweepPanelState;
 // Remembered across reloads so the panel serializer can bring this dashboard back.
 vscode.setState(initial);
 
-let view: RunView | CompareView | undefined;
+let view: RunView | CompareView | SweepView | undefined;
 const post = (m: WebviewMessage) => vscode.postMessage(m);
 
 function notice(level: 'info' | 'error', message: string): void {
@@ -43,12 +44,22 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
       else view = new CompareView(app, m.runs, post);
       document.body.dataset.ready = 'true';
       break;
+    case 'sweep':
+      if (view instanceof SweepView) view.update(m.snapshot);
+      else {
+        view?.dispose();
+        view = new SweepView(app, m.snapshot, post);
+      }
+      document.body.dataset.ready = 'true';
+      break;
     case 'event':
+      if (view instanceof SweepView) break;
       if (view instanceof RunView) {
         if (view.run.id === m.runId) view.event(m.event);
       } else view?.event(m.runId, m.event);
       break;
     case 'status':
+      if (view instanceof SweepView) break;
       if (view instanceof RunView) {
         if (view.run.id === m.runId) view.status(m.status, m.name, m.reason);
       } else view?.status(m.runId, m.status, m.name);

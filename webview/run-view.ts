@@ -2,7 +2,7 @@
 
 import type { Chart } from 'chart.js';
 import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
-import type { TrainerEvent } from '../src/shared/events';
+import { FAR_TARGETS, type TrainerEvent } from '../src/shared/events';
 import { chartPng, lineChart, Redraw, retheme, type LineDataset } from './charts';
 import { h, table } from './dom';
 import { Ema, bestEpoch, etaSeconds, formatDuration, pct, rocPoints, tarAt, type Point } from './model';
@@ -10,7 +10,6 @@ import { readTheme, withAlpha, type Theme } from './theme';
 
 type Post = (m: WebviewMessage) => void;
 
-const FARS = [1e-4, 1e-3, 1e-2, 1e-1];
 
 /** Chart data held here (not inside Chart.js), so live points append in O(1). */
 interface Series {
@@ -285,7 +284,7 @@ export class RunView {
         ['metric', `latest (epoch ${latest.epoch})`, `best (epoch ${best.epoch})`],
         [
           ['10-fold accuracy', `${pct(v.accuracy, 2)} ± ${pct(v.accuracyStd, 2)}`, `${pct(b.accuracy, 2)} ± ${pct(b.accuracyStd, 2)}`],
-          ...FARS.map((f) => [`TAR @ FAR=${f.toExponential()}`, pct(tarAt(v, f), 2), pct(tarAt(b, f), 2)]),
+          ...FAR_TARGETS.map((f) => [`TAR @ FAR=${f.toExponential()}`, pct(tarAt(v, f), 2), pct(tarAt(b, f), 2)]),
           ['AUC', v.auc.toFixed(4), b.auc.toFixed(4)],
           ['EER', pct(v.eer, 2), pct(b.eer, 2)],
           ['threshold (cosine)', v.threshold.toFixed(4), b.threshold.toFixed(4)],

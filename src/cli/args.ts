@@ -2,18 +2,25 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatErrors, resolveConfig, setField, DEFAULT_CONFIG, type RunConfig } from '../shared/config';
+import { formatErrors, resolveConfig, setField, DEFAULT_CONFIG, LOSSES, LR_SCHEDULES, type RunConfig } from '../shared/config';
 
 export const USAGE = `Usage: node dist/cli.js train [options]
 
 Trains a face-verification model with the L2-constrained softmax loss (or plain
-softmax) and reports LFW-protocol verification metrics after every epoch.
+softmax, NormFace, CosFace, ArcFace) and reports LFW-protocol verification
+metrics after every epoch.
 
 Options:
   --config FILE          run config JSON (fields as in the extension's settings)
-  --loss NAME            l2-softmax (default) or softmax
-  --alpha N              scale of the normalized feature (default ${DEFAULT_CONFIG.alpha})
+  --loss NAME            ${LOSSES.join(', ')} (default ${DEFAULT_CONFIG.loss})
+  --alpha N              l2-softmax: scale of the normalized feature (default ${DEFAULT_CONFIG.alpha})
   --alpha-trainable      learn alpha (starts at --alpha)
+  --scale N              normface, cosface, arcface: scale s (default ${DEFAULT_CONFIG.scale})
+  --scale-trainable      learn s (starts at --scale)
+  --margin M             cosface: cosine margin (default ${DEFAULT_CONFIG.cosfaceMargin}); arcface: angular margin (default ${DEFAULT_CONFIG.arcfaceMargin})
+  --weight-decay N       L2 on kernels, never on biases, alpha or s (default ${DEFAULT_CONFIG.weightDecay})
+  --scale-lr N           learning rate of a learned alpha or s (default ${DEFAULT_CONFIG.scaleLearningRate})
+  --lr-schedule NAME     ${LR_SCHEDULES.join(', ')} (default ${DEFAULT_CONFIG.lrSchedule})
   --dataset SRC          "synthetic" (default) or an ImageFolder root (root/<identity>/<image>)
   --pairs FILE           LFW pairs.txt (or CSV path1,path2,same) for verification
   --strict-data          fail on an undecodable image (default: skip it and report it)
@@ -58,6 +65,9 @@ export function readConfigFile(file: string): unknown {
 
 const NUMERIC: Record<string, string> = {
   alpha: 'alpha',
+  scale: 'scale',
+  'weight-decay': 'weightDecay',
+  'scale-lr': 'scaleLearningRate',
   epochs: 'epochs',
   'batch-size': 'batchSize',
   lr: 'learningRate',
@@ -68,6 +78,7 @@ const NUMERIC: Record<string, string> = {
 /** Flags that turn a boolean field on. */
 const SWITCHES: Record<string, string> = {
   'alpha-trainable': 'alphaTrainable',
+  'scale-trainable': 'scaleTrainable',
   'strict-data': 'dataset.strictData',
   'allow-pairs-outside-folder': 'dataset.allowPairsOutsideFolder',
 };
@@ -85,6 +96,12 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
         loss: { type: 'string' },
         alpha: { type: 'string' },
         'alpha-trainable': { type: 'boolean' },
+        scale: { type: 'string' },
+        'scale-trainable': { type: 'boolean' },
+        margin: { type: 'string' },
+        'weight-decay': { type: 'string' },
+        'scale-lr': { type: 'string' },
+        'lr-schedule': { type: 'string' },
         dataset: { type: 'string' },
         pairs: { type: 'string' },
         'strict-data': { type: 'boolean' },
@@ -117,21 +134,32 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
   let config = first.config;
   for (const [flag, field] of Object.entries(NUMERIC)) {
     const v = values[flag as keyof typeof values];
-    if (typeof v === 'string') {
-      const n = Number(v);
-      if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got "${v}"`);
-      config = setField(config, field, n);
-    }
+    if (typeof v === 'string') config = setField(config, field, numberFlag(flag, v));
   }
   if (values.loss !== undefined) config = setField(config, 'loss', values.loss);
   if (values.optimizer !== undefined) config = setField(config, 'optimizer', values.optimizer);
   if (values.device !== undefined) config = setField(config, 'device', values.device);
   for (const [flag, field] of Object.entries(SWITCHES)) if (values[flag as keyof typeof values]) config = setField(config, field, true);
+  if (values['lr-schedule'] !== undefined) config = setField(config, 'lrSchedule', values['lr-schedule']);
+  if (values.margin !== undefined) config = setField(config, marginField(config), numberFlag('margin', values.margin));
   if (values.dataset !== undefined) config = setField(config, 'dataset.path', values.dataset === 'synthetic' ? '' : values.dataset);
   if (values.pairs !== undefined) config = setField(config, 'dataset.pairsFile', values.pairs);
   const checked = resolveConfig(config);
   if (!checked.ok) throw new UsageError(formatErrors(checked.errors));
   return { config: checked.config, out: values.out, json: Boolean(values.json), help: false };
+}
+
+function numberFlag(flag: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got "${v}"`);
+  return n;
+}
+
+/** The margin --margin sets: the loss's own (the loss is set before). */
+function marginField(config: RunConfig): string {
+  if (config.loss === 'cosface') return 'cosfaceMargin';
+  if (config.loss === 'arcface') return 'arcfaceMargin';
+  throw new UsageError(`--margin applies to --loss cosface or arcface, not ${config.loss}`);
 }
 
 /** `--resume DIR [--epochs N] [--force]`: the run's own config is used, so other settings are refused. */

@@ -1,12 +1,14 @@
 // Human-readable progress for the CLI: one line per epoch and a final table.
 
-import type { EpochEvent, FinishedEvent, StartedEvent, TrainerEvent } from '../shared/events';
+import { HEAD_NAMES, headParameters } from '../shared/config';
+import { FAR_TARGETS, type EpochEvent, type FinishedEvent, type StartedEvent, type TrainerEvent } from '../shared/events';
 import { minMax, pct, tarAtFar } from '../shared/format';
 
 export function formatStarted(e: StartedEvent): string {
   const c = e.config;
   const d = e.dataset;
-  const loss = c.loss === 'l2-softmax' ? `L2-softmax, alpha ${c.alpha}${c.alphaTrainable ? ' (trainable)' : ''}` : 'softmax (baseline)';
+  const params = headParameters(c);
+  const loss = `${HEAD_NAMES[c.loss]}${params ? ` ${params}` : ' (baseline)'}`;
   return [
     `Backend   ${e.backend.description}${e.workers && e.workers > 1 ? `, data-parallel on ${e.workers} threads` : ''}`,
     `Data      ${d.source}: ${d.identities} identities, ${d.images} images (${d.imagesPerIdentity.min}-${d.imagesPerIdentity.max} per identity, median ${d.imagesPerIdentity.median})` +
@@ -15,12 +17,8 @@ export function formatStarted(e: StartedEvent): string {
     `Verify    ${d.pairs} pairs (${d.matchedPairs} matched) in ${d.folds} folds over ${d.verifyImages} images of ${d.verifyIdentities} identities, from ${d.pairsSource ?? 'held-out identities'}` +
       `${d.imageSizes?.length ? `; source image sizes ${d.imageSizes.map((s) => `${s.width}x${s.height} (${s.count})`).join(', ')}${(d.distinctImageSizes ?? 0) > d.imageSizes.length ? ', ...' : ''}` : ''}`,
     `Model     ${loss}; ${c.imageSize}x${c.imageSize}x${c.channels} input, width ${c.width}, ${c.embeddingSize}-d embedding, ${e.parameters.toLocaleString('en-US')} parameters`,
-    `Training  ${c.epochs} epochs x ${e.stepsPerEpoch} steps, batch ${c.batchSize}, ${c.optimizer} lr ${c.learningRate}, seed ${c.seed}; alpha_low(p=0.9) = ${e.alphaLow.toFixed(2)}`,
+    `Training  ${c.epochs} epochs x ${e.stepsPerEpoch} steps, batch ${c.batchSize}, ${c.optimizer} lr ${c.learningRate}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule})`}, weight decay ${c.weightDecay}, seed ${c.seed}; ${c.loss === 'l2-softmax' || c.loss === 'softmax' ? 'alpha_low' : 's_low'}(p=0.9) = ${e.alphaLow.toFixed(2)}`,
   ].join('\n');
-}
-
-export function tarAt(e: { verification: EpochEvent['verification'] }, far: number): number {
-  return tarAtFar(e.verification, far) ?? NaN;
 }
 
 export function formatEpoch(e: EpochEvent): string {
@@ -29,14 +27,14 @@ export function formatEpoch(e: EpochEvent): string {
   return (
     `epoch ${String(e.epoch).padStart(String(e.epochs).length)}/${e.epochs}  loss ${e.trainLoss.toFixed(3)}  train acc ${pct(e.trainAccuracy)}` +
     `${e.validation ? `  val acc ${pct(e.validation.accuracy)}` : ''}${alpha}` +
-    `  |f| ${e.featureNorm.mean.toFixed(1)}  | 10-fold acc ${pct(v.accuracy)} ± ${pct(v.accuracyStd)}  TAR@FAR=1e-3 ${pct(tarAt(e, 1e-3))}` +
+    `  |f| ${e.featureNorm.mean.toFixed(1)}  | 10-fold acc ${pct(v.accuracy)} ± ${pct(v.accuracyStd)}  TAR@FAR=1e-3 ${pct(tarAtFar(v, 1e-3))}` +
     `  AUC ${v.auc.toFixed(4)}  EER ${pct(v.eer)}  | ${Math.round(e.imagesPerSec)} img/s, ${e.seconds.toFixed(1)} s`
   );
 }
 
 export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): string {
   const epochs = events.filter((e): e is EpochEvent => e.type === 'epoch');
-  const rows = [['epoch', 'loss', 'train acc', 'val acc', 'alpha', '10-fold acc', 'std', 'AUC', 'EER', 'TAR@1e-4', 'TAR@1e-3', 'TAR@1e-2', 'TAR@1e-1']];
+  const rows = [['epoch', 'loss', 'train acc', 'val acc', 'alpha', '10-fold acc', 'std', 'AUC', 'EER', ...FAR_TARGETS.map((f) => `TAR@${f.toExponential()}`)]];
   for (const e of epochs) {
     const v = e.verification;
     rows.push([
@@ -49,7 +47,7 @@ export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): 
       pct(v.accuracyStd),
       v.auc.toFixed(4),
       pct(v.eer),
-      ...[1e-4, 1e-3, 1e-2, 1e-1].map((f) => pct(tarAt(e, f))),
+      ...FAR_TARGETS.map((f) => pct(tarAtFar(v, f))),
     ]);
   }
   const widths = rows[0].map((_, i) => minMax(rows.map((r) => r[i].length)).max);

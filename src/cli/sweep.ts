@@ -4,7 +4,9 @@
 // to the end and prints the figure's numbers: accuracy and TAR@FAR=1e-3 per
 // swept value, mean ± std over seeds, the softmax baseline and alpha_low.
 
+import { hostname } from 'node:os';
 import * as path from 'node:path';
+import { pidMayBeAlive } from '../core/liveness';
 import { RunManager } from '../core/run-manager';
 import { RunMonitor } from '../core/run-monitor';
 import { RunStore } from '../core/run-store';
@@ -13,14 +15,17 @@ import { SlurmError, SlurmLauncher, checkCluster } from '../core/slurm';
 import { alphaLowFor, cellLabel, defaultAlphas, sweepSnapshot, trainingClasses } from '../core/sweep';
 import { SweepStore, sweepsRootFor } from '../core/sweep-store';
 import { pct } from '../shared/format';
+import { ACTIVE_STATUSES, type RunRecord } from '../shared/run';
 import { EXIT } from '../trainer/session';
-import type { RunRecord } from '../shared/run';
 import type { PointView, SweepRecord, SweepSnapshot } from '../shared/sweep';
 import { UsageError, readConfigFile } from './args';
 import { SWEEP_USAGE, parseSweepCli, type SweepCliOptions } from './sweep-args';
 
 /** How often the follower looks at the cells (the monitor polls the folders itself). */
 const FOLLOW_MS = 1000;
+
+/** A cell whose trainer has been silent this long counts as interrupted for good (killed where no launcher sees it). */
+const GIVE_UP_MS = 10 * 60 * 1000;
 
 interface Context {
   store: RunStore;
@@ -94,7 +99,9 @@ async function follow(sweepId: string, ctx: Context, concurrency: number): Promi
     for (;;) {
       const sweep = await ctx.sweeps.get(sweepId);
       if (!sweep) throw new UsageError(`no sweep ${sweepId} in ${ctx.sweeps.root}`);
-      const snap = sweepSnapshot(sweep, (id) => monitor.get(id));
+      const records = new Map<string, RunRecord | undefined>();
+      for (const cell of sweep.cells) records.set(cell.runId, await settledRecord(ctx.store, monitor.get(cell.runId), cell.runId));
+      const snap = sweepSnapshot(sweep, (id) => records.get(id));
       for (const cell of snap.cells) {
         if (seen.get(cell.runId) === cell.status) continue;
         const before = seen.get(cell.runId);
@@ -112,6 +119,22 @@ async function follow(sweepId: string, ctx: Context, concurrency: number): Promi
     manager.dispose();
     monitor.dispose();
   }
+}
+
+/**
+ * A cell as the follower counts it: a run whose heartbeat lapsed shows as
+ * interrupted, but its trainer may be busy (a long blocking phase) or may have
+ * finished since; it is given up on only when its local process is gone or it
+ * stayed silent for GIVE_UP_MS.
+ */
+async function settledRecord(store: RunStore, shown: RunRecord | undefined, id: string): Promise<RunRecord | undefined> {
+  if (shown?.status !== 'interrupted') return shown;
+  const raw = await store.get(id);
+  if (!raw || !ACTIVE_STATUSES.has(raw.status)) return raw ?? shown;
+  const beat = await store.heartbeat(id);
+  const last = Math.max(beat?.time ?? 0, Date.parse(raw.launchedAt ?? raw.createdAt) || 0);
+  const gone = raw.owner?.host === hostname() && !pidMayBeAlive(raw.owner.pid);
+  return gone || Date.now() - last > GIVE_UP_MS ? shown : raw;
 }
 
 function statText(p: PointView | undefined, metric: 'accuracy' | 'tar'): string {
@@ -160,7 +183,7 @@ export async function runSweep(opts: SweepCliOptions): Promise<number> {
     if (sweep.launcher === 'slurm') {
       const slurm = new SlurmLauncher({ store, sweeps: ctx.sweeps, trainerScript: ctx.trainerScript });
       const jobId = await slurm.submit(sweep, sweep.cells.map((c) => c.index)).catch(async (err: Error) => {
-        await failUnsubmitted(store, sweep, err.message);
+        await slurm.abandon(sweep, err.message);
         throw err;
       });
       ctx.print(`  submitted as Slurm job array ${jobId} (script ${ctx.sweeps.file(sweep.id, 'sweep.sbatch')})`);
@@ -175,16 +198,6 @@ export async function runSweep(opts: SweepCliOptions): Promise<number> {
   return snap.cells.every((c) => c.status === 'completed') ? 0 : EXIT.failed;
 }
 
-/** sbatch refused: the cells are failed with its words (the sweep keeps its record; Re-run Failed Cells retries). */
-async function failUnsubmitted(store: RunStore, sweep: SweepRecord, message: string): Promise<void> {
-  for (const cell of sweep.cells) {
-    const record: RunRecord | undefined = await store.get(cell.runId);
-    if (!record || record.status !== 'queued') continue;
-    Object.assign(record, { status: 'failed', reason: `Could not submit to Slurm: ${message}`, code: 'spawn', endedAt: new Date().toISOString() });
-    delete record.job;
-    await store.save(record);
-  }
-}
 
 /** Entry of `node dist/cli.js sweep ...` (argv after "sweep"); returns the exit code. */
 export async function sweepMain(argv: string[]): Promise<number> {

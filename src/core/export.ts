@@ -2,8 +2,8 @@
 // that a spreadsheet would run as formulas are neutralized.
 
 import type { RunSnapshot } from '../shared/dashboard';
-
-const FARS = [1e-4, 1e-3, 1e-2, 1e-1];
+import { FAR_TARGETS } from '../shared/events';
+import { tarAtFar } from '../shared/format';
 
 export const CSV_COLUMNS = [
   'run_id',
@@ -22,7 +22,7 @@ export const CSV_COLUMNS = [
   'verification_accuracy_std',
   'auc',
   'eer',
-  ...FARS.map((f) => `tar_at_far_${f.toExponential()}`),
+  ...FAR_TARGETS.map((f) => `tar_at_far_${f.toExponential()}`),
   'threshold',
   'pairs',
   'epoch_seconds',
@@ -67,7 +67,7 @@ export function metricsCsv(runs: RunSnapshot[]): string {
         v.accuracyStd,
         v.auc,
         v.eer,
-        ...FARS.map((f) => v.tarAtFar.find((t) => Math.abs(t.far - f) < f * 1e-6)?.tar),
+        ...FAR_TARGETS.map((f) => tarAtFar(v, f)),
         v.threshold,
         v.pairs,
         e.seconds,

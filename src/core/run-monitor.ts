@@ -145,7 +145,8 @@ export class RunMonitor implements Disposable {
   }
 }
 
-async function statStamp(file: string): Promise<string | undefined> {
+/** A file's identity and version (mtime, size, inode), or undefined when it is missing. */
+export async function statStamp(file: string): Promise<string | undefined> {
   try {
     const st = await fs.stat(file);
     return `${st.mtimeMs}:${st.size}:${st.ino}`;

@@ -34,6 +34,42 @@ export const DEFAULT_SLURM: SlurmOptions = {
   nodePath: '',
 };
 
+/** One l2softmax.slurm.* setting (contributed in package.json by scripts/sync-settings.ts) and the option it sets. */
+export interface SlurmSetting {
+  key: string;
+  option: keyof SlurmOptions | 'checkSharedFolder';
+  type: 'string' | 'integer' | 'boolean';
+  default: string | number | boolean;
+  minimum?: number;
+  description: string;
+}
+
+export const SLURM_SETTINGS: readonly SlurmSetting[] = [
+  { key: 'slurm.partition', option: 'partition', type: 'string', default: '', description: 'Slurm partition for sweeps (sbatch --partition). Empty: the cluster\'s default partition.' },
+  { key: 'slurm.account', option: 'account', type: 'string', default: '', description: 'Account to charge (sbatch --account). Empty: your default account.' },
+  { key: 'slurm.timeLimit', option: 'timeLimit', type: 'string', default: '', description: 'Time limit per run (sbatch --time), e.g. `02:00:00`. Empty: the partition\'s default. A run Slurm stops at its limit shows as interrupted; Resume continues it from its checkpoint.' },
+  { key: 'slurm.cpusPerTask', option: 'cpusPerTask', type: 'integer', default: DEFAULT_SLURM.cpusPerTask, minimum: 1, description: 'CPU cores per run (sbatch --cpus-per-task); the trainer uses as many threads when Training threads is 0.' },
+  { key: 'slurm.gpusPerTask', option: 'gpusPerTask', type: 'integer', default: DEFAULT_SLURM.gpusPerTask, minimum: 0, description: 'GPUs per run (sbatch --gres=gpu:N). 0: none.' },
+  { key: 'slurm.maxParallel', option: 'maxParallel', type: 'integer', default: DEFAULT_SLURM.maxParallel, minimum: 0, description: 'Runs of a sweep running at once (the %K of sbatch --array). 0: as many as Slurm allows.' },
+  { key: 'slurm.extraArgs', option: 'extraArgs', type: 'string', default: '', description: 'More sbatch arguments, split like a shell would (quotes group), e.g. `--mem=16G --qos=normal`.' },
+  { key: 'slurm.setup', option: 'setup', type: 'string', default: '', description: 'Shell lines run on the node before the trainer, e.g. `module load nodejs/20` (separate lines with newlines or `;`).' },
+  { key: 'slurm.nodePath', option: 'nodePath', type: 'string', default: '', description: 'Node.js on the compute nodes. Empty: `node` on PATH after the setup lines.' },
+  { key: 'slurm.checkSharedFolder', option: 'checkSharedFolder', type: 'boolean', default: true, description: 'Before a sweep is submitted, run a short job that checks that the nodes see the runs folder, Node.js and the trainer (remembered for a week).' },
+];
+
+/** Slurm options from the settings (read through `get`); throws SlurmError for unbalanced quotes in the extra arguments. */
+export function slurmOptionsFrom(get: (key: string) => unknown): SlurmOptions {
+  const options: SlurmOptions = { ...DEFAULT_SLURM, extraArgs: [] };
+  for (const s of SLURM_SETTINGS) {
+    const value = get(s.key);
+    if (s.option === 'checkSharedFolder' || value === undefined || value === null) continue;
+    if (s.option === 'extraArgs') options.extraArgs = splitArgs(String(value));
+    else if (s.type === 'integer') (options as unknown as Record<string, number>)[s.option] = Math.max(s.minimum ?? 0, Math.floor(Number(value)) || 0);
+    else (options as unknown as Record<string, string>)[s.option] = String(value).trim();
+  }
+  return options;
+}
+
 /** sacct/scontrol are asked about this launcher's jobs at most this often (they load the controller). */
 const POLL_MS = 15000;
 /** A cell marked "being submitted" by a process that never finished submitting it is failed after this. */
@@ -216,8 +252,13 @@ export function parseJobId(stdout: string): string {
   return id;
 }
 
+/**
+ * Cancels jobs; with a signal, sends it to the batch script, which is the
+ * trainer (Slurm 22.05 turns `--signal=KILL` without `--batch` into a plain
+ * cancel of a job that has no steps: SIGTERM first).
+ */
 export function scancelArgs(jobIds: string[], signal?: string): string[] {
-  return [...(signal ? [`--signal=${signal}`] : []), ...jobIds];
+  return [...(signal ? ['--batch', `--signal=${signal}`] : []), ...jobIds];
 }
 
 export function sacctArgs(jobIds: string[]): string[] {
@@ -535,6 +576,18 @@ export class SlurmLauncher implements RunLauncher {
     return jobId;
   }
 
+  /**
+   * sbatch refused a sweep's first submission: its cells that were being
+   * submitted fail with sbatch's words, so the sweep keeps its record and
+   * Re-run Failed Cells can try again once the options are fixed.
+   */
+  async abandon(sweep: SweepRecord, message: string): Promise<void> {
+    for (const cell of sweep.cells) {
+      const record = await this.opts.store.get(cell.runId);
+      if (record?.status === 'queued' && record.job?.jobId === '') await this.end(cell.runId, { status: 'failed', reason: `Could not submit to Slurm: ${message}`, code: 'spawn' });
+    }
+  }
+
   /** Writes the job into a run that is still queued (a started trainer owns its record and keeps the job). */
   private async recordJob(runId: string, job: SchedulerJob): Promise<void> {
     const record = await this.opts.store.get(runId);
@@ -545,7 +598,10 @@ export class SlurmLauncher implements RunLauncher {
 
   /** Queued Slurm runs without a job (new, resumed or re-run cells): submitted per sweep as one array. */
   async launch(queued: RunRecord[]): Promise<void> {
-    const waiting = queued.filter((r) => !r.job);
+    if (!queued.some((r) => !r.job)) return;
+    // What viewers saw may predate the job this launcher just recorded: the folder says.
+    const fresh = await Promise.all(queued.filter((r) => !r.job).map((r) => this.opts.store.get(r.id)));
+    const waiting = fresh.filter((r): r is RunRecord => r?.status === 'queued' && !r.job);
     if (!waiting.length) return;
     const bySweep = new Map<string, { sweep: SweepRecord; indexes: number[]; resume: Set<number> }>();
     for (const record of waiting) {

@@ -27,17 +27,21 @@ export interface Services {
 
 type RunArg = RunRecord | string | undefined;
 
+/** Registers a command whose errors are logged and shown to the user (every command goes through this). */
+export function registerReported(output: vscode.LogOutputChannel, id: string, fn: (...args: never[]) => unknown): vscode.Disposable {
+  return vscode.commands.registerCommand(id, async (...args: never[]) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      output.error(`${id}: ${(err as Error).stack ?? err}`);
+      void vscode.window.showErrorMessage(`L2-Softmax: ${(err as Error).message}`);
+      return undefined;
+    }
+  });
+}
+
 export function registerCommands(s: Services): vscode.Disposable[] {
-  const reg = (id: string, fn: (...args: never[]) => unknown) =>
-    vscode.commands.registerCommand(id, async (...args: never[]) => {
-      try {
-        return await fn(...args);
-      } catch (err) {
-        s.output.error(`${id}: ${(err as Error).stack ?? err}`);
-        void vscode.window.showErrorMessage(`L2-Softmax: ${(err as Error).message}`);
-        return undefined;
-      }
-    });
+  const reg = (id: string, fn: (...args: never[]) => unknown) => registerReported(s.output, id, fn);
   return [
     reg('l2softmax.startRun', () => startRun(s)),
     reg('l2softmax.stopRun', async (arg: RunArg) => {
@@ -129,7 +133,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
   ];
 }
 
-function requireTrust(): boolean {
+export function requireTrust(): boolean {
   if (vscode.workspace.isTrusted) return true;
   void vscode.window
     .showErrorMessage('L2-Softmax: starting a training run runs Node.js with this workspace\'s settings, so it needs a trusted workspace.', 'Manage Workspace Trust')
@@ -139,9 +143,18 @@ function requireTrust(): boolean {
 
 async function startRun(s: Services): Promise<RunRecord | undefined> {
   if (!requireTrust()) return undefined;
+  const config = await configFromSettingsOrSay('a run');
+  return config && launch(s, config, describeConfig(config));
+}
+
+/**
+ * The settings as a run config with absolute dataset paths, or undefined after
+ * telling the user what to fix (`what`: "a run", "a sweep").
+ */
+export async function configFromSettingsOrSay(what: string): Promise<RunRecord['config'] | undefined> {
   const result = readRunConfig();
   if (!result.ok) {
-    const action = await vscode.window.showErrorMessage(`L2-Softmax: fix these settings before starting a run: ${formatErrors(result.errors)}`, 'Open Settings');
+    const action = await vscode.window.showErrorMessage(`L2-Softmax: fix these settings before starting ${what}: ${formatErrors(result.errors)}`, 'Open Settings');
     if (action) await vscode.commands.executeCommand('workbench.action.openSettings', 'l2softmax');
     return undefined;
   }
@@ -155,7 +168,7 @@ async function startRun(s: Services): Promise<RunRecord | undefined> {
       return undefined;
     }
   }
-  return launch(s, config, describeConfig(config));
+  return config;
 }
 
 /** Relative dataset paths mean "in the workspace": the trainer runs elsewhere (in the run folder). */

@@ -10,7 +10,7 @@ import { RunFollower } from '../core/run-follower';
 import type { RunManager } from '../core/run-manager';
 import type { RunMonitor } from '../core/run-monitor';
 import type { RunRecord, RunStore } from '../core/run-store';
-import { DASHBOARD_FOLLOW_MS, SnapshotBuilder, isPanelState, parseWebviewMessage, type HostMessage, type PanelState, type RunSnapshot } from '../shared/dashboard';
+import { DASHBOARD_FOLLOW_MS, SnapshotBuilder, isPanelState, parseWebviewMessage, type HostMessage, type PanelState, type RunSnapshot, type SweepPanelState } from '../shared/dashboard';
 import type { TrainerEvent } from '../shared/events';
 
 const VIEW_TYPE = 'l2softmax.dashboard';
@@ -271,7 +271,8 @@ function nonce(): string {
   return text;
 }
 
-function html(webview: vscode.Webview, extensionUri: vscode.Uri, state: PanelState): string {
+/** The page of every dashboard panel (runs, comparisons and sweeps share one webview bundle). */
+export function html(webview: vscode.Webview, extensionUri: vscode.Uri, state: PanelState | SweepPanelState): string {
   const n = nonce();
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'dashboard.css'));

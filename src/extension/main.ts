@@ -8,11 +8,16 @@ import { RunManager } from '../core/run-manager';
 import { RunMonitor } from '../core/run-monitor';
 import { RunStore } from '../core/run-store';
 import { resolveRuntime } from '../core/runtime';
+import { SlurmLauncher } from '../core/slurm';
+import { SweepMonitor } from '../core/sweep-monitor';
+import { SweepStore, sweepsRootFor } from '../core/sweep-store';
 import { notifyEnd, registerCommands } from './commands';
 import { Dashboards } from './dashboard';
 import { RunsView } from './runs-view';
 import { SettingsView } from './settings-view';
 import { RunStatusBar } from './status-bar';
+import { registerSweepCommands } from './sweep-commands';
+import { SweepDashboards, SweepsView, notifySweepEnds } from './sweeps';
 import { hostSetting } from './workspace-config';
 
 export interface Api {
@@ -21,6 +26,10 @@ export interface Api {
   manager: RunManager;
   runs: RunsView;
   dashboards: Dashboards;
+  sweeps: SweepStore;
+  sweepMonitor: SweepMonitor;
+  sweepsView: SweepsView;
+  sweepDashboards: SweepDashboards;
 }
 
 function runsRoot(context: vscode.ExtensionContext): string {
@@ -34,20 +43,32 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
   const output = vscode.window.createOutputChannel('L2-Softmax', { log: true });
   const store = new RunStore(runsRoot(context));
   const monitor = new RunMonitor(store);
+  const trainerScript = context.asAbsolutePath(path.join('dist', 'trainer.js'));
+  const sweeps = new SweepStore(sweepsRootFor(store.root));
+  const slurm = new SlurmLauncher({ store, sweeps, trainerScript, log: (runId, line) => output.info(`[${monitor.get(runId)?.name ?? runId}] ${line}`) });
   const manager = new RunManager({
     store,
     monitor,
-    trainerScript: context.asAbsolutePath(path.join('dist', 'trainer.js')),
+    trainerScript,
     runtime: () => resolveRuntime(hostSetting('nodePath')),
     maxConcurrent: () => hostSetting('maxConcurrentRuns'),
+    launchers: [slurm],
   });
   await monitor.ready();
+  const sweepMonitor = new SweepMonitor(sweeps, monitor);
+  await sweepMonitor.ready();
 
   const runs = new RunsView(monitor);
   const runsTree = vscode.window.createTreeView('l2softmax.runs', { treeDataProvider: runs, canSelectMany: true, showCollapseAll: false });
   const settings = new SettingsView(store);
   const settingsTree = vscode.window.createTreeView('l2softmax.settings', { treeDataProvider: settings });
   const dashboards = new Dashboards(context, store, monitor, manager);
+  const sweepsView = new SweepsView(sweepMonitor, runs);
+  const sweepsTree = vscode.window.createTreeView('l2softmax.sweeps', { treeDataProvider: sweepsView, showCollapseAll: true });
+  const sweepDashboards = new SweepDashboards(context, sweepMonitor, dashboards, {
+    stop: async (id) => void (await vscode.commands.executeCommand('l2softmax.stopSweep', id)),
+    rerunFailed: async (id) => void (await vscode.commands.executeCommand('l2softmax.rerunFailedCells', id)),
+  });
   const lastStatus = new Map(monitor.records().map((r) => [r.id, r.status]));
 
   context.subscriptions.push(
@@ -57,6 +78,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     settings,
     settingsTree,
     dashboards,
+    sweepsView,
+    sweepsTree,
+    sweepDashboards,
+    sweepMonitor,
+    notifySweepEnds(sweepMonitor, sweepDashboards),
     new RunStatusBar(monitor),
     // Trainers keep running: disposing lets go of the queue and the timers only.
     manager,
@@ -72,8 +98,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
       monitor.onDidChange((run) => {
         const previous = lastStatus.get(run.id);
         lastStatus.set(run.id, run.status);
-        // Runs seen running end with a notification, whichever window or terminal started them.
-        if (previous === 'running' && run.status !== 'running') notifyEnd(run, dashboards);
+        // Runs seen running end with a notification, whichever window or terminal started them (a sweep's runs: once, when the sweep ends).
+        if (previous === 'running' && run.status !== 'running' && !sweepMonitor.sweepOf(run.id)) notifyEnd(run, dashboards);
       }),
     ),
     vscode.workspace.onDidChangeConfiguration((e) => {
@@ -84,8 +110,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
       }
     }),
     ...registerCommands({ store, monitor, manager, runs, runsTree, dashboards, output }),
+    ...registerSweepCommands({ store, monitor, manager, sweeps, sweepMonitor, sweepsView, sweepDashboards, slurm, trainerScript, output }),
   );
-  return { store, monitor, manager, runs, dashboards };
+  return { store, monitor, manager, runs, dashboards, sweeps, sweepMonitor, sweepsView, sweepDashboards };
 }
 
 /** Runs keep training when the window closes: nothing to stop here (context.subscriptions release the rest). */

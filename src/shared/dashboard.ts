@@ -6,9 +6,8 @@
 
 import type { RunConfig } from './config';
 import type { EpochEvent, FinishedEvent, ResumedEvent, StartedEvent, StepEvent, TrainerEvent } from './events';
-import type { RunStatus as RunStatusName } from './run';
-
-export type { RunStatus as RunStatusName } from './run';
+import type { RunStatus } from './run';
+import type { SweepSnapshot } from './sweep';
 
 /** Step events in columns: compact to send, and what the charts consume. */
 export interface StepSeries {
@@ -26,7 +25,7 @@ export interface StepSeries {
 export interface RunSnapshot {
   id: string;
   name: string;
-  status: RunStatusName;
+  status: RunStatus;
   reason?: string;
   config: RunConfig;
   createdAt: string;
@@ -57,12 +56,14 @@ export const MAX_WARNINGS = 200;
 export type HostMessage =
   | { type: 'init'; mode: 'run' | 'compare'; runs: RunSnapshot[] }
   | { type: 'event'; runId: string; event: TrainerEvent }
-  | { type: 'status'; runId: string; status: RunStatusName; name: string; reason?: string }
+  | { type: 'status'; runId: string; status: RunStatus; name: string; reason?: string }
+  /** A sweep's dashboard: the whole sweep again whenever one of its cells changed (a few dozen cells). */
+  | { type: 'sweep'; snapshot: SweepSnapshot }
   | { type: 'notice'; level: 'info' | 'error'; message: string };
 
-export type ChartId = 'loss' | 'accuracy' | 'alpha' | 'norm' | 'verification' | 'roc';
+export type ChartId = 'loss' | 'accuracy' | 'alpha' | 'norm' | 'verification' | 'roc' | 'sweep-accuracy' | 'sweep-tar';
 
-export const CHART_IDS: readonly ChartId[] = ['loss', 'accuracy', 'alpha', 'norm', 'verification', 'roc'];
+export const CHART_IDS: readonly ChartId[] = ['loss', 'accuracy', 'alpha', 'norm', 'verification', 'roc', 'sweep-accuracy', 'sweep-tar'];
 
 export type WebviewMessage =
   | { type: 'ready' }
@@ -70,7 +71,12 @@ export type WebviewMessage =
   | { type: 'exportPng'; chart: ChartId; dataUrl: string }
   | { type: 'stop'; runId: string }
   | { type: 'resume'; runId: string }
-  | { type: 'showLog'; runId: string };
+  | { type: 'showLog'; runId: string }
+  /** Sweep dashboard: open a cell's run, compare a point's seeds, re-run the cells that did not complete, stop every cell. */
+  | { type: 'openRun'; runId: string }
+  | { type: 'compareRuns'; runIds: string[] }
+  | { type: 'rerunFailed' }
+  | { type: 'stopSweep' };
 
 /** Persisted by the webview (vscode.setState) so a reload restores the same panel. */
 export interface PanelState {
@@ -78,7 +84,16 @@ export interface PanelState {
   runIds: string[];
 }
 
+/** Persisted by a sweep's dashboard (its own panel type). */
+export interface SweepPanelState {
+  mode: 'sweep';
+  sweepId: string;
+}
+
 const PNG_PREFIX = 'data:image/png;base64,';
+const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+/** Run ids one compare message may name (a sweep point's seeds). */
+const MAX_COMPARE = 64;
 const MAX_PNG_LENGTH = 50 * 1024 * 1024;
 
 export function parseWebviewMessage(value: unknown): WebviewMessage | undefined {
@@ -87,6 +102,8 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | undefined 
   switch (m.type) {
     case 'ready':
     case 'exportCsv':
+    case 'rerunFailed':
+    case 'stopSweep':
       return { type: m.type };
     case 'exportPng':
       if (typeof m.chart === 'string' && (CHART_IDS as readonly string[]).includes(m.chart) && typeof m.dataUrl === 'string' && m.dataUrl.startsWith(PNG_PREFIX) && m.dataUrl.length < MAX_PNG_LENGTH) {
@@ -96,7 +113,12 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | undefined 
     case 'stop':
     case 'resume':
     case 'showLog':
-      return typeof m.runId === 'string' && /^[A-Za-z0-9._-]{1,128}$/.test(m.runId) ? { type: m.type, runId: m.runId } : undefined;
+    case 'openRun':
+      return typeof m.runId === 'string' && ID_PATTERN.test(m.runId) ? { type: m.type, runId: m.runId } : undefined;
+    case 'compareRuns':
+      return Array.isArray(m.runIds) && m.runIds.length >= 1 && m.runIds.length <= MAX_COMPARE && m.runIds.every((id) => typeof id === 'string' && ID_PATTERN.test(id))
+        ? { type: 'compareRuns', runIds: m.runIds as string[] }
+        : undefined;
     default:
       return undefined;
   }
@@ -105,6 +127,11 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | undefined 
 export function isPanelState(value: unknown): value is PanelState {
   const s = value as PanelState;
   return typeof s === 'object' && s !== null && (s.mode === 'run' || s.mode === 'compare') && Array.isArray(s.runIds) && s.runIds.every((id) => typeof id === 'string');
+}
+
+export function isSweepPanelState(value: unknown): value is SweepPanelState {
+  const s = value as SweepPanelState;
+  return typeof s === 'object' && s !== null && s.mode === 'sweep' && typeof s.sweepId === 'string' && ID_PATTERN.test(s.sweepId);
 }
 
 export function emptySeries(): StepSeries {

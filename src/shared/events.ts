@@ -63,6 +63,9 @@ export interface RocPoint {
   tar: number;
 }
 
+/** The false accept rates every verification reports TAR at (the LFW/IJB convention), ascending. */
+export const FAR_TARGETS = [1e-4, 1e-3, 1e-2, 1e-1] as const;
+
 export interface TarAtFar {
   far: number;
   tar: number;
@@ -224,6 +227,11 @@ export type TrainerEventType = TrainerEvent['type'];
 
 /** Distributive Omit, so each union member keeps its own fields. */
 export type EventBody<E extends TrainerEvent = TrainerEvent> = E extends TrainerEvent ? Omit<E, 'v' | 'time'> : never;
+
+/** An event body in its envelope (protocol version, time): every writer of events stamps them here. */
+export function stampEvent(body: EventBody, time = Date.now()): TrainerEvent {
+  return { v: PROTOCOL_VERSION, time, ...body } as TrainerEvent;
+}
 
 // Event bodies are checked against the table below with plain typeof tests: a
 // step event is checked millions of times when a long run's history loads.

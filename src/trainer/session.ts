@@ -4,7 +4,7 @@
 // process (main.ts) and the CLI both train through this.
 
 import { formatErrors, resolveConfig, upgradeConfig } from '../shared/config';
-import { PROTOCOL_VERSION, type EventBody, type FinishStatus, type TrainerEvent } from '../shared/events';
+import { stampEvent, type EventBody, type FinishStatus, type TrainerEvent } from '../shared/events';
 import type { Launcher } from '../shared/run';
 import { fingerprintDataset } from '../core/fingerprint';
 import { RunFolderError, RunWriter } from '../core/run-writer';
@@ -37,7 +37,7 @@ export async function trainInFolder(opts: SessionOptions): Promise<number> {
     return EXIT.disk;
   }
   const emit = (body: EventBody) => {
-    const event = { v: PROTOCOL_VERSION, time: Date.now(), ...body } as TrainerEvent;
+    const event = stampEvent(body);
     writer.emit(event);
     opts.onEvent?.(event);
   };

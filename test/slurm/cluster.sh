@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A single-node Slurm cluster on this machine (this host is controller and compute
-# node), for the Slurm launcher's tests: `cluster.sh start` installs Debian's
-# slurm-wlm and munge when missing and starts munged, slurmctld and slurmd;
-# `cluster.sh stop` shuts them down. Needs root. State lives in its own folder
+# node), for the Slurm launcher's tests: `cluster.sh install` installs Debian's
+# slurm-wlm and munge when missing; `cluster.sh start` does that too and starts
+# munged, slurmctld and slurmd; `cluster.sh stop` shuts them down. Needs root. State lives in its own folder
 # (/var/lib/l2softmax-slurm), so it never meets another cluster's state.
 # See /work/shared/notes/slurm.md for the steps and pitfalls.
 set -euo pipefail
@@ -87,7 +87,8 @@ stop() {
 }
 
 case "${1:-}" in
+  install) need_root; install ;;
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
 esac

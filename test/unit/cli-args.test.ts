@@ -42,10 +42,18 @@ describe('CLI arguments', () => {
     assert.equal(o.config.epochs, 2);
   });
 
+  it('sets the heads\' hyperparameters, weight decay, the scale learning rate and the schedule', () => {
+    const arc = parseCli(['train', '--loss', 'arcface', '--scale', '16', '--scale-trainable', '--margin', '0.3', '--weight-decay', '0', '--scale-lr', '0.1', '--lr-schedule', 'cosine'], noFile).config;
+    assert.deepEqual([arc.loss, arc.scale, arc.scaleTrainable, arc.arcfaceMargin, arc.cosfaceMargin, arc.weightDecay, arc.scaleLearningRate, arc.lrSchedule], ['arcface', 16, true, 0.3, 0.35, 0, 0.1, 'cosine']);
+    assert.equal(parseCli(['--loss', 'cosface', '--margin', '0.2'], noFile).config.cosfaceMargin, 0.2);
+  });
+
   it('rejects bad values and unknown flags with a usage error', () => {
     assert.throws(() => parseCli(['--alpha', 'x'], noFile), (e: Error) => e instanceof UsageError && /--alpha must be a number, got "x"/.test(e.message));
     assert.throws(() => parseCli(['--alpha=-1'], noFile), /alpha: must be greater than 0/);
     assert.throws(() => parseCli(['--loss', 'sphereface'], noFile), /loss: must be one of/);
+    assert.throws(() => parseCli(['--loss', 'normface', '--margin', '0.3'], noFile), /--margin applies to --loss cosface or arcface/);
+    assert.throws(() => parseCli(['--loss', 'arcface', '--margin', '2'], noFile), /arcfaceMargin: must be at most 1.5/);
     assert.throws(() => parseCli(['--nope'], noFile), UsageError);
     assert.throws(() => parseCli(['fit'], noFile), /unknown command "fit"/);
     assert.throws(() => parseCli(['--config', 'c.json'], () => ({ alhpa: 1 })), /c\.json: alhpa: unknown setting/);

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { accuracyAt, auc, bestThreshold, downsampleRoc, eer, kFoldAccuracy, rocCurve, tarAtFar, verify } from '../../src/trainer/verify/metrics';
+import { accuracyAt, auc, bestThreshold, downsampleRoc, eer, kFoldAccuracy, rocCurve, tarAtFarOnRoc, verify } from '../../src/trainer/verify/metrics';
 import { Rng } from '../../src/trainer/data/rng';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);
@@ -11,7 +11,7 @@ describe('verification metrics', () => {
     it('AUC 1, EER 0, TAR 1 at every FAR', () => {
       close(auc(roc), 1);
       close(eer(roc), 0);
-      for (const far of [1e-4, 1e-3, 1e-2, 1e-1]) close(tarAtFar(roc, far).tar, 1);
+      for (const far of [1e-4, 1e-3, 1e-2, 1e-1]) close(tarAtFarOnRoc(roc, far).tar, 1);
     });
     it('best threshold lies halfway between the classes with accuracy 1', () => {
       const best = bestThreshold(pairs);
@@ -31,7 +31,7 @@ describe('verification metrics', () => {
     it('AUC counts the tie half (Mann-Whitney 3.5/4)', () => close(auc(roc), 0.875));
     it('EER interpolates to 0.25', () => close(eer(roc), 0.25));
     it('TAR@FAR=0.1 is 0.5 at threshold 0.7', () => {
-      const r = tarAtFar(roc, 0.1);
+      const r = tarAtFarOnRoc(roc, 0.1);
       close(r.tar, 0.5);
       close(r.threshold, 0.7);
     });
@@ -68,11 +68,11 @@ describe('verification metrics', () => {
     // FAR <= 1e-3: at most one false accept, so the threshold stays above 0.998 and no matched pair passes
     // (the best matched score, 0.9975, would let 0.998 and 0.999 through: FAR 2e-3).
     const roc = rocCurve({ scores, same });
-    close(tarAtFar(roc, 1e-3).tar, 0);
+    close(tarAtFarOnRoc(roc, 1e-3).tar, 0);
     // FAR <= 1e-2: ten false accepts (0.990 .. 0.999) allow the threshold 0.9895, which keeps 9 of 10 matched pairs.
-    close(tarAtFar(roc, 1e-2).tar, 0.9);
-    close(tarAtFar(roc, 1e-2).threshold, 0.9895);
-    close(tarAtFar(roc, 1e-4).tar, 0);
+    close(tarAtFarOnRoc(roc, 1e-2).tar, 0.9);
+    close(tarAtFarOnRoc(roc, 1e-2).threshold, 0.9895);
+    close(tarAtFarOnRoc(roc, 1e-4).tar, 0);
   });
 
   it('rejects mismatched lengths, non-finite scores and one-class input', () => {
@@ -103,7 +103,7 @@ describe('verification metrics', () => {
       for (const far of [1e-3, 1e-2, 0.05, 0.1, 0.3]) {
         let best = 0;
         for (const t of thresholds) if (rate(neg, t) <= far) best = Math.max(best, rate(pos, t));
-        close(tarAtFar(roc, far).tar, best);
+        close(tarAtFarOnRoc(roc, far).tar, best);
       }
     });
 

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { RunStore } from '../../src/core/run-store';
 import {
   DEFAULT_SLURM,
+  SLURM_SETTINGS,
   SlurmLauncher,
   arraySpec,
   checkCluster,
@@ -16,6 +17,7 @@ import {
   parseScontrol,
   sbatchArgs,
   shellQuote,
+  slurmOptionsFrom,
   slurmScript,
   splitArgs,
   type CommandResult,
@@ -84,6 +86,18 @@ describe('Slurm script and arguments', () => {
     const msg = commandError('sbatch', ['--partition=nope', 's'], { code: 1, stdout: '', stderr: 'sbatch: error: invalid partition specified: nope\nsbatch: error: Batch job submission failed: Invalid partition name specified\n' });
     assert.equal(msg, 'sbatch --partition=nope s failed (exit code 1): sbatch: error: invalid partition specified: nope\nsbatch: error: Batch job submission failed: Invalid partition name specified');
     assert.match(commandError('sbatch', [], { code: null, stdout: '', stderr: '', spawnError: 'ENOENT' }), /sbatch was not found on PATH.*login node/);
+  });
+});
+
+describe('Slurm settings', () => {
+  it('contributes every l2softmax.slurm.* setting with its default, and reads them into sbatch options', () => {
+    const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8'));
+    const props = pkg.contributes.configuration.properties as Record<string, { default: unknown }>;
+    for (const s of SLURM_SETTINGS) assert.deepEqual(props[`l2softmax.${s.key}`]?.default, s.default, s.key);
+    assert.deepEqual(pkg.extensionKind, ['workspace'], 'runs where the folder is: a login node over Remote-SSH');
+    const values: Record<string, unknown> = { 'slurm.partition': ' gpu ', 'slurm.gpusPerTask': 1, 'slurm.maxParallel': 4, 'slurm.extraArgs': '--mem=16G --comment="a b"', 'slurm.setup': 'module load nodejs' };
+    const o = slurmOptionsFrom((k) => values[k]);
+    assert.deepEqual(o, { ...DEFAULT_SLURM, partition: 'gpu', gpusPerTask: 1, maxParallel: 4, extraArgs: ['--mem=16G', '--comment=a b'], setup: 'module load nodejs' });
   });
 });
 
@@ -168,6 +182,22 @@ describe('Slurm launcher (fake Slurm)', () => {
     const launcher = new SlurmLauncher({ store: runs, sweeps, trainerScript: '/t.js', exec });
     await assert.rejects(launcher.submit(sweep, [0]), /failed \(exit code 1\): sbatch: error: Batch job submission failed: Invalid partition name specified$/);
     assert.equal((await sweeps.get(sweep.id))?.submissions, undefined);
+  });
+
+  it('a sweep sbatch refused keeps its record: its cells fail with sbatch\'s words, ready to run again', async () => {
+    const sweep = await slurmSweep();
+    const refusal = 'sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified';
+    const { exec } = fakeSlurm(() => ({ code: 1, stderr: `${refusal}\n` }));
+    const launcher = new SlurmLauncher({ store: runs, sweeps, trainerScript: '/t.js', exec });
+    const err = await launcher.submit(sweep, [0, 1, 2]).catch((e: Error) => e);
+    await launcher.abandon(sweep, (err as Error).message);
+    assert.ok(await sweeps.get(sweep.id), 'sweep.json stays');
+    for (const cell of sweep.cells) {
+      const r = await runs.get(cell.runId);
+      assert.equal(r?.status, 'failed');
+      assert.equal(r?.code, 'spawn');
+      assert.ok(r?.reason?.endsWith(refusal), r?.reason);
+    }
   });
 
   it('launch submits queued cells without a job (resumed ones with --resume); queue holders leave cells being submitted alone', async () => {

@@ -14,9 +14,7 @@
 //   mean and the population standard deviation of the ten accuracies.
 // Everything is O(n log n) in the number of pairs (one sort, then linear sweeps).
 
-import type { RocPoint, Verification } from '../../shared/events';
-
-export const FAR_TARGETS = [1e-4, 1e-3, 1e-2, 1e-1] as const;
+import { FAR_TARGETS, type RocPoint, type Verification } from '../../shared/events';
 
 export interface ScoredPairs {
   scores: ArrayLike<number>;
@@ -134,7 +132,7 @@ export function eer(roc: Roc): number {
 }
 
 /** Highest TAR whose FAR stays <= target; threshold is null when only "accept nothing" qualifies. */
-export function tarAtFar(roc: Roc, target: number): { far: number; tar: number; threshold: number } {
+export function tarAtFarOnRoc(roc: Roc, target: number): { far: number; tar: number; threshold: number } {
   let best = 0;
   let threshold = Infinity;
   // Tolerate float rounding of fp / negatives right at the target.
@@ -250,7 +248,7 @@ export function verify(pairs: ScoredPairs, folds: ArrayLike<number>): Verificati
     auc: auc(roc),
     eer: eer(roc),
     tarAtFar: FAR_TARGETS.map((f) => {
-      const r = tarAtFar(roc, f);
+      const r = tarAtFarOnRoc(roc, f);
       return { far: f, tar: r.tar, threshold: finite(r.threshold) };
     }),
     roc: downsampleRoc(roc),
