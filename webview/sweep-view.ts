@@ -177,8 +177,9 @@ export class SweepView {
       const color = colors[series.length + i];
       const span = (y: number) => (range ? [{ x: range.min, y }, { x: range.max, y }] : []);
       const figure = [b, b].map((p) => ({ x: 0, y: p.mean, std: p.std, n: p.n, runIds: p.runIds, note: p.note }));
-      out.push({ label: '_band-lo', data: span(b.mean - b.std), borderColor: 'transparent', pointRadius: 0 });
-      out.push({ label: `${b.label} ± std`, data: span(b.mean + b.std), borderColor: 'transparent', backgroundColor: withAlpha(color, 0.16), fill: '-1', pointRadius: 0 });
+      // Both metrics are rates: the band stays within [0, 1].
+      out.push({ label: '_band-lo', data: span(Math.max(0, b.mean - b.std)), borderColor: 'transparent', pointRadius: 0 });
+      out.push({ label: `${b.label} ± std`, data: span(Math.min(1, b.mean + b.std)), borderColor: 'transparent', backgroundColor: withAlpha(color, 0.16), fill: '-1', pointRadius: 0 });
       out.push({ label: b.label, data: span(b.mean), figure, borderColor: color, borderDash: [6, 4], borderWidth: 2, pointRadius: 0, pointHitRadius: 8 });
     });
     return out;

@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { formatErrors, resolveConfig, setField, DEFAULT_CONFIG, LOSSES, LR_SCHEDULES, type RunConfig } from '../shared/config';
 
 export const USAGE = `Usage: node dist/cli.js train [options]
+       node dist/cli.js eval --run DIR [--pairs FILE] ...   (eval --help)
+       node dist/cli.js sweep ...                           (sweep --help)
 
 Trains a face-verification model with the L2-constrained softmax loss (or plain
 softmax, NormFace, CosFace, ArcFace) and reports LFW-protocol verification
@@ -126,7 +128,7 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
   const { values, positionals } = parsed;
   if (values.help) return { config: DEFAULT_CONFIG, json: false, help: true };
   const command = positionals[0] ?? 'train';
-  if (command !== 'train' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}" (only "train" exists)`);
+  if (command !== 'train' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}" (commands: train, eval, sweep)`);
   if (values.resume !== undefined) return resumeOptions(values);
   const base = values.config ? readConfig(values.config) : {};
   const first = resolveConfig(base);

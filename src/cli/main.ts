@@ -13,6 +13,7 @@ import { RUN_FILES, type RunRecord } from '../shared/run';
 import { consoleToStderr } from '../trainer/quiet';
 import { EXIT, trainInFolder } from '../trainer/session';
 import { USAGE, UsageError, parseCli, readConfigFile, type CliOptions } from './args';
+import { evalMain } from './eval';
 import { formatEpoch, formatStarted, formatSummary } from './report';
 import { sweepMain } from './sweep';
 
@@ -51,6 +52,7 @@ async function prepareResume(resume: NonNullable<CliOptions['resume']>): Promise
 async function main(): Promise<number> {
   consoleToStderr();
   if (process.argv[2] === 'sweep') return sweepMain(process.argv.slice(3));
+  if (process.argv[2] === 'eval') return evalMain(process.argv.slice(3));
   let opts: CliOptions;
   let dir: string;
   try {

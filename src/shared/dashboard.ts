@@ -5,7 +5,7 @@
 // `parseWebviewMessage` before use.
 
 import type { RunConfig } from './config';
-import type { EpochEvent, FinishedEvent, ResumedEvent, StartedEvent, StepEvent, TrainerEvent } from './events';
+import type { EpochEvent, EvaluationEvent, FinishedEvent, ResumedEvent, StartedEvent, StepEvent, TrainerEvent } from './events';
 import type { RunStatus } from './run';
 import type { SweepSnapshot } from './sweep';
 
@@ -33,6 +33,8 @@ export interface RunSnapshot {
   steps: StepSeries;
   epochs: EpochEvent[];
   finished?: FinishedEvent;
+  /** Checkpoints verified after training (`eval`), oldest first; a resume keeps them. */
+  evaluations?: EvaluationEvent[];
   warnings: string[];
   /** Warnings after the first MAX_WARNINGS, counted but not kept. */
   droppedWarnings?: number;
@@ -184,6 +186,7 @@ function copySeries(series: StepSeries): StepSeries {
 export class SnapshotBuilder {
   private steps = emptySeries();
   private epochs: EpochEvent[] = [];
+  private evaluations: EvaluationEvent[] = [];
   private warnings: string[] = [];
   private droppedWarnings = 0;
   private started?: StartedEvent;
@@ -226,6 +229,9 @@ export class SnapshotBuilder {
       case 'resumed':
         this.resume(e);
         break;
+      case 'evaluation':
+        this.evaluations.push(e);
+        break;
       case 'finished':
         this.finished = e;
         break;
@@ -236,6 +242,7 @@ export class SnapshotBuilder {
   reset(): void {
     this.steps = emptySeries();
     this.epochs = [];
+    this.evaluations = [];
     this.warnings = [];
     this.droppedWarnings = 0;
     this.started = this.finished = undefined;
@@ -249,6 +256,7 @@ export class SnapshotBuilder {
     const snap: RunSnapshot = { ...this.base, steps: copySeries(this.steps), epochs: this.epochs.slice(), warnings: this.warnings.slice() };
     if (this.started) snap.started = this.started;
     if (this.finished) snap.finished = this.finished;
+    if (this.evaluations.length) snap.evaluations = this.evaluations.slice();
     if (this.stepEvents > this.steps.step.length) snap.stepEvents = this.stepEvents;
     if (this.droppedWarnings) snap.droppedWarnings = this.droppedWarnings;
     if (this.skipped) snap.skipped = this.skipped;
@@ -302,6 +310,9 @@ export function applyEvent(snap: RunSnapshot, e: TrainerEvent): void {
       break;
     case 'warning':
       snap.warnings.push(e.message);
+      break;
+    case 'evaluation':
+      (snap.evaluations ??= []).push(e);
       break;
     case 'finished':
       snap.finished = e;

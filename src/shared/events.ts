@@ -186,6 +186,27 @@ export interface ResumedEvent extends Base {
   resume: number;
 }
 
+/**
+ * A saved checkpoint of the run verified on a pairs file after training (`eval`,
+ * "Evaluate Run on Pairs..."): appended by the evaluating process, which is the
+ * folder's writer for that moment (never while a trainer owns it).
+ */
+export interface EvaluationEvent extends Base {
+  type: 'evaluation';
+  /** The checkpoint evaluated: its folder under checkpoints/, epoch and global step. */
+  checkpoint: { name: string; epoch: number; step: number };
+  /** The pairs file's path, or "the run's own pairs". */
+  pairsSource: string;
+  /** The folder its images were read from, when a pairs file was given. */
+  imagesFolder?: string;
+  /** Each descriptor is the sum of the embeddings of the image and its mirror image. */
+  flip: boolean;
+  verification: Verification;
+  /** Images embedded. */
+  images: number;
+  seconds: number;
+}
+
 export interface LogEvent extends Base {
   type: 'log';
   level: 'debug' | 'info';
@@ -218,6 +239,7 @@ export type TrainerEvent =
   | EpochEvent
   | CheckpointEvent
   | ResumedEvent
+  | EvaluationEvent
   | LogEvent
   | WarningEvent
   | ErrorEvent
@@ -327,6 +349,15 @@ const BODY_TABLE: Record<TrainerEventType, Check> = {
   }),
   checkpoint: obj({ epoch: int, path: str, step: optional(int), partial: optional(bool) }),
   resumed: obj({ fromEpoch: int, fromStep: int, epochs: int, resume: int }),
+  evaluation: obj({
+    checkpoint: obj({ name: str, epoch: int, step: int }),
+    pairsSource: str,
+    imagesFolder: optional(str),
+    flip: bool,
+    verification: VERIFICATION,
+    images: int,
+    seconds: num,
+  }),
   log: obj({ level: str, message: str }),
   warning: obj({ code: str, message: str }),
   error: obj({ code: str, message: str }),

@@ -1,15 +1,19 @@
 // Fault: a committed pairs file (or dataset link) that reaches outside the
 // folders the user chose: "../..", absolute paths, names with a path, links
 // leading out. The run stops before reading any image, naming the lines and
-// paths; the images it was allowed to use are untouched.
+// paths; the images it was allowed to use are untouched. `eval` of a saved run
+// on such a pairs file is refused the same way.
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { RunStore } from '../../src/core/run-store';
 import { resolveConfig, type RunConfig } from '../../src/shared/config';
 import type { EventBody, FinishedEvent } from '../../src/shared/events';
 import { loadPairsFile } from '../../src/trainer/data/pairs-file';
+import { trainInFolder } from '../../src/trainer/session';
 import { train } from '../../src/trainer/train/run';
+import { evaluateCheckpoint } from '../../src/trainer/verify/evaluate';
 import { writeFolder } from './helpers';
 
 function config(dataset: Record<string, unknown>): RunConfig {
@@ -75,6 +79,16 @@ describe('fault: pairs and links reaching outside their folders', function () {
     const linked = await failure(config({ path: faces }), mkdtempSync(path.join(work, 'run-')));
     assert.match(linked.reason ?? '', /zz_private is a symbolic link to .*private, outside the dataset folder .*faces/);
     rmSync(path.join(faces, 'zz_private'));
+  });
+
+  it('eval of a saved run on a pairs file naming an image outside its folder: refused, naming the line', async () => {
+    const store = new RunStore(path.join(work, 'runs'));
+    const dir = store.dir((await store.create(config({ path: faces }), 'eval', { launcher: 'cli' })).id);
+    assert.equal(await trainInFolder({ dir, launcher: 'cli', shouldStop: () => false }), 0);
+    const pairs = path.join(lfw, 'eval.csv');
+    writeFileSync(pairs, `id_000/img_1.png,${secret},1\nid_000/img_1.png,id_001/img_1.png,0\n`);
+    const evaluation = evaluateCheckpoint({ runDir: dir, pairsFile: pairs, imagesFolder: lfw, flip: false, log: () => undefined });
+    await assert.rejects(evaluation, /eval\.csv: 1 image reference\(s\) lead outside the pairs images folder .*line 1: .*secret\.png/);
   });
 
   it('allowed on purpose (allowPairsOutsideFolder): the same pairs resolve', async () => {

@@ -4,21 +4,21 @@
 
 import * as path from 'node:path';
 import { heldOutIdentities, type RunConfig } from '../../shared/config';
-import { SKIPPED_IMAGES_WARNING, type DatasetStats, type SkippedImages } from '../../shared/events';
+import type { DatasetStats } from '../../shared/events';
 import { minMedianMax } from '../../shared/format';
 import { generatePairs, indexPairs } from './draw-pairs';
-import type { Dataset, ImageSource, PairIndex } from './dataset';
-import { cacheImages, defaultCacheRoot, describeFailures, type CachedImages, type DecodeFailure } from './decode-cache';
+import { imageView, type Dataset, type ImageSource, type PairIndex } from './dataset';
+import { cacheImages, defaultCacheRoot, type CachedImages, type DecodeFailure } from './decode-cache';
 import { TrainerError, type TrainerLog } from '../errors';
 import { listImageFolder, selectIdentities, type FolderListing, type Identity } from './image-folder';
 import type { PairsFile } from './lfw-pairs';
-import { loadPairsFile, type ResolvedPairs } from './pairs-file';
+import { loadPairsFile } from './pairs-file';
+import { pairsSet } from './pairs-set';
 import { Rng, hashSeed } from './rng';
+import { SkipReport } from './skip-report';
 
 export const VALIDATION_SHARE = 0.1;
 export const FOLDS = 10;
-/** Undecodable images named in the dataset statistics (the warning names as many per folder). */
-const SKIPPED_EXAMPLES = 5;
 
 export interface FolderSplit {
   train: Identity[];
@@ -79,10 +79,9 @@ export async function folderDataset(config: RunConfig, log: TrainerLog): Promise
     const training = trainingSets(split, images, position);
     let verification: Verification;
     if (pairs) {
-      const verifyImages = await cacheImages(pairs.files, { ...opts, folder: pairs.imagesRoot });
-      open.push(verifyImages);
-      skipped.add(pairs.imagesRoot, verifyImages.failed);
-      verification = pairsFileVerification(pairs, verifyImages, log);
+      const set = await pairsSet(pairs, imageSize, channels, log, skipped);
+      open.push(set.cache);
+      verification = { images: set.verify, pairs: set.pairs, pairsFile: set.lfw, identities: set.identities };
     } else verification = heldOutVerification(split.held, images, position, seed);
     log.info(
       `Loaded ${listing.root}: ${sum(open, (c) => c.decoded)} images decoded, ${sum(open, (c) => c.reused)} from the cache (${cacheRoot}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
@@ -126,29 +125,6 @@ function reportSkippedIdentities(skipped: Identity[], minImages: number, log: Tr
   log.info(`Skipped ${skipped.length} identities with fewer than ${minImages} image(s) (e.g. ${skipped.slice(0, 3).map((i) => i.name).join(', ')}).`);
 }
 
-/** Collects the undecodable images of a run: a warning per folder, or the run's end when data must be strict. */
-class SkipReport {
-  private count = 0;
-  private readonly examples: string[] = [];
-
-  constructor(
-    private readonly strict: boolean,
-    private readonly log: TrainerLog,
-  ) {}
-
-  add(folder: string, failed: DecodeFailure[]): void {
-    if (!failed.length) return;
-    if (this.strict) throw new TrainerError('dataset', `${describeFailures(folder, failed)}. Remove or replace them (strict data is on; turn it off to skip such images instead).`);
-    this.count += failed.length;
-    for (const f of failed.slice(0, SKIPPED_EXAMPLES - this.examples.length)) this.examples.push(path.relative(folder, f.file) || f.file);
-    this.log.warn(SKIPPED_IMAGES_WARNING, `${describeFailures(folder, failed)}. Skipped them; turn on strict data to stop the run instead.`);
-  }
-
-  stats(): { skippedImages?: SkippedImages } {
-    return this.count ? { skippedImages: { count: this.count, examples: this.examples } } : {};
-  }
-}
-
 /** The listing without images that failed to decode; identities left with too few images join the skipped ones. */
 export function withoutUndecodable(listing: FolderListing, failed: DecodeFailure[], minImages: number): FolderListing {
   if (!failed.length) return listing;
@@ -177,8 +153,8 @@ function trainingSets(split: FolderSplit, images: ImageSource, position: Map<str
     }
   });
   return {
-    train: { ...view(images, train), labels: Int32Array.from(labels), classNames: split.train.map((i) => i.name) },
-    validation: val.length ? { images: view(images, val), labels: Int32Array.from(valLabels) } : undefined,
+    train: { ...imageView(images, train), labels: Int32Array.from(labels), classNames: split.train.map((i) => i.name) },
+    validation: val.length ? { images: imageView(images, val), labels: Int32Array.from(valLabels) } : undefined,
   };
 }
 
@@ -201,37 +177,11 @@ function heldOutVerification(held: Identity[], images: ImageSource, position: Ma
   const perFold = Math.min(300, Math.max(1, Math.floor(heldFiles.length / 4)));
   const pairsFile = generatePairs(held.map((id) => ({ name: id.name, count: id.files.length })), FOLDS, perFold, new Rng(hashSeed(seed, 99)));
   return {
-    images: view(images, heldFiles.map((f) => position.get(f) as number)),
+    images: imageView(images, heldFiles.map((f) => position.get(f) as number)),
     pairs: indexPairs(pairsFile, (name, index) => (start.get(name) as number) + index - 1),
     pairsFile,
     identities: held.length,
   };
-}
-
-/** A pairs file's pairs, less those naming an image that cannot be decoded (said in the log). */
-function pairsFileVerification(pairs: ResolvedPairs, images: CachedImages, log: TrainerLog): Verification {
-  const identities = new Set(pairs.files.map((f) => path.basename(path.dirname(f)))).size;
-  if (!images.failed.length) return { images, pairs: { a: pairs.a, b: pairs.b, same: pairs.same, fold: pairs.fold }, pairsFile: pairs.lfw, identities };
-  const bad = new Set(images.failed.map((f) => f.file));
-  const usable: number[] = [];
-  const renumber = new Int32Array(pairs.files.length).fill(-1);
-  pairs.files.forEach((f, i) => {
-    if (!bad.has(f)) renumber[i] = usable.push(i) - 1;
-  });
-  const keep: number[] = [];
-  for (let k = 0; k < pairs.a.length; k++) if (renumber[pairs.a[k]] >= 0 && renumber[pairs.b[k]] >= 0) keep.push(k);
-  const index: PairIndex = {
-    a: Int32Array.from(keep, (k) => renumber[pairs.a[k]]),
-    b: Int32Array.from(keep, (k) => renumber[pairs.b[k]]),
-    same: Uint8Array.from(keep, (k) => pairs.same[k]),
-    fold: Int32Array.from(keep, (k) => pairs.fold[k]),
-  };
-  if (!index.same.some((v) => v) || !index.same.some((v) => !v)) {
-    throw new TrainerError('dataset', `Without its undecodable images the pairs file has no ${index.same.some((v) => v) ? 'mismatched' : 'matched'} pairs left: replace those images.`);
-  }
-  log.info(`Left out ${pairs.a.length - keep.length} of ${pairs.a.length} verification pairs that name an undecodable image.`);
-  // The LFW form no longer holds (folds lost pairs): no reference copy next to the run.
-  return { images: view(images, usable), pairs: index, identities };
 }
 
 function mergeSizes(all: { width: number; height: number; count: number }[]): { width: number; height: number; count: number }[] {
@@ -251,10 +201,4 @@ function sum<T>(items: T[], of: (item: T) => number): number {
 
 async function closeAll(caches: CachedImages[]): Promise<void> {
   for (const c of caches) await c.close();
-}
-
-/** Some of another source's images, renumbered 0..n-1 (training, validation and held-out identities share one cache). */
-function view(source: ImageSource, indices: ArrayLike<number>): ImageSource {
-  const at = Int32Array.from(indices);
-  return { count: at.length, batch: (wanted) => source.batch(Array.from(wanted, (i) => at[i])) };
 }

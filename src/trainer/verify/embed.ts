@@ -1,9 +1,11 @@
 // Runs a net over image sources without training: classification accuracy on
 // held-out images of the training identities, and LFW-protocol verification
-// (embed every image once, score pairs by cosine similarity).
+// (embed every image once, score pairs by cosine similarity). With test-time
+// flip, as LFW papers report it, an image's descriptor is the sum of the
+// embeddings of the image and its mirror image, normalized.
 
 import type { Verification } from '../../shared/events';
-import type { Dataset, ImageSource } from '../data/dataset';
+import type { ImageSource, PairIndex } from '../data/dataset';
 import type { Net } from '../net/model';
 import * as tf from '../tf';
 import { verify } from './metrics';
@@ -52,18 +54,33 @@ export async function classify(net: Net, images: ImageSource, labels: Int32Array
   return { accuracy: correct / images.count, loss: lossSum / images.count, images: images.count };
 }
 
+/** Keeps the norm away from zero for an all-zero embedding. */
+const EPS = 1e-12;
+/** Width axis of NHWC image batches: reversing it mirrors the images left to right. */
+const WIDTH_AXIS = 2;
+
+/** Verification images and the pairs over them (a Dataset is one). */
+export interface VerificationSet {
+  verify: ImageSource;
+  pairs: PairIndex;
+}
+
+/** The normalized descriptors of a batch: f(x), or f(x) + f(mirror x) with `flip`. */
+function describe(net: Net, xs: tf.Tensor4D, flip: boolean): tf.Tensor2D {
+  let emb = net.embedder.predict(xs) as tf.Tensor2D;
+  if (flip) emb = tf.add(emb, net.embedder.predict(tf.reverse(xs, WIDTH_AXIS)) as tf.Tensor2D);
+  return tf.div(emb, tf.add(tf.sqrt(tf.sum(tf.square(emb), -1, true)), EPS));
+}
+
 /** Embeds every verification image once, then scores the pairs by cosine similarity. */
-export async function runVerification(net: Net, data: Dataset, batchSize: number): Promise<Verification> {
+export async function runVerification(net: Net, data: VerificationSet, batchSize: number, flip = false): Promise<Verification> {
   let dim = 0;
   let embeddings = new Float32Array(0);
   await inBatches(
     net,
     data.verify,
     batchSize,
-    (xs) => {
-      const emb = net.embedder.predict(xs) as tf.Tensor2D;
-      return tf.div(emb, tf.add(tf.sqrt(tf.sum(tf.square(emb), -1, true)), 1e-12));
-    },
+    (xs) => describe(net, xs, flip),
     (values, out, start) => {
       if (!dim) {
         dim = out.shape[1] as number;
