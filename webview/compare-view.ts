@@ -1,11 +1,12 @@
-// Several runs in one panel: overlaid curves and ROCs, a config diff and a metrics table.
+// Several runs in one panel: the results by head in the form papers use (copy
+// as Markdown or LaTeX), overlaid curves and ROCs, a config diff and a metrics table.
 
 import type { Chart } from 'chart.js';
 import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
 import { FAR_TARGETS, type TrainerEvent } from '../src/shared/events';
 import { chartPng, lineChart, Redraw, retheme, type LineDataset } from './charts';
 import { h, table } from './dom';
-import { bestEpoch, configDiff, distinctColors, pct, rocPoints, smooth, tarAt, type Point } from './model';
+import { PAPER_COLUMNS, bestEpoch, configDiff, distinctColors, paperCells, paperLatex, paperMarkdown, paperRows, pct, rocPoints, smooth, tarAt, type Point } from './model';
 import { readTheme, type Theme } from './theme';
 
 type Post = (m: WebviewMessage) => void;
@@ -55,9 +56,9 @@ const CURVES: Curve[] = [
   },
   {
     id: 'alpha',
-    title: 'Alpha (l2-softmax runs)',
+    title: 'Feature scale: alpha (L2-softmax) or s (NormFace, CosFace, ArcFace)',
     x: { title: 'epoch', min: 1, integer: true },
-    y: { title: 'alpha' },
+    y: { title: 'alpha or s' },
     data: (r) => r.epochs.filter((e) => e.alpha !== null).map((e) => ({ x: e.epoch, y: e.alpha as number })),
   },
   {
@@ -141,6 +142,8 @@ export class CompareView {
     });
     const diff = configDiff(this.runs.map((r) => r.config));
     this.tables.replaceChildren(
+      this.paperTable(),
+      h('div', { style: 'height: 12px' }),
       h(
         'div',
         { class: 'card', id: 'metrics-table' },
@@ -160,12 +163,29 @@ export class CompareView {
     );
   }
 
+  /** Results by head: each run's final epoch and its evaluations, with Copy Markdown / Copy LaTeX. */
+  private paperTable(): HTMLElement {
+    const rows = paperRows(this.runs);
+    const copy = (label: string, text: () => string) => {
+      const button = h('button', { onclick: () => void copyText(text()).then((ok) => flash(button, ok ? 'Copied' : 'Copy failed')) }, label);
+      return button;
+    };
+    return h(
+      'div',
+      { class: 'card', id: 'paper-table' },
+      h('h2', {}, 'Results by head (final epoch and evaluations)', h('span', { class: 'spacer' }), copy('Copy Markdown', () => paperMarkdown(rows)), copy('Copy LaTeX', () => paperLatex(rows))),
+      rows.length ? table([...PAPER_COLUMNS], rows.map((r) => paperCells(r))) : h('div', { class: 'empty' }, 'Results appear after the first epoch.'),
+    );
+  }
+
   event(runId: string, e: TrainerEvent): void {
     const run = this.runs.find((r) => r.id === runId);
     if (!run) return;
     if (e.type === 'step' && run.steps.step.length && e.step <= run.steps.step[run.steps.step.length - 1]) return;
     if (e.type === 'epoch' && run.epochs.some((x) => x.epoch === e.epoch)) return;
+    if (e.type === 'evaluation' && run.evaluations?.some((x) => x.time === e.time)) return;
     applyEvent(run, e);
+    if (e.type === 'evaluation') return this.renderTables();
     if (e.type !== 'step' && e.type !== 'epoch' && e.type !== 'started') return;
     const i = this.runs.indexOf(run);
     for (const curve of CURVES) {
@@ -207,3 +227,28 @@ export class CompareView {
     this.charts.clear();
   }
 }
+
+/** Puts text on the clipboard: the async API where the page may use it, else a selected textarea. */
+async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const area = h('textarea', { style: 'position: fixed; opacity: 0' });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    const ok = document.execCommand('copy');
+    area.remove();
+    return ok;
+  }
+}
+
+/** Shows `message` on the button for a moment. */
+function flash(button: HTMLButtonElement, message: string): void {
+  const label = button.textContent;
+  button.textContent = message;
+  setTimeout(() => (button.textContent = label), FLASH_MS);
+}
+
+const FLASH_MS = 1500;

@@ -1,9 +1,9 @@
 // Pure data helpers of the dashboard (no DOM, no Chart.js), unit-tested in Node.
 
-import { getField, CONFIG_FIELDS, type RunConfig } from '../src/shared/config';
+import { getField, CONFIG_FIELDS, HEAD_NAMES, LOSSES, headParameters, type RunConfig } from '../src/shared/config';
 import type { RunSnapshot } from '../src/shared/dashboard';
 import type { EpochEvent, Verification } from '../src/shared/events';
-import { secondsLeft } from '../src/shared/format';
+import { secondsLeft, tarAtFar } from '../src/shared/format';
 
 export interface Point {
   x: number;
@@ -80,4 +80,82 @@ export function distinctColors(n: number, palette: string[]): string[] {
 /** ROC points for a log-x chart: FAR > 0 only. */
 export function rocPoints(v: Verification): Point[] {
   return v.roc.filter((p) => p.far > 0).map((p) => ({ x: p.far, y: p.tar }));
+}
+
+/** One row of the comparison table in the form papers use: a run's final epoch, or an evaluation of it. */
+export interface PaperRow {
+  head: string;
+  hyperparameters: string;
+  run: string;
+  /** Where the numbers come from: "epoch 10", or "eval: pairs.txt (flip)". */
+  source: string;
+  accuracy: number;
+  accuracyStd: number;
+  tar1e3: number | undefined;
+  tar1e2: number | undefined;
+  auc: number;
+  eer: number;
+}
+
+export const PAPER_COLUMNS = ['Head', 'Hyperparameters', 'Run', 'Source', '10-fold accuracy (%)', 'TAR@FAR=1e-3 (%)', 'TAR@FAR=1e-2 (%)', 'AUC', 'EER (%)'] as const;
+/** The accuracy ± std column: math in LaTeX. */
+const ACCURACY_COLUMN = 4;
+
+/**
+ * Rows for every run, grouped by head in LOSSES order (baseline first), runs in
+ * the order given: each run's final epoch (papers report the final model, not the
+ * epoch that scored best on the test pairs), then its evaluations.
+ */
+export function paperRows(runs: RunSnapshot[]): PaperRow[] {
+  const order = (r: RunSnapshot) => LOSSES.indexOf(r.config.loss);
+  const sorted = runs.map((r, i) => ({ r, i })).sort((a, b) => order(a.r) - order(b.r) || a.i - b.i).map((x) => x.r);
+  const rows: PaperRow[] = [];
+  for (const r of sorted) {
+    const base = { head: HEAD_NAMES[r.config.loss], hyperparameters: headParameters(r.config), run: r.name };
+    const last = r.epochs[r.epochs.length - 1];
+    if (last) rows.push({ ...base, source: `epoch ${last.epoch}`, ...numbers(last.verification) });
+    for (const e of r.evaluations ?? []) rows.push({ ...base, source: `eval: ${baseName(e.pairsSource)}${e.flip ? ' (flip)' : ''}`, ...numbers(e.verification) });
+  }
+  return rows;
+}
+
+function numbers(v: Verification): Pick<PaperRow, 'accuracy' | 'accuracyStd' | 'tar1e3' | 'tar1e2' | 'auc' | 'eer'> {
+  return { accuracy: v.accuracy, accuracyStd: v.accuracyStd, tar1e3: tarAtFar(v, 1e-3), tar1e2: tarAtFar(v, 1e-2), auc: v.auc, eer: v.eer };
+}
+
+function baseName(p: string): string {
+  return p.split(/[\\/]/).filter(Boolean).pop() ?? p;
+}
+
+const percent = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : (x * 100).toFixed(2));
+
+/** A row's cells as text; `pm` joins accuracy and std (± in Markdown, $\pm$ in LaTeX). */
+export function paperCells(row: PaperRow, pm = '±'): string[] {
+  return [row.head, row.hyperparameters || '–', row.run, row.source, `${percent(row.accuracy)} ${pm} ${percent(row.accuracyStd)}`, percent(row.tar1e3), percent(row.tar1e2), row.auc.toFixed(4), percent(row.eer)];
+}
+
+export function paperMarkdown(rows: PaperRow[]): string {
+  const escape = (s: string) => s.replace(/\|/g, '\\|');
+  const line = (cells: readonly string[]) => `| ${cells.map(escape).join(' | ')} |`;
+  return [line(PAPER_COLUMNS), line(PAPER_COLUMNS.map(() => '---')), ...rows.map((r) => line(paperCells(r)))].join('\n') + '\n';
+}
+
+/** A booktabs table; a rule between heads. */
+export function paperLatex(rows: PaperRow[]): string {
+  const escape = (s: string) => s.replace(/\\/g, '\\textbackslash{}').replace(/([&%$#_{}])/g, '\\$1').replace(/~/g, '\\textasciitilde{}').replace(/\^/g, '\\textasciicircum{}').replace(/α/g, '$\\alpha$').replace(/↗/g, ' (learned)');
+  const body: string[] = [];
+  rows.forEach((r, i) => {
+    if (i > 0 && r.head !== rows[i - 1].head) body.push('\\midrule');
+    const cells = paperCells(r, '\\pm').map((c, k) => (k === ACCURACY_COLUMN ? `$${c}$` : escape(c)));
+    body.push(`${cells.join(' & ')} \\\\`);
+  });
+  return [
+    `\\begin{tabular}{llll${'r'.repeat(PAPER_COLUMNS.length - 4)}}`,
+    '\\toprule',
+    `${PAPER_COLUMNS.map(escape).join(' & ')} \\\\`,
+    '\\midrule',
+    ...body,
+    '\\bottomrule',
+    '\\end{tabular}',
+  ].join('\n') + '\n';
 }

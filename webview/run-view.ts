@@ -1,7 +1,9 @@
-// The dashboard of one run: header, live charts and the TAR@FAR table.
+// The dashboard of one run: header, live charts, the TAR@FAR table and the
+// run's evaluations on other pairs (eval).
 
 import type { Chart } from 'chart.js';
 import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
+import { HEAD_NAMES, hasScaleS, headParameters } from '../src/shared/config';
 import { FAR_TARGETS, type TrainerEvent } from '../src/shared/events';
 import { chartPng, lineChart, Redraw, retheme, type LineDataset } from './charts';
 import { h, table } from './dom';
@@ -96,6 +98,7 @@ export class RunView {
     if (e.type === 'step' && st.step.length && e.step <= st.step[st.step.length - 1]) return;
     if (e.type === 'epoch' && this.run.epochs.some((x) => x.epoch === e.epoch)) return;
     if (e.type === 'warning' && this.run.warnings.includes(e.message)) return;
+    if (e.type === 'evaluation' && this.run.evaluations?.some((x) => x.time === e.time)) return;
     applyEvent(this.run, e);
     switch (e.type) {
       case 'step':
@@ -110,6 +113,9 @@ export class RunView {
         this.updateRoc();
         this.renderTable();
         this.renderHeader();
+        break;
+      case 'evaluation':
+        this.renderTable();
         break;
       case 'started':
       case 'finished':
@@ -150,7 +156,7 @@ export class RunView {
       this.ema = ema;
       this.redraw.mark(this.charts.get('loss'));
     });
-    const l2 = this.run.config.loss === 'l2-softmax';
+    const scale = scaleOf(this.run.config);
     this.card(grid, 'loss', 'Training loss', { title: 'step' }, { title: 'cross-entropy' }, [
       { label: '_raw', data: s.raw, borderColor: t.loss, borderWidth: 1 },
       { label: `smoothed`, data: s.smooth, borderColor: t.smooth, borderWidth: 2 },
@@ -161,11 +167,11 @@ export class RunView {
       { label: 'epoch mean', data: s.epochAcc, borderColor: t.palette[1], pointRadius: 3, showLine: false },
       { label: 'validation (held-out images)', data: s.valAcc, borderColor: t.palette[4], pointRadius: 3, borderWidth: 2 },
     ]);
-    // Plain softmax has no alpha: no empty chart for it.
-    if (l2) {
-      this.card(grid, 'alpha', `Alpha${this.run.config.alphaTrainable ? ' (trainable)' : ' (fixed)'}`, { title: 'step' }, { title: 'alpha' }, [
-        { label: 'alpha', data: s.alpha, borderColor: t.palette[3], borderWidth: 2 },
-        { label: 'alpha_low (p = 0.9)', data: s.alphaLow, borderColor: t.warn, borderDash: [6, 4], borderWidth: 1.5 },
+    // Plain softmax has no scale: no empty chart for it.
+    if (scale) {
+      this.card(grid, 'alpha', `${scale.title}${scale.trainable ? ' (trainable)' : ' (fixed)'}`, { title: 'step' }, { title: scale.name }, [
+        { label: scale.name, data: s.alpha, borderColor: t.palette[3], borderWidth: 2 },
+        { label: `${scale.name}_low (p = 0.9)`, data: s.alphaLow, borderColor: t.warn, borderDash: [6, 4], borderWidth: 1.5 },
       ]);
     }
     this.card(grid, 'norm', 'Feature norm ‖f(x)‖ before normalization', { title: 'step' }, { title: '‖f(x)‖' }, [
@@ -260,7 +266,8 @@ export class RunView {
             h('span', {}, 'Data ', h('b', {}, st.dataset.source)),
             h('span', {}, h('b', {}, st.dataset.identities.toLocaleString()), ' identities, ', h('b', {}, st.dataset.images.toLocaleString()), ' images'),
             h('span', {}, 'Verification ', h('b', {}, st.dataset.pairs.toLocaleString()), ` pairs (${st.dataset.folds} folds, ${st.dataset.verifyIdentities} identities)`),
-            h('span', {}, 'alpha_low ', h('b', {}, st.alphaLow.toFixed(2))),
+            h('span', {}, 'Head ', h('b', { id: 'head' }, `${HEAD_NAMES[c.loss]} ${headParameters(c)}`.trim())),
+            scaleOf(c) ? h('span', {}, `${scaleOf(c)?.name}_low `, h('b', {}, st.alphaLow.toFixed(2))) : null,
           )
         : null,
       r.reason && r.status !== 'completed' ? h('div', { class: 'reason', id: 'reason' }, r.reason) : null,
@@ -289,6 +296,32 @@ export class RunView {
           ['EER', pct(v.eer, 2), pct(b.eer, 2)],
           ['threshold (cosine)', v.threshold.toFixed(4), b.threshold.toFixed(4)],
         ],
+      ),
+      this.evaluationsTable(),
+    );
+  }
+
+  /** The run's checkpoints verified on other pairs (eval), newest last. */
+  private evaluationsTable(): HTMLElement | string {
+    const evaluations = this.run.evaluations ?? [];
+    if (!evaluations.length) return '';
+    return h(
+      'div',
+      { id: 'evaluations' },
+      h('h2', {}, 'Evaluations'),
+      table(
+        ['when', 'checkpoint', 'pairs', 'flip', '10-fold accuracy', 'TAR @ FAR=1e-3', 'TAR @ FAR=1e-2', 'AUC', 'EER'],
+        evaluations.map((e) => [
+          new Date(e.time).toLocaleString(),
+          `epoch ${e.checkpoint.epoch}`,
+          `${e.pairsSource} (${e.verification.pairs.toLocaleString()} pairs)`,
+          e.flip ? 'yes' : 'no',
+          `${pct(e.verification.accuracy, 2)} ± ${pct(e.verification.accuracyStd, 2)}`,
+          pct(tarAt(e.verification, 1e-3), 2),
+          pct(tarAt(e.verification, 1e-2), 2),
+          e.verification.auc.toFixed(4),
+          pct(e.verification.eer, 2),
+        ]),
       ),
     );
   }
@@ -319,6 +352,13 @@ export class RunView {
     for (const c of this.charts.values()) c.destroy();
     this.charts.clear();
   }
+}
+
+/** The scale a head learns or keeps, as its chart names it; undefined for plain softmax. */
+function scaleOf(config: RunSnapshot['config']): { name: string; title: string; trainable: boolean } | undefined {
+  if (config.loss === 'l2-softmax') return { name: 'alpha', title: 'Alpha', trainable: config.alphaTrainable };
+  if (hasScaleS(config.loss)) return { name: 's', title: 'Scale s', trainable: config.scaleTrainable };
+  return undefined;
 }
 
 /** A run in these states can continue from its checkpoint (the host checks that one exists). */

@@ -18,6 +18,7 @@ import type { RunLauncher } from './launcher';
 import type { RunStore } from './run-store';
 import { readControlFile } from './run-writer';
 import { TRAINER_NODE_FLAGS } from './runtime';
+import { cellJobId } from './sweep';
 import type { SweepStore } from './sweep-store';
 
 export type { SlurmOptions } from '../shared/sweep';
@@ -527,15 +528,6 @@ export interface SlurmLauncherOptions {
   now?: () => number;
 }
 
-/** A cell's job: the one recorded in its run, else the sweep's newest submission that ran it. */
-function cellJob(sweep: SweepRecord | undefined, record: RunRecord): string | undefined {
-  if (record.job?.jobId) return record.job.jobId;
-  if (!record.job && record.owner?.jobId) return record.owner.jobId;
-  const index = sweep?.cells.findIndex((c) => c.runId === record.id) ?? -1;
-  const submission = [...(sweep?.submissions ?? [])].reverse().find((s) => s.cells.includes(index));
-  return submission ? `${submission.jobId}_${index}` : undefined;
-}
-
 export class SlurmLauncher implements RunLauncher {
   readonly kind = 'slurm' as const;
   private readonly exec: CommandRunner;
@@ -628,7 +620,7 @@ export class SlurmLauncher implements RunLauncher {
 
   /** scancel of the run's job (pending or running); "already completed" is not an error. */
   async cancel(record: RunRecord): Promise<void> {
-    const jobId = cellJob(await this.opts.sweeps.ofRun(record.id), record);
+    const jobId = cellJobId(await this.opts.sweeps.ofRun(record.id), record);
     if (!jobId) return;
     await this.scancel([jobId]);
     this.log(record.id, `scancel ${jobId}`);
@@ -659,7 +651,7 @@ export class SlurmLauncher implements RunLauncher {
         continue;
       }
       if (raw.status === 'queued' && !raw.job) continue;
-      const jobId = cellJob(await this.opts.sweeps.ofRun(raw.id), raw);
+      const jobId = cellJobId(await this.opts.sweeps.ofRun(raw.id), raw);
       if (jobId) watched.push({ raw, jobId });
     }
     if (!watched.length) return;

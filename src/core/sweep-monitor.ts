@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import type { SweepRecord, SweepSnapshot } from '../shared/sweep';
 import { Emitter, type Disposable } from './emitter';
 import { statStamp, type RunMonitor } from './run-monitor';
+import { isRunId } from './run-store';
 import { sweepSnapshot } from './sweep';
 import type { SweepStore } from './sweep-store';
 
@@ -112,7 +113,7 @@ export class SweepMonitor implements Disposable {
 
   private async ids(): Promise<string[]> {
     try {
-      return (await fs.readdir(this.store.root)).filter((n) => !n.startsWith('.'));
+      return (await fs.readdir(this.store.root)).filter(isRunId);
     } catch {
       return [];
     }

@@ -207,8 +207,22 @@ export function stat(values: number[]): Stat | undefined {
   return { mean, std: Math.sqrt(variance), n: values.length };
 }
 
+/**
+ * A Slurm cell's job as Slurm names it ("1234_5"): the one recorded in its
+ * run, else the sweep's newest submission that ran the cell (its trainer may
+ * have started before the job was recorded), else the trainer's own
+ * SLURM_JOB_ID.
+ */
+export function cellJobId(sweep: SweepRecord | undefined, record: RunRecord | undefined): string | undefined {
+  if (record?.job?.jobId) return record.job.jobId;
+  const index = sweep?.cells.findIndex((c) => c.runId === record?.id) ?? -1;
+  const submission = index < 0 || record?.job ? undefined : [...(sweep?.submissions ?? [])].reverse().find((s) => s.cells.includes(index));
+  if (submission) return `${submission.jobId}_${index}`;
+  return record?.owner?.jobId;
+}
+
 /** The figure's metrics of one run: its latest verified epoch (the final model, not the best epoch picked on the test pairs). */
-export function cellView(cell: SweepCell, record: RunRecord | undefined): CellView {
+export function cellView(cell: SweepCell, record: RunRecord | undefined, jobId?: string): CellView {
   const v = record?.summary?.final ?? null;
   return {
     index: cell.index,
@@ -227,7 +241,7 @@ export function cellView(cell: SweepCell, record: RunRecord | undefined): CellVi
     auc: v?.auc ?? null,
     eer: v?.eer ?? null,
     alpha: record?.summary?.alpha ?? null,
-    jobId: record?.job?.jobId ?? record?.owner?.jobId,
+    jobId,
   };
 }
 
@@ -304,7 +318,7 @@ export function sweepFigure(sweep: SweepRecord, cells: CellView[]): FigureView {
 
 /** Everything the sweep dashboard and the CLI report show, from the sweep and its runs' records. */
 export function sweepSnapshot(sweep: SweepRecord, records: (id: string) => RunRecord | undefined): SweepSnapshot {
-  const cells = sweep.cells.map((c) => cellView(c, records(c.runId)));
+  const cells = sweep.cells.map((c) => cellView(c, records(c.runId), cellJobId(sweep, records(c.runId))));
   const counts: SweepSnapshot['counts'] = {};
   for (const c of cells) counts[c.status] = (counts[c.status] ?? 0) + 1;
   return { sweep, cells, figure: sweepFigure(sweep, cells), counts };

@@ -378,18 +378,18 @@ export function describeConfig(config: RunConfig): string {
 /** The head's hyperparameters as papers write them, e.g. "s=64, m=0.35"; ↗ marks a learned scale; empty for softmax. */
 export function headParameters(config: RunConfig): string {
   const learned = (value: number, trainable: boolean) => `${trimNumber(value)}${trainable ? '↗' : ''}`;
-  const s = `s=${learned(config.scale, config.scaleTrainable)}`;
+  const s = () => `s=${learned(config.scale, config.scaleTrainable)}`;
   switch (config.loss) {
     case 'softmax':
       return '';
     case 'l2-softmax':
       return `α=${learned(config.alpha, config.alphaTrainable)}`;
     case 'normface':
-      return s;
+      return s();
     case 'cosface':
-      return `${s}, m=${trimNumber(config.cosfaceMargin)}`;
+      return `${s()}, m=${trimNumber(config.cosfaceMargin)}`;
     case 'arcface':
-      return `${s}, m=${trimNumber(config.arcfaceMargin)}${config.arcfaceEasyMargin ? ', easy margin' : ''}`;
+      return `${s()}, m=${trimNumber(config.arcfaceMargin)}${config.arcfaceEasyMargin ? ', easy margin' : ''}`;
   }
 }
 

@@ -125,6 +125,12 @@ describe('dashboard webview in Chromium', function () {
     await send(p, { type: 'status', runId: 'r1', status: 'completed', name: 'renamed run' });
     assert.equal(await p.textContent('#run-name'), 'renamed run');
     assert.equal(await p.$('#stop'), null);
+    // An evaluation stored by `eval` after the run ended shows under the verification table, once.
+    const evaluation = { v: 1, time: Date.now(), type: 'evaluation', checkpoint: { name: 'epoch-003', epoch: 3, step: 30 }, pairsSource: '/data/lfw/pairs.txt', flip: true, verification: l2Epochs[l2Epochs.length - 1].verification, images: 100, seconds: 2 };
+    for (let k = 0; k < 2; k++) await send(p, { type: 'event', runId: 'r1', event: evaluation });
+    const rows = await p.$$eval('#evaluations tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1, 4).map((td) => td.textContent)));
+    assert.equal(rows.length, 1);
+    assert.deepEqual([rows[0][0], rows[0][2]], ['epoch 3', 'yes']);
     await p.close();
   });
 
@@ -178,6 +184,11 @@ describe('dashboard webview in Chromium', function () {
     assert.ok(!diff.some((r) => r[0] === 'epochs'));
     const metrics = await p.$$eval('#metrics-table tbody tr', (trs) => trs.length);
     assert.equal(metrics, 2);
+    const paper = await p.$$eval('#paper-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 4).map((td) => td.textContent)));
+    assert.deepEqual(paper.map((r) => r[0]), ['Softmax', 'L2-softmax'], 'grouped by head, baseline first');
+    await p.click('#paper-table button:has-text("Copy LaTeX")');
+    await p.waitForSelector('#paper-table button:has-text("Cop")');
+    assert.match(await p.textContent('#paper-table h2') ?? '', /Copied|Copy failed/);
     await p.screenshot({ path: path.join(SHOTS, 'compare-dark.png'), fullPage: true });
     await p.close();
   });

@@ -17,6 +17,8 @@ const CODE_SERVER = path.join(ROOT, '.cache/code-server/node_modules/.bin/code-s
 const SUITE = path.join(ROOT, 'out/integration');
 const RESULTS_DIR = path.join(ROOT, 'test-results');
 const TIMEOUT_MS = Number(process.env.L2SOFTMAX_E2E_TIMEOUT_MS ?? 20 * 60 * 1000);
+/** L2SOFTMAX_E2E_ONLY=durable runs only the window-reload / killed-host / second-window checks (while working on them). */
+const ONLY_DURABLE = process.env.L2SOFTMAX_E2E_ONLY === 'durable';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -160,13 +162,21 @@ async function waitUntil<T>(what: string, ms: number, check: () => T | undefined
   }
 }
 
-/** Runs a command from the palette, the way a user does (F1, its title, Enter). */
+/** Runs a command from the palette, the way a user does (F1, its title, Enter), once the palette lists it. */
 async function palette(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
   const input = '.quick-input-widget:not([style*="display: none"]) input';
-  await page.waitForSelector(input, { timeout: 15000 });
-  await page.fill(input, `>${title}`);
-  await page.waitForTimeout(800);
+  const first = '.quick-input-widget:not([style*="display: none"]) .monaco-list-row:first-child';
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('F1');
+    await page.waitForSelector(input, { timeout: 15000 });
+    await page.fill(input, `>${title}`);
+    await page.waitForTimeout(800);
+    const label = await page.$eval(first, (el) => el.textContent ?? '').catch(() => '');
+    if (label.includes(title.split(': ').pop() as string)) break;
+    await page.keyboard.press('Escape');
+    if (attempt >= 30) throw new Error(`the palette does not list "${title}" (first entry: "${label}")`);
+    await page.waitForTimeout(1000);
+  }
   await page.keyboard.press('Enter');
 }
 
@@ -177,26 +187,61 @@ async function startFromPalette(page: Page, workspace: string): Promise<DiskRun>
   return waitUntil('a new run to take its first step', 120000, () => diskRuns(workspace).find((r) => !before.has(r.id) && r.status === 'running' && (r.progress?.step ?? 0) > 0));
 }
 
-/** Waits for a dashboard frame showing `name` with `status` (and, when given, the epoch text). */
-async function dashboardShows(page: Page, name: string, status: string, epoch?: string): Promise<boolean> {
+/** Waits for the dashboard frame of run `id` to show `status` (and, when given, the epoch text). */
+async function dashboardShows(page: Page, id: string, status: string, epoch?: string): Promise<boolean> {
   const t0 = Date.now();
   while (Date.now() - t0 < 60000) {
     for (const frame of page.frames()) {
-      const [n, st, ep] = await Promise.all(['#run-name', '#run-status', '#epoch'].map((sel) => frame.$eval(sel, (el) => el.textContent ?? '').catch(() => '')));
-      if (n === name && st === status && (!epoch || ep === epoch)) return true;
+      const [state, st, ep] = await Promise.all([
+        frame.$eval('#app', (el) => (el as HTMLElement).dataset.state ?? '').catch(() => ''),
+        ...['#run-status', '#epoch'].map((sel) => frame.$eval(sel, (el) => el.textContent ?? '').catch(() => '')),
+      ]);
+      if (state.includes(`"${id}"`) && st === status && (!epoch || ep === epoch)) return true;
     }
     await new Promise((r) => setTimeout(r, 500));
   }
   return false;
 }
 
-function extensionHostPids(): number[] {
-  const out = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;
-  return out
-    .split('\n')
-    .filter((l) => l.includes('--type=extensionHost'))
-    .map((l) => Number(l.trim().split(/\s+/)[0]))
-    .filter((pid) => pid > 0);
+/** Reloads the window the way a user does (Developer: Reload Window), which saves the open editors first. */
+async function reloadWindow(page: Page): Promise<void> {
+  const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60000 });
+  await palette(page, 'Developer: Reload Window');
+  await navigated;
+  await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
+}
+
+/** Waits for the Runs view to list a run named `name` with the codicon of its status (e.g. "pass" for completed). */
+async function runsViewShows(page: Page, name: string, icon: string): Promise<boolean> {
+  await page.click('.activitybar [aria-label^="L2-Softmax"]').catch(() => undefined);
+  const t0 = Date.now();
+  while (Date.now() - t0 < 60000) {
+    const found = await page
+      .$$eval('.monaco-list-row', (rows, [n, i]) => rows.some((r) => (r.textContent ?? '').includes(n) && !!r.querySelector(`.codicon-${i}`)), [name, icon])
+      .catch(() => false);
+    if (found) return true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+/** Extension hosts started by this harness's code-server (not another one running on the machine). */
+function extensionHostPids(serverPid: number): number[] {
+  const rows = spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/))
+    .filter((m): m is RegExpMatchArray => !!m)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3] }));
+  const ours = new Set([serverPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of rows) {
+      if (!ours.has(r.ppid) || ours.has(r.pid)) continue;
+      ours.add(r.pid);
+      grew = true;
+    }
+  }
+  return rows.filter((r) => ours.has(r.pid) && r.args.includes('--type=extensionHost')).map((r) => r.pid);
 }
 
 function check(ok: boolean, what: string): boolean {
@@ -209,7 +254,7 @@ function check(ok: boolean, what: string): boolean {
  * through a window reload and through a SIGKILLed extension host, and a second
  * window can stop it.
  */
-async function durableRuns(browser: import('playwright-core').Browser, page: Page, url: string, workspace: string): Promise<boolean> {
+async function durableRuns(browser: import('playwright-core').Browser, page: Page, url: string, workspace: string, serverPid: number): Promise<boolean> {
   const settingsFile = path.join(workspace, '.vscode', 'settings.json');
   const settings = existsSync(settingsFile) ? JSON.parse(readFileSync(settingsFile, 'utf8')) : {};
   const write = (extra: Record<string, unknown>) => {
@@ -221,8 +266,7 @@ async function durableRuns(browser: import('playwright-core').Browser, page: Pag
     write({ 'l2softmax.epochs': 6 });
     await page.waitForTimeout(1500);
     const run = await startFromPalette(page, workspace);
-    await page.reload();
-    await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
+    await reloadWindow(page);
     const stepAtReload = diskRuns(workspace).find((r) => r.id === run.id)?.progress?.step ?? 0;
     const training = await waitUntil('the run to go on training after the reload', 60000, () =>
       diskRuns(workspace).find((r) => r.id === run.id && ((r.progress?.step ?? 0) > stepAtReload || r.status === 'completed')),
@@ -230,18 +274,20 @@ async function durableRuns(browser: import('playwright-core').Browser, page: Pag
     ok = check(training.owner?.pid === run.owner?.pid, `"${run.name}" keeps training through a window reload (same trainer, pid ${run.owner?.pid}; step ${stepAtReload} at reload)`) && ok;
     const done = await waitUntil('the reloaded run to finish', 240000, () => diskRuns(workspace).find((r) => r.id === run.id && r.status !== 'running'));
     ok = check(done.status === 'completed' && done.summary?.epochs === 6, `it completes all 6 epochs (${done.status}, ${done.summary?.epochs} epochs)`) && ok;
-    ok = check(await dashboardShows(page, run.name, 'completed', '6/6'), 'its restored dashboard shows it completed at epoch 6/6') && ok;
+    ok = check(await dashboardShows(page, run.id, 'completed', '6/6'), 'its restored dashboard shows it completed at epoch 6/6') && ok;
     await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-durable-reload.png') });
 
+    // A name of its own, so the Runs view check below cannot see another run.
+    write({ 'l2softmax.epochs': 6, 'l2softmax.alpha': 20 });
+    await page.waitForTimeout(1500);
     const second = await startFromPalette(page, workspace);
-    const hosts = extensionHostPids();
+    const hosts = extensionHostPids(serverPid);
     for (const pid of hosts) process.kill(pid, 'SIGKILL');
     ok = check(hosts.length > 0, `killed the extension host (SIGKILL, pid ${hosts.join(', ')}) while "${second.name}" trains`) && ok;
     const orphan = await waitUntil('the orphaned run to finish', 240000, () => diskRuns(workspace).find((r) => r.id === second.id && r.status !== 'running'));
     ok = check(orphan.status === 'completed' && orphan.summary?.epochs === 6, `the run still completes without an editor (${orphan.status}, ${orphan.summary?.epochs} epochs)`) && ok;
-    await page.reload();
-    await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
-    ok = check(await dashboardShows(page, second.name, 'completed', '6/6'), 'after reconnecting, its dashboard shows it completed') && ok;
+    await reloadWindow(page);
+    ok = check(await runsViewShows(page, second.name, 'pass'), `after reconnecting, the Runs view shows "${second.name}" completed`) && ok;
     await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-durable-killed-host.png') });
 
     write({ 'l2softmax.epochs': 200 });
@@ -255,7 +301,7 @@ async function durableRuns(browser: import('playwright-core').Browser, page: Pag
       await palette(other, 'L2-Softmax: Stop Run');
       const stopped = await waitUntil('the run to stop', 60000, () => diskRuns(workspace).find((r) => r.id === long.id && r.status !== 'running'));
       ok = check(stopped.status === 'stopped', `Stop from a second window stops "${long.name}" (${stopped.status})`) && ok;
-      ok = check(await dashboardShows(page, long.name, 'stopped'), 'the first window\'s dashboard shows it stopped') && ok;
+      ok = check(await dashboardShows(page, long.id, 'stopped'), 'the first window\'s dashboard shows it stopped') && ok;
     } finally {
       await other.close();
     }
@@ -303,6 +349,12 @@ async function main(): Promise<number> {
     ];
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('pageerror', (e) => log.write(`[page] ${e.message}\n`));
+    const windowUrl = `${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload.slice(0, 1)))}`;
+    if (ONLY_DURABLE) {
+      await page.goto(windowUrl);
+      await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
+      return (await durableRuns(browser, page, windowUrl, workspace, server.pid as number)) ? 0 : 1;
+    }
     await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
     console.log(`e2e: VS Code (code-server) at ${base}, workspace ${workspace}`);
     const t0 = Date.now();
@@ -325,9 +377,8 @@ async function main(): Promise<number> {
     for (const p of report.passes) console.log(`  ✔ ${p.fullTitle} (${p.duration} ms)`);
     for (const f of report.failures) console.log(`  ✘ ${f.fullTitle}\n      ${(f.err.stack ?? f.err.message ?? '').split('\n').slice(0, 6).join('\n      ')}`);
     console.log(`e2e: ${report.stats.passes} passing, ${report.stats.failures} failing, ${report.stats.pending} pending in ${(report.stats.duration / 1000).toFixed(1)} s`);
-    const windowUrl = `${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload.slice(0, 1)))}`;
     const restored = await reloadRestoresDashboard(page, windowUrl, workspace);
-    const durable = await durableRuns(browser, page, windowUrl, workspace);
+    const durable = await durableRuns(browser, page, windowUrl, workspace, server.pid as number);
     return report.stats.failures === 0 && report.stats.passes > 0 && restored && durable ? 0 : 1;
   } finally {
     await browser.close().catch(() => undefined);

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Api } from '../../src/extension/main';
@@ -131,6 +132,41 @@ describe('sweeps in VS Code', () => {
     assert.ok((figure.series[0].points[1].stats.accuracy?.mean ?? 0) > 0.4);
     assert.equal(figure.softmax[0].point.stats.accuracy?.n, 2);
     assert.ok(Math.abs((figure.alphaLow ?? 0) - Math.log(90)) < 1e-9);
+    api.sweepDashboards.close(sweep.id);
+  });
+
+  it('Start Sweep on Slurm (when a cluster answers here, as in CI): checks the shared folder, submits one job array, records the job ids and follows it to completion', async function () {
+    const ping = spawnSync('scontrol', ['ping'], { encoding: 'utf8' });
+    if (ping.error || !/UP/.test(ping.stdout ?? '')) {
+      console.log('      skipped: no Slurm controller answers on this machine (.ci/run starts test/slurm/cluster.sh)');
+      return this.skip();
+    }
+    for (const [k, v] of Object.entries({ 'slurm.cpusPerTask': 1, 'slurm.maxParallel': 2 })) await config().update(k, v, vscode.ConfigurationTarget.Workspace);
+    const prompts = answer({
+      'Sweep: vary which setting?': (_o, items) => items?.find((i) => i.label === 'Alpha'),
+      'Sweep: values of Alpha': () => '4, 16, softmax',
+      'Sweep: also vary a second setting': (_o, items) => items?.find((i) => i.label === 'No second setting'),
+      'Sweep: seeds per cell': () => '1',
+      'Sweep: run 3 runs where?': (_o, items) => items?.find((i) => i.launcher === 'slurm'),
+    });
+    let sweep: SweepRecord;
+    try {
+      sweep = (await vscode.commands.executeCommand('l2softmax.startSweep')) as SweepRecord;
+    } finally {
+      prompts.restore();
+      for (const k of ['slurm.cpusPerTask', 'slurm.maxParallel']) await config().update(k, undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    assert.ok(sweep && sweep.id, `Start Sweep returned nothing (asked: ${prompts.asked.join(' | ')})`);
+    assert.equal(sweep.launcher, 'slurm');
+    assert.equal(sweep.submissions?.length, 1);
+    const arrayId = sweep.submissions![0].jobId;
+    assert.equal(sweep.base.workers, 1, 'a task trains on the CPUs Slurm gave it');
+    const done = await until(() => {
+      const snap = api.sweepMonitor.snapshot(sweep.id);
+      return snap && !snap.counts.queued && !snap.counts.running ? snap : undefined;
+    }, 600000, 'every Slurm task to finish');
+    assert.equal(done.counts.completed, 3, JSON.stringify(done.cells.map((c) => [c.runId, c.status, c.reason])));
+    for (const cell of done.cells) assert.equal(cell.jobId, `${arrayId}_${cell.index}`);
     api.sweepDashboards.close(sweep.id);
   });
 });

@@ -1,10 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { RunMonitor } from '../../src/core/run-monitor';
 import { RunStore } from '../../src/core/run-store';
 import { settingSpec } from '../../src/core/settings';
 import { checkDefinition, defaultAlphas, expandSweep, parseSweepValues, stat, sweepCsv, sweepSnapshot, type SweepDefinition } from '../../src/core/sweep';
+import { SweepMonitor } from '../../src/core/sweep-monitor';
 import { SweepStore, sweepsRootFor } from '../../src/core/sweep-store';
 import { DEFAULT_CONFIG, alphaLowerBound } from '../../src/shared/config';
 import type { Verification } from '../../src/shared/events';
@@ -191,6 +193,32 @@ describe('sweep store', () => {
     assert.deepEqual(again.cells[2].previousRunIds, [created.cells[2].runId]);
     assert.ok(await runs.get(created.cells[2].runId), 'the old run stays an ordinary run');
     assert.equal((await runs.get(again.cells[2].runId))?.config.alpha, 16);
+  });
+
+  it('the sweep monitor lists sweeps, ignores stray files, and fires when one of a sweep\'s runs changes', async () => {
+    const runs = new RunStore(path.join(root, 'runs'));
+    const sweeps = new SweepStore(sweepsRootFor(runs.root));
+    const created = await sweeps.create({ ...def({ seeds: 1, withLearned: false }), launcher: 'local' }, runs);
+    writeFileSync(path.join(sweeps.root, 'notes.txt'), 'not a sweep');
+    mkdirSync(path.join(sweeps.root, '.tmp'));
+    const monitor = new RunMonitor(runs, { activePollMs: 50, sweepMs: 50 });
+    const sweepMonitor = new SweepMonitor(sweeps, monitor, { pollMs: 50 });
+    try {
+      await monitor.ready();
+      await sweepMonitor.ready();
+      assert.deepEqual(sweepMonitor.list().map((s) => s.id), [created.id]);
+      assert.equal(sweepMonitor.sweepOf(created.cells[2].runId), created.id);
+      assert.deepEqual(sweepMonitor.snapshot(created.id)?.counts, { queued: 4 });
+      const fired = new Promise<string>((resolve) => sweepMonitor.onDidChange(resolve));
+      const r = (await runs.get(created.cells[0].runId))!;
+      await runs.save({ ...r, status: 'completed', summary: { epochs: 1, steps: 1, seconds: 1, imagesPerSec: 1, finalLoss: 1, alpha: 1, bestEpoch: 1, bestAccuracy: 0.9, final: verification(0.9, 0.3) } });
+      await monitor.poke(r.id);
+      assert.equal(await fired, created.id);
+      assert.deepEqual(sweepMonitor.snapshot(created.id)?.counts, { completed: 1, queued: 3 });
+    } finally {
+      sweepMonitor.dispose();
+      monitor.dispose();
+    }
   });
 
   it('creates Slurm cells queued and marked as being submitted', async () => {
