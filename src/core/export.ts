@@ -39,7 +39,8 @@ export function neutralizeFormula(text: string): string {
   return FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? `'${text}` : text;
 }
 
-function cell(value: unknown): string {
+/** One CSV cell: empty for null, undefined and non-finite numbers, formula-like text neutralized, quoted when it must be. */
+export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : neutralizeFormula(String(value));
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
@@ -73,7 +74,7 @@ export function metricsCsv(runs: RunSnapshot[]): string {
         e.seconds,
         e.imagesPerSec,
       ];
-      lines.push(row.map(cell).join(','));
+      lines.push(row.map(csvCell).join(','));
     }
   }
   return lines.join('\n') + '\n';
