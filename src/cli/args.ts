@@ -33,7 +33,7 @@ Options:
   --lr N                 learning rate (default ${DEFAULT_CONFIG.learningRate})
   --optimizer NAME       adam (default) or sgd (with momentum ${DEFAULT_CONFIG.momentum})
   --image-size N         input side in pixels (default ${DEFAULT_CONFIG.imageSize})
-  --device NAME          auto (default), gpu or cpu
+  --device NAME          auto (default), gpu, webgpu (WebGPU only, software adapters too) or cpu
   --seed N               (default ${DEFAULT_CONFIG.seed})
   --out DIR              run folder (default .l2softmax/runs/<id>)
   --resume DIR           continue a stopped, interrupted or failed run from its newest

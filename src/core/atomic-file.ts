@@ -10,12 +10,8 @@ import * as path from 'node:path';
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
 
-/** Errors that mean "the disk cannot take this write", as opposed to a bug. */
-const DISK_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EFBIG']);
-
-export function isDiskError(err: unknown): boolean {
-  return DISK_ERRNOS.has((err as NodeJS.ErrnoException)?.code ?? '');
-}
+/** errno codes that mean the disk (not the program) is the problem: full, over quota, read-only, failing, file too large. */
+export const DISK_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EFBIG']);
 
 function tempName(target: string): string {
   return `${target}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;

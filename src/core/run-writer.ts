@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
 import type { TrainerEvent } from '../shared/events';
 import { HEARTBEAT_MS, RUN_FILES, RUN_FORMAT_VERSION, type ControlRequest, type DatasetFingerprint, type Heartbeat, type Launcher, type RunOwner, type RunRecord } from '../shared/run';
-import { isDiskError, writeFileAtomicSync } from './atomic-file';
+import { DISK_CODES, writeFileAtomicSync } from './atomic-file';
+import { HeartbeatThread } from './heartbeat';
 import { applyToRecord } from './record';
 import { TRAINER_VERSION } from './version';
 
@@ -39,7 +40,7 @@ export interface WriterOptions {
 
 export class RunWriter {
   private readonly fd: number;
-  private readonly timer: NodeJS.Timeout;
+  private readonly heart: HeartbeatThread;
   private readonly now: () => number;
   private lastSave = 0;
   private lastControl = 0;
@@ -60,9 +61,9 @@ export class RunWriter {
     this.endPartialLine();
     this.consumeStaleControl();
     this.saveRecord();
-    this.beat();
-    this.timer = setInterval(() => this.beat(), opts.heartbeatMs ?? HEARTBEAT_MS);
-    this.timer.unref();
+    this.heart = new HeartbeatThread(this.file(RUN_FILES.heartbeat), this.beat(), opts.heartbeatMs ?? HEARTBEAT_MS, (f) => {
+      this.failure ??= folderError(this.file(RUN_FILES.heartbeat), f);
+    });
   }
 
   /**
@@ -127,8 +128,7 @@ export class RunWriter {
     try {
       return write();
     } catch (err) {
-      const reason = isDiskError(err) ? 'the disk is full or cannot be written' : 'it cannot be written';
-      throw new RunFolderError(`Cannot write ${this.file(name)}: ${reason} (${(err as Error).message}). Free space or fix the folder, then resume the run.`);
+      throw folderError(this.file(name), err as NodeJS.ErrnoException);
     }
   }
 
@@ -166,7 +166,7 @@ export class RunWriter {
   setPhase(phase: string): void {
     if (phase === this.phase) return;
     this.phase = phase;
-    this.beat();
+    this.heart.setPhase(phase);
   }
 
   /** True once a stop was asked for through control.json (or the folder became unwritable). */
@@ -216,14 +216,11 @@ export class RunWriter {
     this.guard(RUN_FILES.record, () => writeFileAtomicSync(this.file(RUN_FILES.record), JSON.stringify(this.record, null, 2), 0o600));
   }
 
-  private beat(): void {
-    if (this.closed) return;
+  /** The first beat, written at takeover; the heartbeat thread writes the next ones. */
+  private beat(): Heartbeat {
     const beat: Heartbeat = { time: this.now(), host: hostname(), pid: process.pid, phase: this.phase };
-    try {
-      this.guard(RUN_FILES.heartbeat, () => writeFileAtomicSync(this.file(RUN_FILES.heartbeat), JSON.stringify(beat), 0o600));
-    } catch (err) {
-      this.failure ??= err as RunFolderError;
-    }
+    this.guard(RUN_FILES.heartbeat, () => writeFileAtomicSync(this.file(RUN_FILES.heartbeat), JSON.stringify(beat), 0o600));
+    return beat;
   }
 
   /**
@@ -243,7 +240,7 @@ export class RunWriter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.timer);
+    this.heart.stop();
     try {
       fsyncSync(this.fd);
     } catch {
@@ -251,6 +248,11 @@ export class RunWriter {
     }
     closeSync(this.fd);
   }
+}
+
+function folderError(file: string, err: { code?: string; message: string }): RunFolderError {
+  const reason = err.code && DISK_CODES.has(err.code) ? 'the disk is full or cannot be written' : 'it cannot be written';
+  return new RunFolderError(`Cannot write ${file}: ${reason} (${err.message}). Free space or fix the folder, then resume the run.`);
 }
 
 export function readControlFile(file: string): ControlRequest | undefined {

@@ -12,6 +12,7 @@ import { checkResume } from '../core/resume';
 import { describeConfig, formatErrors } from '../shared/config';
 import type { Dashboards } from './dashboard';
 import type { RunsView } from './runs-view';
+import { evaluateRun } from './evaluate';
 import { editSetting } from './settings-view';
 import { hostSetting, readRunConfig, resetSettings, updateSetting } from './workspace-config';
 
@@ -130,6 +131,10 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       if (ok === 'Reset') await resetSettings();
     }),
     reg('l2softmax.suggestAlpha', () => suggest()),
+    reg('l2softmax.evaluateRun', async (arg: RunArg) => {
+      const run = await pickRun(s, arg, 'Evaluate which run?', (r) => !ACTIVE.has(r.status) && !!r.checkpoint);
+      if (run && requireTrust()) await evaluateRun(s.store, run, s.output, (id) => s.dashboards.open(id));
+    }),
   ];
 }
 

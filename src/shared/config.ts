@@ -11,14 +11,15 @@
  */
 export type LossKind = 'softmax' | 'l2-softmax' | 'normface' | 'cosface' | 'arcface';
 export type OptimizerKind = 'adam' | 'sgd';
-export type DeviceKind = 'auto' | 'gpu' | 'cpu';
+/** auto: the fastest backend that works; gpu: a GPU backend or fail; webgpu: WebGPU on any adapter, software ones included; cpu: never a GPU. */
+export type DeviceKind = 'auto' | 'gpu' | 'webgpu' | 'cpu';
 /** Learning rate over the run: constant, step decay (x lrStepFactor every lrStepEpochs epochs), or cosine to 0. */
 export type LrSchedule = 'constant' | 'step' | 'cosine';
 
 /** In the order comparison tables list them: the baseline, the paper, then its successors. */
 export const LOSSES: readonly LossKind[] = ['softmax', 'l2-softmax', 'normface', 'cosface', 'arcface'];
 export const OPTIMIZERS: readonly OptimizerKind[] = ['adam', 'sgd'];
-export const DEVICES: readonly DeviceKind[] = ['auto', 'gpu', 'cpu'];
+export const DEVICES: readonly DeviceKind[] = ['auto', 'gpu', 'webgpu', 'cpu'];
 export const LR_SCHEDULES: readonly LrSchedule[] = ['constant', 'step', 'cosine'];
 
 export const HEAD_NAMES: Readonly<Record<LossKind, string>> = {

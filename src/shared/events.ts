@@ -7,13 +7,28 @@ import type { RunConfig } from './config';
 
 export const PROTOCOL_VERSION = 1;
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+/** A WebGPU adapter as Dawn reports it (GPUAdapterInfo). */
+export interface GpuAdapter {
+  /** e.g. "nvidia", "amd", "intel", "mesa". */
+  vendor: string;
+  /** e.g. "hopper", "rdna-3", "software"; may be empty. */
+  architecture: string;
+  device: string;
+  /** The driver's own description, e.g. "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)". */
+  description: string;
+  /** False for a software adapter (lavapipe, SwiftShader: Dawn's isFallbackAdapter), which runs on the CPU. */
+  hardware: boolean;
+}
 
 export interface BackendInfo {
   name: BackendName;
-  /** True only when TensorFlow really places ops on a GPU. */
+  /** True only when ops really run on a GPU (a software WebGPU adapter is not one). */
   gpu: boolean;
   gpuName?: string;
+  /** The WebGPU backend's adapter. */
+  adapter?: GpuAdapter;
   /** One line a user can read, e.g. "WebAssembly (XNNPACK, SIMD) on the CPU, no GPU". */
   description: string;
 }
@@ -309,7 +324,9 @@ const SUMMARY = obj({
   final: nullable(VERIFICATION),
 });
 
-const BACKEND = obj({ name: str, gpu: bool, gpuName: optional(str), description: str });
+const ADAPTER = obj({ vendor: str, architecture: str, device: str, description: str, hardware: bool });
+
+const BACKEND = obj({ name: str, gpu: bool, gpuName: optional(str), adapter: optional(ADAPTER), description: str });
 
 const DATASET = obj({
   source: str,

@@ -1,6 +1,7 @@
 // Errors the trainer reports to the user: a reason code (ErrorCode) and a
 // message that says what to fix; and the shape of the trainer's log.
 
+import { DISK_CODES } from '../core/atomic-file';
 import type { ErrorCode } from '../shared/events';
 
 /** Where the trainer's parts report: info lines, and warnings with a code (the `log` and `warning` events). */
@@ -20,13 +21,10 @@ export class TrainerError extends Error {
   }
 }
 
-/** errno codes that mean the disk (not the program) is the problem: full, over quota, read-only, failing. */
-const DISK_ERRNOS: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO']);
-
 /** True for a full, read-only or failing disk, and for errors already marked `code: 'disk'` (the run writer's). */
 export function isDiskError(err: unknown): boolean {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && (code === 'disk' || DISK_ERRNOS.has(code));
+  return typeof code === 'string' && (code === 'disk' || DISK_CODES.has(code));
 }
 
 export function describeError(err: unknown): { code: ErrorCode; message: string } {

@@ -53,7 +53,7 @@ if (mode !== 'render') parentPort?.on('message', async (m: { type: 'init'; state
       parentPort?.postMessage({ type: 'grads', flat: new Float32Array(0), stats: [0, 0, 0, Infinity, -Infinity], n: 0 });
       return;
     }
-    const { flat, stats } = shardGradients(net, m.pixels, m.labels, config);
+    const { flat, stats } = await shardGradients(net, m.pixels, m.labels, config);
     parentPort?.postMessage({ type: 'grads', flat, stats, n: m.labels.length }, [flat.buffer as ArrayBuffer]);
   } catch (err) {
     parentPort?.postMessage({ type: 'error', message: (err as Error).message });

@@ -44,7 +44,7 @@ describe('run config', () => {
     [{ optimizer: 'rmsprop' }, 'optimizer: must be one of "adam", "sgd", got "rmsprop"'],
     [{ momentum: 1 }, 'momentum: must be at most 0.9999, got 1'],
     [{ seed: -1 }, 'seed: must be at least 0, got -1'],
-    [{ device: 'tpu' }, 'device: must be one of "auto", "gpu", "cpu", got "tpu"'],
+    [{ device: 'tpu' }, 'device: must be one of "auto", "gpu", "webgpu", "cpu", got "tpu"'],
     [{ dataset: { path: 3 } }, 'dataset.path: must be a text value, got 3'],
     [{ dataset: { pairsFile: null } }, 'dataset.pairsFile: must be a text value, got null'],
     [{ dataset: { minImagesPerIdentity: 0 } }, 'dataset.minImagesPerIdentity: must be at least 1, got 0'],

@@ -140,13 +140,13 @@ describe('normalized-classifier heads (NormFace, CosFace, ArcFace)', () => {
     close(gradients('cosface', X, W, S).loss, (ce(z0, 0) + ce(z1, 2)) / 2, 1e-5, 'loss');
   });
 
-  it('a learned s is one trainable weight of the classifier; a fixed s adds none', () => {
+  it('a learned s is one trainable weight of the classifier; a fixed s adds none', async () => {
     const learned = buildNet(tinyConfig({ loss: 'normface', scaleTrainable: true, scale: 10 }), 8);
     const fixed = buildNet(tinyConfig({ loss: 'cosface', scale: 10 }), 8);
     assert.deepEqual(learned.train.trainableWeights.map((w) => w.originalName).filter((n) => n.startsWith('classifier')), ['classifier/kernel', 'classifier/scale']);
     assert.equal(learned.head.scaleVariable()?.originalName, 'classifier/scale');
     assert.deepEqual(fixed.train.trainableWeights.map((w) => w.originalName).filter((n) => n.startsWith('classifier')), ['classifier/kernel']);
-    assert.equal(fixed.head.scale(), 10);
+    assert.equal(await fixed.head.scale(), 10);
     [learned, fixed].forEach((n) => n.train.dispose());
   });
 });

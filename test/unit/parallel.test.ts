@@ -9,15 +9,16 @@ import * as tf from '../../src/trainer/tf';
 import { tinyConfig } from '../fixtures/trainer';
 
 describe('data-parallel training over worker threads', () => {
-  it('averages shard gradients into the full-batch gradient', () => {
+  it('averages shard gradients into the full-batch gradient', async () => {
     const config = tinyConfig({ alphaTrainable: true });
     const net = buildNet(config, 8);
     const rng = new Rng(9);
     const len = config.imageSize * config.imageSize * config.channels;
     const pixels = Float32Array.from({ length: 13 * len }, () => rng.normal() * 0.5);
     const labels = Int32Array.from({ length: 13 }, () => rng.int(8));
-    const whole = shardGradients(net, pixels, labels, config).flat;
-    const parts = [[0, 5], [5, 9], [9, 13]].map(([a, b]) => ({ weight: (b - a) / 13, values: shardGradients(net, pixels.subarray(a * len, b * len), labels.subarray(a, b), config).flat }));
+    const whole = (await shardGradients(net, pixels, labels, config)).flat;
+    const parts = [];
+    for (const [a, b] of [[0, 5], [5, 9], [9, 13]]) parts.push({ weight: (b - a) / 13, values: (await shardGradients(net, pixels.subarray(a * len, b * len), labels.subarray(a, b), config)).flat });
     const avg = weightedSum(parts);
     const scale = whole.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     whole.forEach((v, i) => assert.ok(Math.abs(v - avg[i]) <= 1e-5 * scale, `gradient ${i}: ${v} vs ${avg[i]}`));

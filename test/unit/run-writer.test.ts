@@ -72,6 +72,21 @@ describe('run writer', () => {
     assert.deepEqual(tmpFiles(root), []);
   });
 
+  it('keeps beating while the training thread is blocked (a long synchronous render or scoring)', async () => {
+    const run = await store.create(DEFAULT_CONFIG, 'busy');
+    writer = RunWriter.open(store.dir(run.id), { launcher: 'local', heartbeatMs: 100 });
+    await new Promise((r) => setTimeout(r, 200)); // the heartbeat thread starts
+    const t0 = Date.now();
+    while (Date.now() - t0 < 800) {
+      // blocked, as the trainer's main thread is while it renders its share of the synthetic faces
+    }
+    const beat = JSON.parse(readFileSync(store.file(run.id, 'heartbeat.json'), 'utf8'));
+    assert.ok(beat.time > t0 + 300, `last beat ${beat.time - t0} ms into an 800 ms block`);
+    writer.setPhase('training');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(JSON.parse(readFileSync(store.file(run.id, 'heartbeat.json'), 'utf8')).phase, 'training');
+  });
+
   it('reads stop and rename requests from control.json, and drops requests older than its launch', async () => {
     const run = await store.create(DEFAULT_CONFIG, 'old name');
     writeFileSync(store.file(run.id, 'control.json'), JSON.stringify({ stop: true, requestedAt: new Date(Date.now() - 60000).toISOString() }));

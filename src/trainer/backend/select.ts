@@ -1,7 +1,10 @@
 // Picks the fastest TensorFlow.js backend that works here, never silently:
-//   tfjs-node-gpu (CUDA 11.2 + cuDNN 8.1) -> tfjs-node -> WebAssembly -> pure-JS cpu.
+//   tfjs-node-gpu (CUDA 11.2 + cuDNN 8.1) -> WebGPU on a hardware adapter (Dawn)
+//   -> tfjs-node -> WebAssembly with our kernels -> pure-JS cpu.
 // Native packages are optional dependencies whose install downloads libtensorflow;
-// where that failed, require() throws and we move on, saying why.
+// where that failed, require() throws and we move on, saying why. WebGPU's Dawn
+// is optional too; a software adapter (lavapipe, SwiftShader) is used only when
+// the device setting is "webgpu".
 
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -10,6 +13,7 @@ import type { DeviceKind } from '../../shared/config';
 import type { BackendInfo } from '../../shared/events';
 import { TrainerError, type TrainerLog } from '../errors';
 import { disableSimdKernels, enableSimdKernels, registerWasmKernels } from './wasm-kernels';
+import { WEBGPU, adapterLine, openWebGpu, releaseWebGpu } from './webgpu';
 
 type Loader = () => unknown;
 
@@ -63,6 +67,24 @@ async function tryNative(kind: 'gpu' | 'cpu', log: TrainerLog): Promise<BackendI
     gpu: onGpu,
     gpuName: name,
     description: onGpu ? `TensorFlow native on GPU${name ? ` (${name})` : ''}` : 'TensorFlow native (tfjs-node) on the CPU, no GPU',
+  };
+}
+
+/** WebGPU through Dawn; a software adapter only with `allowSoftware` (device "webgpu"). */
+async function tryWebGpu(allowSoftware: boolean, log: TrainerLog): Promise<BackendInfo | undefined> {
+  if (!allowed(WEBGPU)) return undefined;
+  const opened = await openWebGpu(allowSoftware);
+  if (!opened.ok) {
+    log.info(`WebGPU is not usable: ${opened.reason}`);
+    return undefined;
+  }
+  const { adapter } = opened;
+  return {
+    name: WEBGPU,
+    gpu: adapter.hardware,
+    gpuName: adapter.hardware ? adapter.description || adapter.device : undefined,
+    adapter,
+    description: `WebGPU (Dawn) on ${adapterLine(adapter)}`,
   };
 }
 
@@ -147,28 +169,36 @@ async function useCpu(log: TrainerLog): Promise<BackendInfo> {
   return { name: 'cpu', gpu: false, description: 'pure JavaScript on the CPU (slow), no GPU' };
 }
 
+const GPU_REQUIREMENTS =
+  '@tensorflow/tfjs-node-gpu 4.22 needs Linux or Windows x64 with CUDA 11.2 and cuDNN 8.1 (libcudart.so.11.0 on the library path); ' +
+  'WebGPU needs the webgpu package and a GPU with a Vulkan, Metal or D3D12 driver (on Linux: libvulkan.so.1 and the vendor\'s Vulkan ICD). ' +
+  'Run `npm run gpu-check` to see what works here';
+
 /** Selects and initializes the backend for `device`; throws a TrainerError when it cannot be honoured. */
 export async function initBackend(device: DeviceKind, log: TrainerLog): Promise<BackendInfo> {
   // Silences tfjs's own console banners ("Hi, looks like you are running..."); we report the backend ourselves.
   tf.enableProdMode();
-  if (device === 'gpu') {
-    const info = await tryNative('gpu', log);
-    if (!info || !info.gpu) {
-      throw new TrainerError(
-        'gpu-unavailable',
-        'device is "gpu" but no GPU can be used: @tensorflow/tfjs-node-gpu 4.22 needs Linux or Windows x64 with CUDA 11.2 and cuDNN 8.1 ' +
-          '(check that `npm install @tensorflow/tfjs-node-gpu` succeeded and libcudart.so.11.0 is on the library path), ' +
-          'or set device to "auto" to train on the CPU.',
-      );
-    }
+  if (device === 'webgpu') {
+    const info = await tryWebGpu(true, log);
+    if (!info) throw new TrainerError('gpu-unavailable', `device is "webgpu" but WebGPU cannot be used (see the log line above). ${GPU_REQUIREMENTS}.`);
     return info;
   }
+  if (device === 'gpu') {
+    const native = await tryNative('gpu', log);
+    if (native?.gpu) return native;
+    const webgpu = await tryWebGpu(false, log);
+    if (webgpu) return webgpu;
+    throw new TrainerError('gpu-unavailable', `device is "gpu" but no GPU can be used. ${GPU_REQUIREMENTS}, or set device to "auto" to train on the CPU.`);
+  }
   if (device === 'auto') {
-    const gpu = await tryNative('gpu', log);
-    if (gpu?.gpu) return gpu;
-    if (gpu) {
-      log.warn('gpu-not-used', `${gpu.description}. Training continues on the CPU.`);
-      return gpu;
+    const native = await tryNative('gpu', log);
+    if (native?.gpu) return native;
+    const webgpu = await tryWebGpu(false, log);
+    if (webgpu) return webgpu;
+    if (native) {
+      await tf.setBackend('tensorflow');
+      log.warn('gpu-not-used', `${native.description}. Training continues on the CPU.`);
+      return native;
     }
   }
   const candidates = [() => tryNative('cpu', log), () => tryWasm(log)];
@@ -178,4 +208,9 @@ export async function initBackend(device: DeviceKind, log: TrainerLog): Promise<
   }
   if (!allowed('cpu')) throw new TrainerError('backend-unavailable', 'No TensorFlow.js backend could be initialized.');
   return useCpu(log);
+}
+
+/** Frees what the active backend holds outside tfjs's tensors (WebGPU's device, which would keep the process alive). */
+export async function releaseBackend(): Promise<void> {
+  await releaseWebGpu();
 }

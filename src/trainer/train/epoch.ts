@@ -77,7 +77,7 @@ export class EpochTrainer {
   }
 
   /** The feature scale now (alpha, s); null for softmax. */
-  scale(): number | null {
+  scale(): Promise<number | null> {
     return this.deps.net.head.scale();
   }
 
@@ -91,7 +91,7 @@ export class EpochTrainer {
       addStep(progress, stats, batch.labels.length);
       const last = s === batches.steps - 1;
       const stop = this.deps.shouldStop();
-      this.reportStep(batches.epoch, s + 1, stats, last || stop);
+      await this.reportStep(batches.epoch, s + 1, stats, last || stop);
       // A stop during the last step lets the epoch end as usual (verification, full checkpoint).
       if (stop && !last) return s + 1;
     }
@@ -116,7 +116,7 @@ export class EpochTrainer {
   }
 
   /** A step event, at most every stepInterval unless `force`. */
-  private reportStep(epoch: number, epochStep: number, stats: StepStats, force: boolean): void {
+  private async reportStep(epoch: number, epochStep: number, stats: StepStats, force: boolean): Promise<void> {
     const now = Date.now();
     if (!force && now - this.window.lastEvent < this.deps.stepInterval) return;
     this.deps.emit({
@@ -126,7 +126,7 @@ export class EpochTrainer {
       epochStep,
       loss: stats.loss,
       accuracy: stats.accuracy,
-      alpha: this.scale(),
+      alpha: await this.scale(),
       featureNorm: stats.norm,
       imagesPerSec: this.window.images / Math.max((now - this.window.start) / 1000, MIN_SECONDS),
     });

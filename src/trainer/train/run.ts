@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { alphaLowerBound, hasScaleS, scaleLowerBound, type RunConfig } from '../../shared/config';
 import type { BackendInfo, ErrorCode, EventBody, FinishStatus, RunSummary } from '../../shared/events';
-import { initBackend } from '../backend/select';
+import { initBackend, releaseBackend } from '../backend/select';
 import { EpochBatches } from '../data/batches';
 import type { Dataset } from '../data/dataset';
 import { formatPairs } from '../data/lfw-pairs';
@@ -240,6 +240,7 @@ class TrainingRun {
     this.net?.train.dispose();
     this.optimizer?.dispose();
     await this.data?.close?.().catch(() => undefined);
+    await releaseBackend();
   }
 
   // ---- epochs
@@ -264,7 +265,7 @@ class TrainingRun {
     const trainer = this.epochs as EpochTrainer;
     const stoppedAt = await trainer.trainSteps(batches, first, progress);
     progress.seconds += (Date.now() - sessionStart) / 1000;
-    this.summary.alpha = trainer.scale();
+    this.summary.alpha = await trainer.scale();
     if (trainer.trained) this.summary.imagesPerSec = trainer.imagesPerSec();
     if (stoppedAt !== undefined) {
       await this.checkpoint(epoch, stoppedAt, progress);

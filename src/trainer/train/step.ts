@@ -66,17 +66,17 @@ function gradients(net: Net, pixels: Float32Array, labels: Int32Array, config: R
 }
 
 /** Gradient of the mean loss on one shard, flattened in trainable-variable order. */
-export function shardGradients(net: Net, pixels: Float32Array, labels: Int32Array, config: RunConfig): { flat: Float32Array; stats: ShardStats } {
+export async function shardGradients(net: Net, pixels: Float32Array, labels: Int32Array, config: RunConfig): Promise<{ flat: Float32Array; stats: ShardStats }> {
   const { grads, stats } = gradients(net, pixels, labels, config);
   const vars = trainableVariables(net);
   const flat = new Float32Array(vars.reduce((s, v) => s + v.size, 0));
   let offset = 0;
   for (const v of vars) {
     const g = grads[v.name];
-    flat.set(g.dataSync() as Float32Array, offset);
+    flat.set((await g.data()) as Float32Array, offset);
     offset += v.size;
   }
-  const s = Array.from(stats.dataSync()) as ShardStats;
+  const s = Array.from(await stats.data()) as ShardStats;
   tf.dispose([stats, ...Object.values(grads)]);
   return { flat, stats: s };
 }
@@ -233,7 +233,7 @@ export class ParallelStep implements StepRunner {
       return r.request({ type: 'step', pixels: px, labels: lb }, [px.buffer, lb.buffer]);
     });
     const [a, b] = shard(0);
-    const own = shardGradients(this.net, pixels.subarray(a * len, b * len), labels.subarray(a, b), this.config);
+    const own = await shardGradients(this.net, pixels.subarray(a * len, b * len), labels.subarray(a, b), this.config);
     const parts: { flat: Float32Array; stats: ShardStats; n: number }[] = [{ ...own, n: b - a }];
     for (const r of await Promise.all(replies)) {
       if (r.type !== 'grads') throw new TrainerError('internal', 'A training worker sent an unexpected reply.');
@@ -253,7 +253,7 @@ export class ParallelStep implements StepRunner {
   }
 }
 
-/** Worker threads to use: the setting, or one per core (0 = auto); only the WebAssembly and cpu backends are single-threaded. */
+/** Worker threads to use: the setting, or one per core (0 = auto); only the WebAssembly and cpu backends are single-threaded (a GPU backend runs one process per GPU). */
 export function workerCount(setting: number, backend: BackendName): number {
   if (backend !== 'wasm' && backend !== 'cpu') return 1;
   return Math.max(1, Math.min(setting > 0 ? setting : cpus().length, 16));

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { CHECKPOINT_NAME, checkpointsDir, readCompleteMeta, type CheckpointPosition } from '../../core/checkpoints';
 import { formatErrors, resolveConfig, upgradeConfig, type RunConfig } from '../../shared/config';
 import type { EvaluationEvent, EventBody } from '../../shared/events';
-import { initBackend } from '../backend/select';
+import { initBackend, releaseBackend } from '../backend/select';
 import { loadDataset } from '../data/load';
 import { loadPairsFile } from '../data/pairs-file';
 import { pairsSet } from '../data/pairs-set';
@@ -66,6 +66,7 @@ export async function evaluateCheckpoint(opts: EvaluateOptions): Promise<EventBo
     }
   } finally {
     net.train.dispose();
+    await releaseBackend();
   }
 }
 

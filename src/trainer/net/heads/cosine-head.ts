@@ -154,8 +154,8 @@ export abstract class CosineHead implements Head {
     return tf.tidy(() => tf.mul(output, this.layer.scaleTensor()));
   }
 
-  scale(): number {
-    return (this.layer.scaleTensor().dataSync() as Float32Array)[0];
+  async scale(): Promise<number> {
+    return ((await this.layer.scaleTensor().data()) as Float32Array)[0];
   }
 
   scaleVariable(): tf.LayerVariable | undefined {

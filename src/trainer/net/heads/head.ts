@@ -13,8 +13,8 @@ export interface Head {
   loss(output: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
   /** Logits without a margin: their argmax is the predicted class. */
   logits(output: tf.Tensor2D): tf.Tensor2D;
-  /** The feature scale now (alpha, or s); null for plain softmax. */
-  scale(): number | null;
+  /** The feature scale now (alpha, or s); null for plain softmax. Read asynchronously (WebGPU has no synchronous reads). */
+  scale(): Promise<number | null>;
   /** The scale's variable when it is learned: it gets its own learning rate and no weight decay. */
   scaleVariable(): tf.LayerVariable | undefined;
 }

@@ -78,8 +78,8 @@ export class L2Constrain extends tf.layers.Layer {
   }
 
   /** Current alpha (the learned value when trainable). */
-  currentAlpha(): number {
-    if (this.alpha) return (this.alpha.read().dataSync() as Float32Array)[0];
+  async currentAlpha(): Promise<number> {
+    if (this.alpha) return ((await this.alpha.read().data()) as Float32Array)[0];
     return this.alphaInit;
   }
 
@@ -123,7 +123,7 @@ export class L2SoftmaxHead implements Head {
     return output;
   }
 
-  scale(): number {
+  scale(): Promise<number> {
     return this.layer.currentAlpha();
   }
 

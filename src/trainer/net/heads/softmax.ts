@@ -20,7 +20,7 @@ export class SoftmaxHead implements Head {
     return output;
   }
 
-  scale(): number | null {
+  async scale(): Promise<number | null> {
     return null;
   }
 
