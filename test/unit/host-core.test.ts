@@ -71,7 +71,7 @@ describe('settings table and package.json', () => {
     assert.match(parseNumberInput(alpha, 'abc').error ?? '', /not a finite number/);
     assert.match(parseNumberInput(alpha, '').error ?? '', /Enter a number/);
     assert.match(parseNumberInput(settingSpec('epochs')!, '2.5').error ?? '', /whole number/);
-    assert.equal(checkSetting(settingSpec('device')!, 'tpu'), 'must be one of "auto", "gpu", "cpu", got "tpu"');
+    assert.equal(checkSetting(settingSpec('device')!, 'tpu'), 'must be one of "auto", "gpu", "webgpu", "cpu", got "tpu"');
     assert.match(parseNumberInput(settingSpec('scaleLearningRate')!, '0').error ?? '', /must be greater than 0/);
     assert.equal(checkSetting(settingSpec('maxConcurrentRuns')!, 0), 'must be at least 1, got 0');
   });
