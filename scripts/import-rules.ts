@@ -27,7 +27,7 @@ export interface Violation {
 /** What an import names: a module of this repository (its repo-relative path without extension), a Node built-in, or a package. */
 type Target = { kind: 'local'; module: string } | { kind: 'builtin' } | { kind: 'package'; name: string };
 
-/** The src/core modules the trainer may use: the run folder it writes (and the facts it shares with the host). */
+/** The src/core modules the trainer may use: the run folder it writes, how files are written durably and user-only (the decode cache too), and the facts it shares with the host. */
 const TRAINER_CORE_MODULES = new Set(['src/core/run-writer', 'src/core/atomic-file', 'src/core/fingerprint', 'src/core/checkpoints']);
 const WEBVIEW_PACKAGES = new Set(['chart.js']);
 

@@ -15,12 +15,12 @@ SETTINGS.forEach((s, i) => {
   if (s.options) p.enum = s.options;
   if (s.min !== undefined) { if (s.exclusiveMin) p.exclusiveMinimum = s.min; else p.minimum = s.min; }
   if (s.max !== undefined) p.maximum = s.max;
-  if (s.kind === 'folder' || s.kind === 'file') p.scope = s.key === 'nodePath' ? 'machine-overridable' : 'resource';
+  // nodePath picks the executable a run starts: only the user's own (machine) settings may set it, never a workspace's.
+  if (s.kind === 'folder' || s.kind === 'file') p.scope = s.key === 'nodePath' ? 'machine' : 'resource';
   properties[`l2softmax.${s.key}`] = p;
 });
-properties['l2softmax.openDashboardOnStart'] = { type: 'boolean', default: true, markdownDescription: 'Open the run dashboard when a run starts.', order: SETTINGS.length };
 SLURM_SETTINGS.forEach((s, i) => {
-  const p: Record<string, unknown> = { type: s.type, default: s.default, markdownDescription: s.description, order: SETTINGS.length + 1 + i };
+  const p: Record<string, unknown> = { type: s.type, default: s.default, markdownDescription: s.description, order: SETTINGS.length + i };
   if (s.minimum !== undefined) p.minimum = s.minimum;
   if (s.option === 'setup') p.editPresentation = 'multilineText';
   // Where Node.js and the modules are differs per machine (a login node over Remote-SSH).

@@ -26,6 +26,9 @@ Options:
   --lr-schedule NAME     ${LR_SCHEDULES.join(', ')} (default ${DEFAULT_CONFIG.lrSchedule})
   --dataset SRC          "synthetic" (default) or an ImageFolder root (root/<identity>/<image>)
   --pairs FILE           LFW pairs.txt (or CSV path1,path2,same) for verification
+  --strict-data          fail on an undecodable image (default: skip it and report it)
+  --allow-pairs-outside-folder
+                         let the pairs file name images outside its images folder
   --epochs N             (default ${DEFAULT_CONFIG.epochs})
   --batch-size N         (default ${DEFAULT_CONFIG.batchSize})
   --lr N                 learning rate (default ${DEFAULT_CONFIG.learningRate})
@@ -75,6 +78,14 @@ const NUMERIC: Record<string, string> = {
   seed: 'seed',
 };
 
+/** Flags that turn a boolean field on. */
+const SWITCHES: Record<string, string> = {
+  'alpha-trainable': 'alphaTrainable',
+  'scale-trainable': 'scaleTrainable',
+  'strict-data': 'dataset.strictData',
+  'allow-pairs-outside-folder': 'dataset.allowPairsOutsideFolder',
+};
+
 /** Parses argv (without "node cli.js"); `readConfig` loads a --config file. */
 export function parseCli(argv: string[], readConfig: (file: string) => unknown): CliOptions {
   let parsed;
@@ -96,6 +107,8 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
         'lr-schedule': { type: 'string' },
         dataset: { type: 'string' },
         pairs: { type: 'string' },
+        'strict-data': { type: 'boolean' },
+        'allow-pairs-outside-folder': { type: 'boolean' },
         epochs: { type: 'string' },
         'batch-size': { type: 'string' },
         lr: { type: 'string' },
@@ -129,8 +142,7 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
   if (values.loss !== undefined) config = setField(config, 'loss', values.loss);
   if (values.optimizer !== undefined) config = setField(config, 'optimizer', values.optimizer);
   if (values.device !== undefined) config = setField(config, 'device', values.device);
-  if (values['alpha-trainable']) config = setField(config, 'alphaTrainable', true);
-  if (values['scale-trainable']) config = setField(config, 'scaleTrainable', true);
+  for (const [flag, field] of Object.entries(SWITCHES)) if (values[flag as keyof typeof values]) config = setField(config, field, true);
   if (values['lr-schedule'] !== undefined) config = setField(config, 'lrSchedule', values['lr-schedule']);
   if (values.margin !== undefined) config = setField(config, marginField(config), numberFlag('margin', values.margin));
   if (values.dataset !== undefined) config = setField(config, 'dataset.path', values.dataset === 'synthetic' ? '' : values.dataset);

@@ -2,7 +2,7 @@
 
 import { HEAD_NAMES, headParameters } from '../shared/config';
 import { FAR_TARGETS, type EpochEvent, type FinishedEvent, type StartedEvent, type TrainerEvent } from '../shared/events';
-import { pct, tarAtFar } from '../shared/format';
+import { minMax, pct, tarAtFar } from '../shared/format';
 
 export function formatStarted(e: StartedEvent): string {
   const c = e.config;
@@ -12,7 +12,8 @@ export function formatStarted(e: StartedEvent): string {
   return [
     `Backend   ${e.backend.description}${e.workers && e.workers > 1 ? `, data-parallel on ${e.workers} threads` : ''}`,
     `Data      ${d.source}: ${d.identities} identities, ${d.images} images (${d.imagesPerIdentity.min}-${d.imagesPerIdentity.max} per identity, median ${d.imagesPerIdentity.median})` +
-      `${d.validationImages ? `, ${d.validationImages} held out for validation` : ''}${d.skippedIdentities ? `, ${d.skippedIdentities} identities skipped (too few images)` : ''}`,
+      `${d.validationImages ? `, ${d.validationImages} held out for validation` : ''}${d.skippedIdentities ? `, ${d.skippedIdentities} identities skipped (too few images)` : ''}` +
+      `${d.skippedImages ? `, ${d.skippedImages.count} undecodable images skipped (${d.skippedImages.examples.join(', ')}${d.skippedImages.count > d.skippedImages.examples.length ? ', ...' : ''})` : ''}`,
     `Verify    ${d.pairs} pairs (${d.matchedPairs} matched) in ${d.folds} folds over ${d.verifyImages} images of ${d.verifyIdentities} identities, from ${d.pairsSource ?? 'held-out identities'}` +
       `${d.imageSizes?.length ? `; source image sizes ${d.imageSizes.map((s) => `${s.width}x${s.height} (${s.count})`).join(', ')}${(d.distinctImageSizes ?? 0) > d.imageSizes.length ? ', ...' : ''}` : ''}`,
     `Model     ${loss}; ${c.imageSize}x${c.imageSize}x${c.channels} input, width ${c.width}, ${c.embeddingSize}-d embedding, ${e.parameters.toLocaleString('en-US')} parameters`,
@@ -49,7 +50,7 @@ export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): 
       ...FAR_TARGETS.map((f) => pct(tarAtFar(v, f))),
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const widths = rows[0].map((_, i) => minMax(rows.map((r) => r[i].length)).max);
   const table = rows.map((r) => r.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n');
   const s = finished.summary;
   const head =

@@ -1,9 +1,14 @@
 // Durable file writes: replace a file atomically (temp file, fsync, rename,
 // fsync of the folder) so a reader sees the old or the new content, never half
-// of one, and a crash or a full disk leaves no temp file behind.
+// of one, and a crash or a full disk leaves no temp file behind. Also the
+// user-only permissions that files and folders holding a user's data get.
 
 import { closeSync, fsyncSync, openSync, promises as fs, renameSync, rmSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
+
+/** User-only permissions for files and folders that hold a user's data (where the OS has them). */
+export const PRIVATE_FILE_MODE = 0o600;
+export const PRIVATE_DIR_MODE = 0o700;
 
 /** errno codes that mean the disk (not the program) is the problem: full, over quota, read-only, failing, file too large. */
 export const DISK_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EFBIG']);
@@ -60,4 +65,16 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     throw err;
   }
   fsyncDirSync(path.dirname(target));
+}
+
+/** Creates `dir` (and missing parents) user-only, and narrows an existing one to that. */
+export async function makePrivateDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  if (process.platform === 'win32') return;
+  try {
+    await fs.chmod(dir, PRIVATE_DIR_MODE);
+  } catch (err) {
+    // Someone else's folder (a shared cache set up on purpose): leave its permissions alone.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+  }
 }

@@ -4,10 +4,11 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { RunConfig } from '../shared/config';
-import { median } from '../shared/format';
+import { alphaLowerBound, heldOutIdentities, scaleLowerBound, type RunConfig } from '../shared/config';
+import { minMedianMax } from '../shared/format';
 import { isImageFile } from '../shared/images';
 import type { DatasetStats } from '../shared/events';
+import { markdown } from './markdown';
 import type { RunStore } from './run-store';
 
 export interface DatasetSummary {
@@ -50,14 +51,20 @@ export async function summarizeDataset(config: RunConfig): Promise<DatasetSummar
       // not a folder, or unreadable: the trainer reports it by name
     }
   }
-  const images = counts.reduce((a, b) => a + b, 0);
+  return summaryFromCounts(counts, skipped, root, config.dataset.minImagesPerIdentity);
+}
+
+/** The summary of a folder from its per-identity image counts (those with enough images) and the number skipped. */
+export function summaryFromCounts(counts: number[], skipped: number, root: string, minImages: number): DatasetSummary {
+  let images = 0;
+  for (const n of counts) images += n;
   return {
     classes: counts.length,
     images,
-    perIdentity: { min: counts.length ? Math.min(...counts) : 0, median: median(counts), max: counts.length ? Math.max(...counts) : 0 },
+    perIdentity: minMedianMax(counts),
     skipped,
     source: path.basename(root) || root,
-    error: counts.length ? undefined : `no identity folder with at least ${config.dataset.minImagesPerIdentity} image(s) in ${root}`,
+    error: counts.length ? undefined : `no identity folder with at least ${minImages} image(s) in ${root}`,
   };
 }
 
@@ -67,4 +74,34 @@ export async function lastRunStats(store: RunStore, datasetPath: string): Promis
     if (r.dataset && r.config.dataset.path === datasetPath) return r.dataset;
   }
   return undefined;
+}
+
+/**
+ * The Settings view's dataset paragraph (markdown): counts, alpha_low for the
+ * classes a run would train, and what the latest run on the folder measured.
+ * Folder names and run.json contents are anyone's to commit: all escaped.
+ */
+export function datasetTooltip(s: DatasetSummary, config: RunConfig, last?: DatasetStats): string {
+  if (s.error) return markdown`⚠ ${s.error}`;
+  const heldOut = !!config.dataset.path && !config.dataset.pairsFile;
+  const classes = heldOut && s.classes >= 4 ? s.classes - heldOutIdentities(s.classes) : s.classes;
+  const skipped = s.skipped ? markdown`; ${s.skipped} identities skipped (fewer than ${config.dataset.minImagesPerIdentity} images)` : '';
+  const parts = [
+    markdown`**Dataset** ${s.source}: ${s.classes.toLocaleString()} identities, ${s.images.toLocaleString()} images, ` +
+      markdown`${s.perIdentity.min}–${s.perIdentity.max} per identity (median ${s.perIdentity.median})` +
+      `${skipped}.`,
+  ];
+  if (heldOut) parts.push(markdown`Without a pairs file ${s.classes - classes} identities are held out for verification, leaving ${classes} classes.`);
+  parts.push(markdown`alpha_low = log(0.9 (C − 2) / 0.1) = **${alphaLowerBound(classes, 0.9).toFixed(2)}** for C = ${classes} classes.`);
+  parts.push(markdown`s_low = (C − 1)/C · log(0.9 (C − 1) / 0.1) = **${scaleLowerBound(classes, 0.9).toFixed(2)}** (NormFace, CosFace, ArcFace; about twice that suits a margin).`);
+  if (last) parts.push(lastRunLine(last));
+  return parts.join('\n\n');
+}
+
+function lastRunLine(last: DatasetStats): string {
+  const listed = Array.isArray(last.imageSizes) ? last.imageSizes : [];
+  const sizes = listed.map((z) => `${z.width}×${z.height} (${z.count})`).join(', ');
+  const more = (last.distinctImageSizes ?? 0) > listed.length ? ', …' : '';
+  const sizesPart = sizes ? markdown`; image sizes ${sizes}${more}` : '';
+  return markdown`Last run on it: ${Number(last.pairs).toLocaleString()} verification pairs (${last.pairsSource ?? 'held-out identities'})` + `${sizesPart}.`;
 }

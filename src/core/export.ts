@@ -1,4 +1,5 @@
-// CSV export of per-epoch metrics, one row per epoch of every run.
+// CSV export of per-epoch metrics, one row per epoch of every run. Text cells
+// that a spreadsheet would run as formulas are neutralized.
 
 import type { RunSnapshot } from '../shared/dashboard';
 import { FAR_TARGETS } from '../shared/events';
@@ -28,9 +29,20 @@ export const CSV_COLUMNS = [
   'images_per_sec',
 ] as const;
 
-function cell(value: unknown): string {
+/** A text cell a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @, or a leading tab or CR. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** Text that is just a number ("-0.5") stays a number. */
+const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** Run names and settings come from run.json files anyone can commit: a formula-like text cell gets a leading '. */
+export function neutralizeFormula(text: string): string {
+  return FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? `'${text}` : text;
+}
+
+/** One CSV cell: empty for null, undefined and non-finite numbers, formula-like text neutralized, quoted when it must be. */
+export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : String(value);
+  const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : neutralizeFormula(String(value));
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
@@ -62,7 +74,7 @@ export function metricsCsv(runs: RunSnapshot[]): string {
         e.seconds,
         e.imagesPerSec,
       ];
-      lines.push(row.map(cell).join(','));
+      lines.push(row.map(csvCell).join(','));
     }
   }
   return lines.join('\n') + '\n';

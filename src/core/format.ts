@@ -2,6 +2,7 @@
 
 import { alphaLowerBound, type RunConfig } from '../shared/config';
 import { formatDuration, pct, secondsLeft, tarAtFar } from '../shared/format';
+import { markdown } from './markdown';
 import type { RunRecord } from './run-store';
 
 export { formatDuration, pct } from '../shared/format';
@@ -52,8 +53,32 @@ export function configRows(config: RunConfig): [string, string][] {
     }
   };
   walk(config as unknown as Record<string, unknown>, '');
-  if (!config.dataset.path) return rows.filter(([k]) => !k.startsWith('dataset.pairs') && k !== 'dataset.minImagesPerIdentity');
+  if (!config.dataset.path) return rows.filter(([k]) => !FOLDER_ONLY.has(k));
   return rows.filter(([k]) => !k.startsWith('dataset.synthetic.'));
+}
+
+/** Config fields that mean nothing for the built-in synthetic faces. */
+const FOLDER_ONLY = new Set(['dataset.pairsFile', 'dataset.pairsImages', 'dataset.minImagesPerIdentity', 'dataset.strictData', 'dataset.allowPairsOutsideFolder']);
+
+/**
+ * The Runs view's tooltip of a run, as markdown. Everything in it comes from
+ * run.json, which anyone can commit, so every value is escaped.
+ */
+export function runTooltip(record: RunRecord): string {
+  const parts = [markdown`**${record.name}** — ${record.status}`];
+  if (record.reason) parts.push(markdown`${record.reason}`);
+  const s = record.summary;
+  if (s?.final) {
+    parts.push(
+      markdown`Best 10-fold accuracy ${pct(s.bestAccuracy)} (epoch ${s.bestEpoch}); latest AUC ${Number(s.final.auc).toFixed(4)}, EER ${pct(s.final.eer)}, ` +
+        markdown`TAR@FAR=1e-3 ${pct(tarAt(record, 1e-3))}`,
+    );
+  }
+  if (record.backend) parts.push(markdown`Backend: ${record.backend.description}`);
+  parts.push(markdown`Started ${new Date(record.startedAt ?? record.createdAt).toLocaleString()}`);
+  const rows = configRows(record.config).map(([k, v]) => markdown`| ${k} | ${v} |`);
+  parts.push(['| setting | value |', '|---|---|', ...rows].join('\n'));
+  return parts.join('\n\n') + '\n';
 }
 
 /** The alpha a user should start from: 25% above the paper's bound at p = 0.9, rounded up. */

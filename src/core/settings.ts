@@ -5,6 +5,7 @@
 // only host-only settings carry a rule of their own.
 
 import { DEFAULT_CONFIG, checkValue, fieldRule, getField, resolveConfig, setField, type ConfigResult, type Rule, type RunConfig } from '../shared/config';
+import { escapeMarkdown, markdownCode } from './markdown';
 
 export type SettingKind = 'number' | 'integer' | 'boolean' | 'enum' | 'folder' | 'file' | 'text';
 
@@ -53,10 +54,12 @@ export const SETTINGS: readonly SettingSpec[] = ([
   { key: 'cosfaceMargin', field: 'cosfaceMargin', kind: 'number', label: 'CosFace margin m', default: d.cosfaceMargin, description: 'CosFace additive cosine margin: the true class scores s (cos θ − m). The paper uses 0.35.' },
   { key: 'arcfaceMargin', field: 'arcfaceMargin', kind: 'number', label: 'ArcFace margin m', default: d.arcfaceMargin, description: 'ArcFace additive angular margin in radians: the true class scores s cos(θ + m). The paper uses 0.5. Past θ + m = π the score continues linearly, cos θ − m sin m, so it keeps falling with θ.' },
   { key: 'arcfaceEasyMargin', field: 'arcfaceEasyMargin', kind: 'boolean', label: 'ArcFace easy margin', default: d.arcfaceEasyMargin, description: 'ArcFace: apply the margin only where cos θ > 0 (InsightFace\'s easy_margin) instead of the linear continuation past θ + m = π.' },
-  { key: 'datasetFolder', field: 'dataset.path', kind: 'folder', label: 'Dataset folder', default: d.dataset.path, description: 'ImageFolder root (root/<identity>/<image>). Empty: the built-in synthetic face set.' },
+  { key: 'datasetFolder', field: 'dataset.path', kind: 'folder', label: 'Dataset folder', default: d.dataset.path, description: 'ImageFolder root (`root/<identity>/<image>`). Empty: the built-in synthetic face set.' },
   { key: 'pairsFile', field: 'dataset.pairsFile', kind: 'file', label: 'Pairs file', default: d.dataset.pairsFile, description: 'LFW pairs.txt (or CSV path1,path2,same) for verification. Empty: pairs drawn from held-out identities.' },
   { key: 'pairsImagesFolder', field: 'dataset.pairsImages', kind: 'folder', label: 'Pairs images folder', default: d.dataset.pairsImages, description: 'Folder holding the images the pairs file names. Empty: the folder of the pairs file.' },
   { key: 'minImagesPerIdentity', field: 'dataset.minImagesPerIdentity', kind: 'integer', label: 'Min images per identity', default: d.dataset.minImagesPerIdentity, description: 'Training identities with fewer images are skipped.' },
+  { key: 'strictData', field: 'dataset.strictData', kind: 'boolean', label: 'Strict data', default: d.dataset.strictData, description: 'Fail the run on an image that cannot be decoded. Off: such images are skipped and the run reports how many and which.' },
+  { key: 'allowPairsOutsideFolder', field: 'dataset.allowPairsOutsideFolder', kind: 'boolean', label: 'Pairs outside their folder', default: d.dataset.allowPairsOutsideFolder, description: 'Let the pairs file name images outside the pairs images folder (absolute paths, `..`, links leading out). Off: such pairs stop the run.' },
   { key: 'imageSize', field: 'imageSize', kind: 'integer', label: 'Image size', default: d.imageSize, description: 'Side of the square network input in pixels; images are resized to it.' },
   { key: 'channels', field: 'channels', kind: 'enum', label: 'Channels', default: d.channels, description: '3 for RGB, 1 for grayscale.' },
   { key: 'epochs', field: 'epochs', kind: 'integer', label: 'Epochs', default: d.epochs, description: 'Passes over the training set; verification and a checkpoint follow each.' },
@@ -76,6 +79,7 @@ export const SETTINGS: readonly SettingSpec[] = ([
   { key: 'nodePath', kind: 'file', label: 'Node path', default: '', rule: { kind: 'string' }, description: 'Node.js used to run the trainer. Empty: `node` on PATH, else the editor\'s own runtime.' },
   { key: 'runsFolder', kind: 'folder', label: 'Runs folder', default: '', rule: { kind: 'string' }, description: 'Where runs are stored. Empty: .l2softmax/runs in the workspace (global storage without a folder).' },
   { key: 'maxConcurrentRuns', kind: 'integer', label: 'Max concurrent runs', default: 1, rule: { kind: 'number', integer: true, min: 1, max: 16 }, description: 'Runs beyond this many wait in a queue.' },
+  { key: 'openDashboardOnStart', kind: 'boolean', label: 'Open dashboard on start', default: true, rule: { kind: 'boolean' }, description: 'Open the run dashboard when a run starts.' },
 ] satisfies SpecInput[]).map(setting);
 
 export function settingSpec(key: string): SettingSpec | undefined {
@@ -119,4 +123,60 @@ export function configFromSettings(get: (key: string) => unknown, base: RunConfi
 
 export function settingFromConfig(config: RunConfig, spec: SettingSpec): unknown {
   return spec.field ? getField(config, spec.field) : undefined;
+}
+
+/** A setting's value as the Settings view shows it. */
+export function displaySetting(spec: SettingSpec, value: unknown): string {
+  if (spec.kind === 'boolean') return value ? 'on' : 'off';
+  if (spec.key === 'workers' && value === 0) return 'auto (one per core)';
+  if (spec.key === 'datasetFolder' && !value) return 'built-in synthetic faces';
+  if ((spec.kind === 'folder' || spec.kind === 'file') && !value) return spec.key === 'nodePath' ? 'node on PATH' : 'not set';
+  return String(value);
+}
+
+/** The Settings view's tooltip (markdown). Values come from settings a workspace can commit: escaped. */
+export function settingTooltip(spec: SettingSpec, value: unknown): string {
+  return (
+    `**${escapeMarkdown(spec.label)}** (${markdownCode(`l2softmax.${spec.key}`)})\n\n${spec.description}\n\n` +
+    `Current: ${markdownCode(displaySetting(spec, value))}, default ${markdownCode(displaySetting(spec, spec.default))}`
+  );
+}
+
+/** The settings only the extension host reads (no run-config field), with their types. */
+export interface HostSettings {
+  nodePath: string;
+  runsFolder: string;
+  maxConcurrentRuns: number;
+  openDashboardOnStart: boolean;
+}
+
+/** A setting's value when it passes the table's check, else its default and why (unset means the default). */
+export function validSetting(spec: SettingSpec, value: unknown): { value: unknown; problem?: string } {
+  if (value === undefined) return { value: spec.default };
+  const reason = checkSetting(spec, value);
+  if (!reason) return { value };
+  return { value: spec.default, problem: `l2softmax.${spec.key} ${reason}: using the default, ${JSON.stringify(spec.default)}.` };
+}
+
+/**
+ * Reads settings through the table: a value of the wrong type or range (say
+ * "maxConcurrentRuns": "two") becomes the default, and `report` hears about it
+ * once per setting and value, not on every read.
+ */
+export class SettingReader {
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly report: (problem: string) => void) {}
+
+  read<K extends keyof HostSettings>(key: K, value: unknown): HostSettings[K] {
+    const spec = settingSpec(key);
+    if (!spec) throw new Error(`no setting l2softmax.${key}`);
+    const checked = validSetting(spec, value);
+    const id = `${key}=${JSON.stringify(value)}`;
+    if (checked.problem && !this.reported.has(id)) {
+      this.reported.add(id);
+      this.report(checked.problem);
+    }
+    return checked.value as HostSettings[K];
+  }
 }

@@ -8,6 +8,7 @@ import { tarAtFar } from '../shared/format';
 import type { RunRecord } from '../shared/run';
 import type { BaselineView, CellVariant, CellView, FigureView, PointView, SeriesView, Stat, SweepAxis, SweepCell, SweepMetric, SweepRecord, SweepSnapshot, SweepValue } from '../shared/sweep';
 import { summarizeDataset } from './dataset-summary';
+import { csvCell } from './export';
 import { SETTINGS, type SettingSpec } from './settings';
 
 /** The swept field that softmax and learned cells replace, and that alpha_low is drawn against. */
@@ -351,9 +352,5 @@ export function sweepCsv(snapshot: SweepSnapshot): string {
     num(c.alpha),
     c.jobId ?? '',
   ]);
-  return [head, ...rows].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
-}
-
-function csvField(text: string): string {
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return [head, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
 }

@@ -15,7 +15,7 @@ import type { RunsView } from './runs-view';
 import { evaluateRun } from './evaluate';
 import { checkGpuSetup } from './gpu-check';
 import { editSetting } from './settings-view';
-import { readRunConfig, resetSettings, settingsTarget } from './workspace-config';
+import { hostSetting, readRunConfig, resetSettings, updateSetting } from './workspace-config';
 
 export interface Services {
   store: RunStore;
@@ -193,7 +193,7 @@ async function launch(s: Services, config: RunRecord['config'], name: string): P
   if (run.status === 'queued') {
     void vscode.window.showInformationMessage(`L2-Softmax: "${name}" is queued: ${s.manager.runningCount()} run(s) already use the l2softmax.maxConcurrentRuns limit.`);
   }
-  if (vscode.workspace.getConfiguration('l2softmax').get('openDashboardOnStart', true)) await s.dashboards.open(run.id, true);
+  if (hostSetting('openDashboardOnStart')) await s.dashboards.open(run.id, true);
   void showStartProgress(s, run);
   return run;
 }
@@ -292,8 +292,7 @@ async function suggest(): Promise<void> {
   }
   const previous = result.config.alpha;
   const { alpha, alphaLow } = suggestAlpha(count.classes);
-  const config = vscode.workspace.getConfiguration('l2softmax');
-  await config.update('alpha', alpha, settingsTarget());
+  if (!(await updateSetting('alpha', alpha))) return;
   const note = result.config.loss === 'softmax' ? ' (alpha is used once the loss is l2-softmax)' : '';
   const undo = await vscode.window.showInformationMessage(
     `L2-Softmax: alpha set to ${alpha}${note}. With ${count.classes} training identities the paper's lower bound for a 0.9 target-class probability is ` +
@@ -301,7 +300,7 @@ async function suggest(): Promise<void> {
       `The suggestion is 25% above the bound.`,
     'Undo',
   );
-  if (undo) await config.update('alpha', previous, settingsTarget());
+  if (undo) await updateSetting('alpha', previous);
 }
 
 export function notifyEnd(run: RunRecord, dashboards: Dashboards): void {

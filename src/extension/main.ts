@@ -33,7 +33,7 @@ export interface Api {
 }
 
 function runsRoot(context: vscode.ExtensionContext): string {
-  const configured = hostSetting('runsFolder', '').trim();
+  const configured = hostSetting('runsFolder').trim();
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   if (configured) return path.resolve(folder ?? context.globalStorageUri.fsPath, configured);
   return folder ? path.join(folder, '.l2softmax', 'runs') : path.join(context.globalStorageUri.fsPath, 'runs');
@@ -50,8 +50,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     store,
     monitor,
     trainerScript,
-    runtime: () => resolveRuntime(hostSetting('nodePath', '')),
-    maxConcurrent: () => hostSetting('maxConcurrentRuns', 1),
+    runtime: () => resolveRuntime(hostSetting('nodePath')),
+    maxConcurrent: () => hostSetting('maxConcurrentRuns'),
     launchers: [slurm],
   });
   await monitor.ready();

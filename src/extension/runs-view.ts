@@ -2,9 +2,10 @@
 // sees it (runs of this window, other windows, the CLI and cluster jobs alike).
 
 import * as vscode from 'vscode';
-import { configRows, pct, runDescription, tarAt } from '../core/format';
+import { runDescription, runTooltip } from '../core/format';
 import type { RunMonitor } from '../core/run-monitor';
 import type { RunRecord, RunStatus } from '../core/run-store';
+import { untrustedMarkdown } from './tooltip';
 
 const ICONS: Record<RunStatus, [string, string | undefined]> = {
   queued: ['clock', undefined],
@@ -81,24 +82,7 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
   }
 }
 
+/** Everything shown comes from run.json, which anyone can commit: escaped (runTooltip), in an untrusted MarkdownString. */
 function tooltip(record: RunRecord): vscode.MarkdownString {
-  const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**${escape(record.name)}** — ${record.status}\n\n`);
-  if (record.reason) md.appendMarkdown(`${escape(record.reason)}\n\n`);
-  const s = record.summary;
-  if (s?.final) {
-    md.appendMarkdown(
-      `Best 10-fold accuracy ${pct(s.bestAccuracy)} (epoch ${s.bestEpoch}); latest AUC ${s.final.auc.toFixed(4)}, EER ${pct(s.final.eer)}, ` +
-        `TAR@FAR=1e-3 ${pct(tarAt(record, 1e-3))}\n\n`,
-    );
-  }
-  if (record.backend) md.appendMarkdown(`Backend: ${escape(record.backend.description)}\n\n`);
-  md.appendMarkdown(`Started ${new Date(record.startedAt ?? record.createdAt).toLocaleString()}\n\n`);
-  md.appendMarkdown('| setting | value |\n|---|---|\n');
-  for (const [k, v] of configRows(record.config)) md.appendMarkdown(`| ${k} | ${escape(v)} |\n`);
-  return md;
-}
-
-function escape(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+  return untrustedMarkdown(runTooltip(record));
 }

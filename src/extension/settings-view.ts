@@ -2,11 +2,11 @@
 
 import * as vscode from 'vscode';
 import { existsSync, statSync } from 'node:fs';
-import { lastRunStats, summarizeDataset } from '../core/dataset-summary';
+import { datasetTooltip, lastRunStats, summarizeDataset } from '../core/dataset-summary';
 import type { RunStore } from '../core/run-store';
-import { SETTINGS, checkSetting, parseNumberInput, settingSpec, type SettingSpec } from '../core/settings';
-import { alphaLowerBound, heldOutIdentities, scaleLowerBound } from '../shared/config';
-import { readRunConfig, settingsTarget } from './workspace-config';
+import { SETTINGS, checkSetting, displaySetting, parseNumberInput, settingSpec, settingTooltip, type SettingSpec } from '../core/settings';
+import { untrustedMarkdown } from './tooltip';
+import { readRunConfig, updateSetting } from './workspace-config';
 
 export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<SettingSpec | undefined>();
@@ -30,11 +30,11 @@ export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscod
     const value = vscode.workspace.getConfiguration('l2softmax').get(spec.key);
     const item = new vscode.TreeItem(spec.label, vscode.TreeItemCollapsibleState.None);
     item.id = `setting.${spec.key}`;
-    item.description = display(spec, value);
+    item.description = displaySetting(spec, value);
     item.contextValue = `setting.${spec.kind}`;
     item.iconPath = new vscode.ThemeIcon(ICONS[spec.kind]);
     item.command = { command: 'l2softmax.editSetting', title: 'Edit Setting', arguments: [spec.key] };
-    item.tooltip = new vscode.MarkdownString(`**${spec.label}** (\`l2softmax.${spec.key}\`)\n\n${spec.description}\n\nCurrent: \`${display(spec, value)}\`, default \`${display(spec, spec.default)}\``);
+    item.tooltip = untrustedMarkdown(settingTooltip(spec, value));
     return item;
   }
 
@@ -43,31 +43,10 @@ export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscod
     if (!['alpha', 'scale', 'datasetFolder', 'pairsFile', 'minImagesPerIdentity'].includes(spec.key)) return item;
     const config = readRunConfig();
     if (!config.ok) return item;
-    const md = item.tooltip instanceof vscode.MarkdownString ? item.tooltip : new vscode.MarkdownString();
-    md.supportThemeIcons = true;
-    md.appendMarkdown('\n\n---\n\n');
     const s = await summarizeDataset(config.config);
-    if (s.error) {
-      md.appendMarkdown(`$(warning) ${s.error}`);
-      item.tooltip = md;
-      return item;
-    }
-    const folder = !!config.config.dataset.path;
-    md.appendMarkdown(
-      `**Dataset** ${s.source}: ${s.classes.toLocaleString()} identities, ${s.images.toLocaleString()} images, ` +
-        `${s.perIdentity.min}–${s.perIdentity.max} per identity (median ${s.perIdentity.median})` +
-        `${s.skipped ? `; ${s.skipped} identities skipped (fewer than ${config.config.dataset.minImagesPerIdentity} images)` : ''}.\n\n`,
-    );
-    const classes = folder && !config.config.dataset.pairsFile && s.classes >= 4 ? s.classes - heldOutIdentities(s.classes) : s.classes;
-    if (folder && !config.config.dataset.pairsFile) md.appendMarkdown(`Without a pairs file ${s.classes - classes} identities are held out for verification, leaving ${classes} classes.\n\n`);
-    md.appendMarkdown(`alpha_low = log(0.9 (C − 2) / 0.1) = **${alphaLowerBound(classes, 0.9).toFixed(2)}** for C = ${classes} classes.`);
-    md.appendMarkdown(`\n\ns_low = (C − 1)/C · log(0.9 (C − 1) / 0.1) = **${scaleLowerBound(classes, 0.9).toFixed(2)}** (NormFace, CosFace, ArcFace; about twice that suits a margin).`);
-    const last = folder ? await lastRunStats(this.store, config.config.dataset.path) : undefined;
-    if (last) {
-      const sizes = last.imageSizes?.map((z) => `${z.width}×${z.height} (${z.count})`).join(', ');
-      md.appendMarkdown(`\n\nLast run on it: ${last.pairs.toLocaleString()} verification pairs (${last.pairsSource ?? 'held-out identities'})${sizes ? `; image sizes ${sizes}${(last.distinctImageSizes ?? 0) > (last.imageSizes?.length ?? 0) ? ', …' : ''}` : ''}.`);
-    }
-    item.tooltip = md;
+    const last = config.config.dataset.path && !s.error ? await lastRunStats(this.store, config.config.dataset.path) : undefined;
+    const base = item.tooltip instanceof vscode.MarkdownString ? item.tooltip.value : '';
+    item.tooltip = untrustedMarkdown(`${base}\n\n---\n\n${datasetTooltip(s, config.config, last)}`);
     return item;
   }
 
@@ -85,14 +64,6 @@ const ICONS: Record<SettingSpec['kind'], string> = {
   file: 'file',
   text: 'symbol-string',
 };
-
-function display(spec: SettingSpec, value: unknown): string {
-  if (spec.kind === 'boolean') return value ? 'on' : 'off';
-  if (spec.key === 'workers' && value === 0) return 'auto (one per core)';
-  if (spec.key === 'datasetFolder' && !value) return 'built-in synthetic faces';
-  if ((spec.kind === 'folder' || spec.kind === 'file') && !value) return spec.key === 'nodePath' ? 'node on PATH' : 'not set';
-  return String(value);
-}
 
 /** Edits one setting with the right control; returns true when a value was written. */
 export async function editSetting(key: string): Promise<boolean> {
@@ -143,8 +114,7 @@ export async function editSetting(key: string): Promise<boolean> {
     void vscode.window.showErrorMessage(`L2-Softmax: ${spec.label} ${reason}; the setting was not changed.`);
     return false;
   }
-  await config.update(spec.key, value, settingsTarget());
-  return true;
+  return updateSetting(spec.key, value);
 }
 
 async function pickPath(spec: SettingSpec, current: string): Promise<string | undefined> {

@@ -160,10 +160,11 @@ async function askSeeds(): Promise<number | undefined> {
 }
 
 async function askLauncher(cells: number): Promise<SweepLauncher | undefined> {
-  const local = { label: "This machine's queue", description: `${cells} runs, ${hostSetting('maxConcurrentRuns', 1)} at a time (l2softmax.maxConcurrentRuns)`, launcher: 'local' as const };
+  const local = { label: "This machine's queue", description: `${cells} runs, ${hostSetting('maxConcurrentRuns')} at a time (l2softmax.maxConcurrentRuns)`, launcher: 'local' as const };
   // Without Slurm's commands here there is nothing to ask.
   if (!findOnPath('sbatch')) return 'local';
-  const partition = hostSetting('slurm.partition', '');
+  // Slurm settings are read as slurmOptionsFrom reads them (they are not in the host settings table).
+  const partition = String(vscode.workspace.getConfiguration('l2softmax').get('slurm.partition') ?? '').trim();
   const slurm = { label: 'Slurm cluster', description: `one job array of ${cells} tasks${partition ? ` on partition ${partition}` : ''} (l2softmax.slurm.* settings)`, launcher: 'slurm' as const };
   return (await vscode.window.showQuickPick([local, slurm], { title: `Sweep: run ${cells} runs where?` }))?.launcher;
 }

@@ -5,12 +5,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { markdown } from '../core/markdown';
 import { cellLabel, sweepCsv } from '../core/sweep';
 import type { SweepMonitor } from '../core/sweep-monitor';
 import { isSweepPanelState, parseWebviewMessage, type HostMessage, type SweepPanelState, type WebviewMessage } from '../shared/dashboard';
 import type { SweepRecord, SweepSnapshot } from '../shared/sweep';
 import { html, type Dashboards } from './dashboard';
 import type { RunsView } from './runs-view';
+import { untrustedMarkdown } from './tooltip';
 
 const VIEW_TYPE = 'l2softmax.sweep';
 
@@ -114,16 +116,18 @@ export class SweepsView implements vscode.TreeDataProvider<SweepNode>, vscode.Di
   }
 }
 
+/** Everything shown comes from sweep.json, which anyone can commit: escaped, in an untrusted MarkdownString. */
 function sweepTooltip(s: SweepRecord, snap: SweepSnapshot): vscode.MarkdownString {
-  const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**${s.name}**\n\n${countsText(snap)}\n\n`);
-  for (const a of s.axes) md.appendMarkdown(`- ${a.field}: ${a.values.join(', ')}\n`);
-  if (s.withSoftmax) md.appendMarkdown('- plain softmax\n');
-  if (s.withLearned) md.appendMarkdown('- learned alpha\n');
-  md.appendMarkdown(`- seeds: ${s.seeds.join(', ')}\n\n`);
-  if (s.alphaLow !== undefined) md.appendMarkdown(`alpha_low = ${s.alphaLow.toFixed(2)} for C = ${s.classes} classes\n\n`);
-  md.appendMarkdown(s.launcher === 'slurm' ? `Slurm${s.submissions?.length ? `, job arrays ${s.submissions.map((j) => j.jobId).join(', ')}` : ''}` : "This machine's queue");
-  return md;
+  const lines = [markdown`**${s.name}**`, markdown`${countsText(snap)}`];
+  const items = s.axes.map((a) => markdown`- ${a.field}: ${a.values.join(', ')}`);
+  if (s.withSoftmax) items.push('- plain softmax');
+  if (s.withLearned) items.push('- learned alpha');
+  items.push(markdown`- seeds: ${s.seeds.join(', ')}`);
+  lines.push(items.join('\n'));
+  if (s.alphaLow !== undefined) lines.push(markdown`alpha_low = ${Number(s.alphaLow).toFixed(2)} for C = ${s.classes} classes`);
+  const jobs = s.submissions?.length ? markdown`, job arrays ${s.submissions.map((j) => j.jobId).join(', ')}` : '';
+  lines.push(s.launcher === 'slurm' ? `Slurm${jobs}` : "This machine's queue");
+  return untrustedMarkdown(lines.join('\n\n'));
 }
 
 /** One notification when a sweep this window saw active has no cell queued or running any more. */

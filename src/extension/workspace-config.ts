@@ -1,6 +1,11 @@
+// Reading and writing the l2softmax.* settings: reads go through the validated
+// settings table, failed writes are shown to the user.
+
 import * as vscode from 'vscode';
-import { SETTINGS, configFromSettings } from '../core/settings';
+import { SETTINGS, SettingReader, configFromSettings, type HostSettings } from '../core/settings';
 import type { ConfigResult } from '../shared/config';
+
+const reader = new SettingReader((problem) => void vscode.window.showWarningMessage(`L2-Softmax: ${problem}`));
 
 /** Snapshots the l2softmax.* settings into a validated run config. */
 export function readRunConfig(): ConfigResult {
@@ -8,8 +13,9 @@ export function readRunConfig(): ConfigResult {
   return configFromSettings((key) => config.get(key));
 }
 
-export function hostSetting<T>(key: string, fallback: T): T {
-  return vscode.workspace.getConfiguration('l2softmax').get<T>(key, fallback);
+/** A host-only setting, checked: a wrong value is reported once and its default used. */
+export function hostSetting<K extends keyof HostSettings>(key: K): HostSettings[K] {
+  return reader.read(key, vscode.workspace.getConfiguration('l2softmax').get(key));
 }
 
 /** Edits go to the workspace's settings when a folder is open, else to the user's. */
@@ -17,8 +23,22 @@ export function settingsTarget(): vscode.ConfigurationTarget {
   return vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
 }
 
+/**
+ * Writes one setting; returns false when that failed (settings.json unwritable,
+ * unparsable or with unsaved changes), after telling the user which setting and why.
+ */
+export async function updateSetting(key: string, value: unknown, target = settingsTarget()): Promise<boolean> {
+  try {
+    await vscode.workspace.getConfiguration('l2softmax').update(key, value, target);
+    return true;
+  } catch (err) {
+    const where = target === vscode.ConfigurationTarget.Global ? 'user settings' : 'workspace settings';
+    void vscode.window.showErrorMessage(`L2-Softmax: could not save l2softmax.${key} to the ${where}: ${(err as Error).message ?? err}`);
+    return false;
+  }
+}
+
 export async function resetSettings(): Promise<void> {
-  const config = vscode.workspace.getConfiguration('l2softmax');
   const target = settingsTarget();
-  for (const spec of SETTINGS) await config.update(spec.key, undefined, target);
+  for (const spec of SETTINGS) await updateSetting(spec.key, undefined, target);
 }

@@ -58,6 +58,10 @@ export interface DatasetConfig {
   pairsImages: string;
   /** Training identities with fewer images are skipped. */
   minImagesPerIdentity: number;
+  /** Fail the run on an undecodable image instead of skipping it (and reporting it). */
+  strictData: boolean;
+  /** Let a pairs file name images outside its images folder (absolute paths, `..`, links leading out). */
+  allowPairsOutsideFolder: boolean;
   synthetic: SyntheticConfig;
 }
 
@@ -134,6 +138,8 @@ export const DEFAULT_CONFIG: RunConfig = {
     pairsFile: '',
     pairsImages: '',
     minImagesPerIdentity: 2,
+    strictData: false,
+    allowPairsOutsideFolder: false,
     synthetic: {
       identities: 300,
       imagesPerIdentity: 16,
@@ -193,6 +199,8 @@ const RULES: Record<string, Rule> = {
   'dataset.pairsFile': { kind: 'string' },
   'dataset.pairsImages': { kind: 'string' },
   'dataset.minImagesPerIdentity': { kind: 'number', integer: true, min: 1, max: 100000 },
+  'dataset.strictData': { kind: 'boolean' },
+  'dataset.allowPairsOutsideFolder': { kind: 'boolean' },
   'dataset.synthetic.identities': { kind: 'number', integer: true, min: 2, max: 100000 },
   'dataset.synthetic.imagesPerIdentity': { kind: 'number', integer: true, min: 2, max: 10000 },
   'dataset.synthetic.verifyIdentities': { kind: 'number', integer: true, min: 2, max: 100000 },

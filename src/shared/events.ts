@@ -53,7 +53,19 @@ export interface DatasetStats {
   validationImages?: number;
   /** Where the verification pairs come from: a pairs file's path, or "held-out identities". */
   pairsSource?: string;
+  /** Images left out because they could not be read or decoded; only when some were. */
+  skippedImages?: SkippedImages;
 }
+
+/** Images left out because they cannot be read or decoded (unless strict data is on, which fails the run). */
+export interface SkippedImages {
+  count: number;
+  /** The first few, relative to their dataset or pairs folder. */
+  examples: string[];
+}
+
+/** The code of the `warning` event a run sends when it leaves undecodable images out. */
+export const SKIPPED_IMAGES_WARNING = 'skipped-images';
 
 export interface NormStats {
   mean: number;
@@ -333,6 +345,7 @@ const DATASET = obj({
   skippedIdentities: optional(int),
   validationImages: optional(int),
   pairsSource: optional(str),
+  skippedImages: optional(obj({ count: int, examples: arrayOf(str) })),
 });
 
 /** The body of each event type, envelope (v, time, type) excluded. */

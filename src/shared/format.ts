@@ -32,3 +32,25 @@ export function median(values: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/**
+ * Smallest and largest value, 0 for both when there are none. A loop, not
+ * Math.min(...values): spreading an array into arguments overflows the stack
+ * past about 125,000 values (one count per identity of a large dataset).
+ */
+export function minMax(values: ArrayLike<number>): { min: number; max: number } {
+  if (!values.length) return { min: 0, max: 0 };
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < min) min = values[i];
+    if (values[i] > max) max = values[i];
+  }
+  return { min, max };
+}
+
+/** Images per identity and the like: min, median and max, 0s when empty. */
+export function minMedianMax(values: number[]): { min: number; median: number; max: number } {
+  const { min, max } = minMax(values);
+  return { min, median: median(values), max };
+}

@@ -1,8 +1,14 @@
 // Errors the trainer reports to the user: a reason code (ErrorCode) and a
-// message that says what to fix.
+// message that says what to fix; and the shape of the trainer's log.
 
 import { DISK_CODES } from '../core/atomic-file';
 import type { ErrorCode } from '../shared/events';
+
+/** Where the trainer's parts report: info lines, and warnings with a code (the `log` and `warning` events). */
+export interface TrainerLog {
+  info(message: string): void;
+  warn(code: string, message: string): void;
+}
 
 /** An error with a reason code and a message written for the user (says what to fix). */
 export class TrainerError extends Error {

@@ -28,6 +28,14 @@ describe('CLI arguments', () => {
     assert.equal(o.json, true);
   });
 
+  it('skips undecodable images unless --strict-data; keeps pairs in their folder unless --allow-pairs-outside-folder', () => {
+    const plain = parseCli(['train'], noFile).config.dataset;
+    assert.deepEqual([plain.strictData, plain.allowPairsOutsideFolder], [false, false]);
+    const strict = parseCli(['train', '--strict-data', '--allow-pairs-outside-folder'], noFile).config.dataset;
+    assert.deepEqual([strict.strictData, strict.allowPairsOutsideFolder], [true, true]);
+    assert.equal(parseCli(['--config', 'run.json'], () => ({ dataset: { strictData: true } })).config.dataset.strictData, true);
+  });
+
   it('layers flags over a --config file', () => {
     const o = parseCli(['--config', 'run.json', '--epochs', '2'], () => ({ alpha: 8, epochs: 50 }));
     assert.equal(o.config.alpha, 8);

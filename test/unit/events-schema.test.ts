@@ -111,6 +111,11 @@ describe('event body validation', () => {
     ['started', 'dataset', undefined],
     ['started', 'dataset.identities', '12'],
     ['started', 'dataset.imagesPerIdentity', undefined],
+    ['started', 'dataset.skippedImages', 2],
+    ['started', 'dataset.skippedImages', { count: 2 }],
+    ['started', 'dataset.skippedImages', { count: '2', examples: [] }],
+    ['started', 'dataset.skippedImages', { count: 2, examples: 'a.jpg' }],
+    ['started', 'dataset.skippedImages', { count: 2, examples: [1] }],
     ['started', 'config', undefined],
     ['started', 'config', 'l2-softmax'],
     ['started', 'config', []],
@@ -169,6 +174,7 @@ describe('event body validation', () => {
     const epoch = first('epoch');
     assert.ok(isTrainerEvent(mutate(epoch, 'validation', null)));
     assert.ok(isTrainerEvent(mutate(epoch, 'verification.tarAtFar.0.threshold', null)));
+    assert.ok(isTrainerEvent(mutate(first('started'), 'dataset.skippedImages', { count: 2, examples: ['d/cut.jpg'] })));
     const finished = first('finished');
     assert.ok(isTrainerEvent(mutate(finished, 'summary.final', null)));
     assert.ok(isTrainerEvent(mutate(finished, 'summary.final', epoch.verification)));

@@ -1,15 +1,20 @@
 import { strict as assert } from 'node:assert';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { resolveConfig, type RunConfig } from '../../src/shared/config';
-import type { EpochEvent, EventBody, FinishedEvent, StartedEvent } from '../../src/shared/events';
+import { SKIPPED_IMAGES_WARNING, type EpochEvent, type EventBody, type FinishedEvent, type StartedEvent } from '../../src/shared/events';
 import { cacheImages } from '../../src/trainer/data/decode-cache';
 import { writeFaceFolder, writePairsTxt } from '../../src/trainer/data/write-face-folder';
 import { folderDataset } from '../../src/trainer/data/folder-dataset';
+import { listImageFolder } from '../../src/trainer/data/image-folder';
+import { loadPairsFile } from '../../src/trainer/data/pairs-file';
 import { encodePng } from '../../src/trainer/data/png';
+import type { TrainerLog } from '../../src/trainer/errors';
 import { train } from '../../src/trainer/train/run';
+
+const quiet: TrainerLog = { info: () => undefined, warn: () => undefined };
 
 function config(dataset: Record<string, unknown>, overrides: Record<string, unknown> = {}): RunConfig {
   const r = resolveConfig({ imageSize: 16, width: 4, embeddingSize: 16, epochs: 1, batchSize: 16, learningRate: 0.003, dataset, ...overrides });
@@ -132,14 +137,14 @@ describe('image folder datasets', function () {
     assert.equal(status, 'completed', JSON.stringify(started));
     assert.equal(started!.dataset.skippedIdentities, 2);
     assert.ok((started!.dataset.distinctImageSizes ?? 0) >= 5);
-    const rgb = await cacheImages([path.join(root, 'Zoë Ångström', 'b.png')], { cacheRoot: path.join(tmp, 'c2'), folder: root, imageSize: 8, channels: 3, log: () => undefined });
+    const rgb = await cacheImages([path.join(root, 'Zoë Ångström', 'b.png')], { cacheRoot: path.join(tmp, 'c2'), folder: root, imageSize: 8, channels: 3, log: quiet });
     assert.equal((await rgb.batch([0])).length, 8 * 8 * 3);
     await rgb.close();
   });
 
   it('caches decoded images: a second load decodes nothing, a changed file is decoded again', async () => {
     const root = tree('cached', { a: good(3), b: good(3), c: good(3), d: good(3) });
-    const opts = { cacheRoot: path.join(tmp, 'cache-test'), folder: root, imageSize: 16, channels: 3 as const, log: () => undefined };
+    const opts = { cacheRoot: path.join(tmp, 'cache-test'), folder: root, imageSize: 16, channels: 3 as const, log: quiet };
     const files = ['a', 'b', 'c', 'd'].flatMap((id) => [1, 2, 3].map((k) => path.join(root, id, `img_${k}.png`)));
     const first = await cacheImages(files, opts);
     const pixels = await first.batch([0, 5]);
@@ -157,6 +162,44 @@ describe('image folder datasets', function () {
     await third.close();
   });
 
+  /** Three good identities and one whose third image is a JPEG cut in half. */
+  async function truncatedTree(): Promise<string> {
+    const root = path.join(tmp, 'truncated');
+    if (existsSync(root)) return root;
+    const jpg = await sharp(png(64, 3)).jpeg().toBuffer();
+    return tree('truncated', { a: good(3), b: good(3), c: good(3), d: { ...good(2), 'cut.jpg': jpg.subarray(0, Math.floor(jpg.length / 2)) } });
+  }
+
+  it('skips an undecodable image by default, naming it in a warning and the dataset statistics', async () => {
+    const { status, started, events, finished } = await run(config({ path: await truncatedTree() }), out);
+    assert.equal(status, 'completed', finished.reason);
+    assert.deepEqual(started!.dataset.skippedImages, { count: 1, examples: ['d/cut.jpg'] });
+    assert.equal(started!.dataset.images + (started!.dataset.validationImages ?? 0) + started!.dataset.verifyImages, 11);
+    assert.ok(events.some((e) => e.type === 'warning' && e.code === SKIPPED_IMAGES_WARNING && /Cannot decode 1 image\(s\) under .*truncated: d\/cut\.jpg .*Skipped them/.test(e.message)));
+  });
+
+  it('reports skipped images as a skipped-images warning', async () => {
+    const warnings: [string, string][] = [];
+    const data = await folderDataset(config({ path: await truncatedTree() }), { info: () => undefined, warn: (code, message) => warnings.push([code, message]) });
+    await data.close?.();
+    assert.deepEqual(warnings.map(([code]) => code), [SKIPPED_IMAGES_WARNING]);
+    assert.match(warnings[0][1], /d\/cut\.jpg/);
+  });
+
+  it('follows links inside the dataset, and pairs outside their folder when allowed', async function () {
+    if (process.platform === 'win32') this.skip();
+    const root = tree('linked-in', { a: good(3), b: good(3), c: good(3) });
+    symlinkSync(path.join(root, 'a'), path.join(root, 'a-again'));
+    symlinkSync(path.join(root, 'b', 'img_1.png'), path.join(root, 'c', 'img_9.png'));
+    const listing = await listImageFolder(root, 2);
+    assert.deepEqual(listing.identities.map((i) => `${i.name}:${i.files.length}`), ['a:3', 'a-again:3', 'b:3', 'c:4']);
+    const f = path.join(lfw, 'outside.csv');
+    writeFileSync(f, `../faces/Person_00001/Person_00001_0001.png,../faces/Person_00001/Person_00001_0002.png,1\nHeld_1/Held_1_0001.png,Held_2/Held_2_0001.png,0\n`);
+    const pairs = await loadPairsFile(f, lfw, faces, { allowOutside: true });
+    assert.equal(pairs.files[0], path.join(faces, 'Person_00001', 'Person_00001_0001.png'));
+    await assert.rejects(loadPairsFile(f, lfw, faces), /lead outside the pairs images folder/);
+  });
+
   describe('bad inputs end the run with a message naming the file or field', () => {
     it('a path that does not exist', () => failsWith(config({ path: path.join(tmp, 'nope') }), /Dataset folder .*nope does not exist/));
     it('a file instead of a folder', () => failsWith(config({ path: pairsTxt }), /pairs\.txt is a file, not a folder/));
@@ -171,12 +214,11 @@ describe('image folder datasets', function () {
       writeFileSync(path.join(root, 'a.png'), png(8, 3));
       return failsWith(config({ path: root }), /holds 1 images but no identity sub-folders/);
     });
-    it('a truncated JPEG', async () => {
-      const jpg = await sharp(png(64, 3)).jpeg().toBuffer();
-      const root = tree('truncated', { a: good(3), b: good(3), c: good(3), d: { ...good(2), 'cut.jpg': jpg.subarray(0, Math.floor(jpg.length / 2)) } });
-      await failsWith(config({ path: root }), /Cannot decode 1 image\(s\) under .*truncated: d\/cut\.jpg \(.*\)\. Remove or replace them/);
+    it('a truncated JPEG, with strict data', async () => {
+      await failsWith(config({ path: await truncatedTree(), strictData: true }), /Cannot decode 1 image\(s\) under .*truncated: d\/cut\.jpg \(.*\)\. Remove or replace them/);
     });
-    it('a text file named .jpg', () => failsWith(config({ path: tree('textjpg', { a: good(3), b: good(3), c: good(3), d: { ...good(2), 'fake.jpg': 'this is not an image' } }) }), /d\/fake\.jpg \(input file contains unsupported image format\)/));
+    it('a text file named .jpg, with strict data', () =>
+      failsWith(config({ path: tree('textjpg', { a: good(3), b: good(3), c: good(3), d: { ...good(2), 'fake.jpg': 'this is not an image' } }), strictData: true }), /d\/fake\.jpg \(input file contains unsupported image format\)/));
     it('one identity only', () => failsWith(config({ path: tree('oneid', { solo: good(5) }) }), /only one identity \(solo\) with at least 2 image\(s\).*needs at least two identities/));
     it('only identities with a single image', () => failsWith(config({ path: tree('singles', { a: good(1), b: good(1), c: good(1) }) }), /has no identity with at least 2 image\(s\) \(3 identities have fewer and are skipped\)/));
     it('a pairs file that does not exist', () => failsWith(config({ path: faces, pairsFile: path.join(tmp, 'missing-pairs.txt') }), /Pairs file .*missing-pairs\.txt does not exist/));
@@ -212,27 +254,62 @@ describe('image folder datasets', function () {
       symlinkSync(path.join(root, 'gone.png'), path.join(root, 'a', 'broken.png'));
       return failsWith(config({ path: root }), /a\/broken\.png does not exist \(a broken symbolic link\?\)/);
     });
+    it('pairs naming images outside the pairs images folder (.., absolute paths, LFW names with a path)', () => {
+      const f = path.join(lfw, 'escape.csv');
+      writeFileSync(f, ['path1,path2,same', `Held_1/Held_1_0001.png,../faces/Person_00001/Person_00001_0001.png,0`, `${path.join(faces, 'Person_00002', 'Person_00002_0001.png')},Held_1/Held_1_0002.png,1`].join('\n'));
+      return failsWith(
+        config({ path: faces, pairsFile: f, pairsImages: lfw }),
+        /escape\.csv: 2 image reference\(s\) lead outside the pairs images folder .*lfw: line 2: \.\.\/faces\/.*; line 3: \/.*Person_00002_0001\.png\. .*allowPairsOutsideFolder/,
+      );
+    });
+    it('an LFW pairs line whose name is a path', () => {
+      const f = path.join(lfw, 'escape.txt');
+      writeFileSync(f, '1\t1\n../faces/Person_00001\t1\t2\nHeld_1\t1\tHeld_2\t1\n');
+      return failsWith(config({ path: faces, pairsFile: f, pairsImages: lfw }), /line 2: \.\.\/faces\/Person_00001 \(not a folder name\)/);
+    });
+    it('a pairs image that is a link leading out of the pairs images folder', function () {
+      if (process.platform === 'win32') this.skip();
+      const root = tree('linked-pairs', { Held_A: good(2), Held_B: good(2) });
+      symlinkSync(path.join(faces, 'Person_00001', 'Person_00001_0001.png'), path.join(root, 'Held_A', 'Held_A_0003.png'));
+      const f = path.join(root, 'pairs.csv');
+      writeFileSync(f, 'Held_A/img_1.png,Held_A/Held_A_0003.png,1\nHeld_A/img_1.png,Held_B/img_2.png,0\n');
+      return failsWith(config({ path: faces, pairsFile: f }), /line 1: Held_A\/Held_A_0003\.png \(a link to .*Person_00001_0001\.png\)/);
+    });
+    it('a dataset link leading out of the dataset folder', function () {
+      if (process.platform === 'win32') this.skip();
+      const root = tree('linked-out', { a: good(3), b: good(3) });
+      symlinkSync(path.join(faces, 'Person_00001'), path.join(root, 'c'));
+      return failsWith(config({ path: root }), /c is a symbolic link to .*Person_00001, outside the dataset folder .*linked-out: links are followed only inside it/);
+    });
+    it('a dataset link back to the dataset folder (a loop)', function () {
+      if (process.platform === 'win32') this.skip();
+      const root = tree('linked-loop', { a: good(3), b: good(3) });
+      symlinkSync(root, path.join(root, 'z'));
+      return failsWith(config({ path: root }), /z is a symbolic link back to the dataset folder .*linked-loop \(a loop\)/);
+    });
     it('an unreadable file (no read permission)', function () {
       if (process.platform === 'win32' || process.getuid?.() === 0) this.skip(); // root reads anything
       const root = tree('noperm', { a: good(3), b: good(3), c: good(3), d: good(3) });
       chmodSync(path.join(root, 'a', 'img_1.png'), 0o000);
-      return failsWith(config({ path: root }), /a\/img_1\.png \(permission denied\)/);
+      return failsWith(config({ path: root, strictData: true }), /a\/img_1\.png \(permission denied\)/);
     });
   });
 
-  it('10,000 identities load and stream batches with bounded memory', async function () {
+  it('20,000 identity folders load and stream batches with bounded memory', async function () {
     const root = path.join(tmp, 'many');
     const tiny = png(8, 3);
-    for (let i = 0; i < 10000; i++) {
+    // One image each, a second for every fifth: the held-out identities need matched pairs.
+    for (let i = 0; i < 20000; i++) {
       const dir = path.join(root, `id_${String(i).padStart(5, '0')}`);
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, '1.png'), tiny);
-      writeFileSync(path.join(dir, '2.png'), tiny);
+      if (i % 5 === 0) writeFileSync(path.join(dir, '2.png'), tiny);
     }
     const before = process.memoryUsage().rss;
-    const data = await folderDataset(config({ path: root }, { imageSize: 8 }), () => undefined);
-    assert.equal(data.stats.identities, 9000);
-    assert.equal(data.stats.verifyIdentities, 1000);
+    const data = await folderDataset(config({ path: root, minImagesPerIdentity: 1 }, { imageSize: 8 }), quiet);
+    assert.equal(data.stats.identities, 18000);
+    assert.equal(data.stats.verifyIdentities, 2000);
+    assert.deepEqual(data.stats.imagesPerIdentity, { min: 1, median: 1, max: 2 });
     let sum = 0;
     for (let k = 0; k < 50; k++) sum += (await data.train.batch(Array.from({ length: 64 }, (_, i) => (k * 64 + i) % data.train.count))).length;
     assert.equal(sum, 50 * 64 * 8 * 8 * 3);

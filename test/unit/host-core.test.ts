@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { metricsCsv, CSV_COLUMNS } from '../../src/core/export';
+import { metricsCsv, neutralizeFormula, CSV_COLUMNS } from '../../src/core/export';
 import { configRows, eta, runDescription, statusText, suggestAlpha } from '../../src/core/format';
 import type { RunRecord } from '../../src/core/run-store';
 import { RuntimeError, findOnPath, resolveRuntime } from '../../src/core/runtime';
-import { SETTINGS, checkSetting, configFromSettings, parseNumberInput, settingSpec } from '../../src/core/settings';
+import { SETTINGS, SettingReader, checkSetting, configFromSettings, parseNumberInput, settingSpec, validSetting } from '../../src/core/settings';
 import { DEFAULT_CONFIG, alphaLowerBound, getField } from '../../src/shared/config';
 import { parseWebviewMessage, snapshotFromEvents } from '../../src/shared/dashboard';
 import { parseEventLine, type TrainerEvent } from '../../src/shared/events';
@@ -33,6 +33,11 @@ describe('settings table and package.json', () => {
       if (spec.field) assert.deepEqual(p.default, getField(DEFAULT_CONFIG, spec.field), `${spec.key} default differs from DEFAULT_CONFIG`);
       if (spec.options) assert.deepEqual(p.enum, spec.options);
     }
+  });
+
+  it("lets only the user's machine settings choose the Node.js a run starts, never a workspace", () => {
+    assert.equal((props['l2softmax.nodePath'] as { scope?: string }).scope, 'machine');
+    assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes('l2softmax.nodePath'));
   });
 
   it('every menu entry names a contributed command, and item-only commands are hidden from the palette', () => {
@@ -66,7 +71,7 @@ describe('settings table and package.json', () => {
     assert.match(parseNumberInput(alpha, 'abc').error ?? '', /not a finite number/);
     assert.match(parseNumberInput(alpha, '').error ?? '', /Enter a number/);
     assert.match(parseNumberInput(settingSpec('epochs')!, '2.5').error ?? '', /whole number/);
-    assert.equal(checkSetting(settingSpec('device')!, 'tpu'), 'must be one of "auto", "gpu", "cpu", got "tpu"');
+    assert.equal(checkSetting(settingSpec('device')!, 'tpu'), 'must be one of "auto", "gpu", "webgpu", "cpu", got "tpu"');
     assert.match(parseNumberInput(settingSpec('scaleLearningRate')!, '0').error ?? '', /must be greater than 0/);
     assert.equal(checkSetting(settingSpec('maxConcurrentRuns')!, 0), 'must be at least 1, got 0');
   });
@@ -122,6 +127,19 @@ describe('CSV export', () => {
   });
 });
 
+describe('CSV export of untrusted run names', () => {
+  it('neutralizes cells a spreadsheet would run as formulas, keeping numbers numeric', () => {
+    const base = { id: 'a', name: '=HYPERLINK("http://evil","x")', status: 'completed' as const, config: DEFAULT_CONFIG, createdAt: '' };
+    const snap = snapshotFromEvents(base, events);
+    const rows = ['=1+1', '+A1', '-2+3', '@SUM(A1)', '\tcmd', '\rcmd'].map((name) => metricsCsv([{ ...snap, name }]).split('\n')[1].split(',')[1]);
+    assert.deepEqual(rows, ["'=1+1", "'+A1", "'-2+3", "'@SUM(A1)", "'\tcmd", `"'\rcmd"`]);
+    assert.ok(metricsCsv([snap]).split('\n')[1].startsWith(`a,"'=HYPERLINK(""http://evil"",""x"")",`));
+    for (const plain of ['-0.5', '+3', '1e-3', 'run 1']) assert.equal(neutralizeFormula(plain), plain);
+    const negative = metricsCsv([{ ...snap, name: 'plain', epochs: snap.epochs.map((e) => ({ ...e, trainLoss: -0.5 })) }]).split('\n')[1];
+    assert.equal(negative.split(',')[CSV_COLUMNS.indexOf('train_loss')], '-0.5');
+  });
+});
+
 describe('dashboard protocol', () => {
   it('accepts only well-formed webview messages', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'ready' }), { type: 'ready' });
@@ -142,23 +160,79 @@ describe('dashboard protocol', () => {
 
 describe('trainer runtime', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'l2sm-rt-'));
-  const fakeNode = path.join(dir, 'node');
-  writeFileSync(fakeNode, '#!/bin/sh\n');
-  chmodSync(fakeNode, 0o755);
+  /** A "node" that prints `version` for --version. */
+  function fakeNode(name: string, version: string): string {
+    const file = path.join(dir, name, 'node');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, `#!/bin/sh\necho ${version}\n`);
+    chmodSync(file, 0o755);
+    return file;
+  }
+  const node20 = fakeNode('v20', 'v20.11.1');
 
   it('uses the nodePath setting, and says what to fix when it is wrong', () => {
-    assert.equal(resolveRuntime(fakeNode).execPath, fakeNode);
+    assert.equal(resolveRuntime(node20).execPath, node20);
+    assert.match(resolveRuntime(node20).description, /Node\.js v20\.11\.1 from l2softmax\.nodePath/);
     assert.throws(() => resolveRuntime('/no/such/node'), (e: Error) => e instanceof RuntimeError && /l2softmax\.nodePath points to "\/no\/such\/node", which is not a file/.test(e.message));
     assert.throws(() => resolveRuntime(dir), RuntimeError);
   });
 
+  it('refuses a nodePath older than Node.js 18.17, or one that is not Node.js, saying why', function () {
+    if (process.platform === 'win32') this.skip(); // the fakes are shell scripts
+    const old = fakeNode('v16', 'v16.0.0');
+    assert.throws(() => resolveRuntime(old), (e: Error) => e instanceof RuntimeError && e.message.includes(`l2softmax.nodePath (${old}) is Node.js v16.0.0, but the trainer needs Node.js 18.17 or newer`));
+    assert.throws(() => resolveRuntime(fakeNode('v18.16', 'v18.16.9')), /is Node\.js v18\.16\.9, but the trainer needs Node\.js 18\.17/);
+    assert.equal(resolveRuntime(fakeNode('v18.17', 'v18.17.0')).execArgv[0], '--single-threaded');
+    assert.throws(() => resolveRuntime(fakeNode('python', 'Python 3.11.2')), /is not Node\.js: "--version" printed "Python 3\.11\.2"/);
+    const broken = path.join(dir, 'broken-node');
+    writeFileSync(broken, '#!/bin/sh\nexit 3\n');
+    chmodSync(broken, 0o755);
+    assert.throws(() => resolveRuntime(broken), /did not run as Node\.js \("--version" failed/);
+  });
+
   it('else finds node on PATH, else runs the host runtime as Node', () => {
-    assert.equal(findOnPath('node', { PATH: `/nonexistent${path.delimiter}${dir}` }, 'linux'), fakeNode);
-    assert.equal(resolveRuntime('', { PATH: dir }).execPath, fakeNode);
-    assert.deepEqual(resolveRuntime('', { PATH: dir }).execArgv, ['--single-threaded']);
+    const onPath = path.dirname(node20);
+    assert.equal(findOnPath('node', { PATH: `/nonexistent${path.delimiter}${onPath}` }, 'linux'), node20);
+    assert.equal(resolveRuntime('', { PATH: onPath }).execPath, node20);
+    assert.deepEqual(resolveRuntime('', { PATH: onPath }).execArgv, ['--single-threaded']);
     const host = resolveRuntime('', { PATH: '/nonexistent' }, '/opt/Code/code');
     assert.equal(host.execPath, '/opt/Code/code');
     assert.deepEqual(host.env, { ELECTRON_RUN_AS_NODE: '1' });
     assert.deepEqual(host.execArgv, []);
+  });
+
+  it('passes over a too old node on PATH for the host runtime, saying why', function () {
+    if (process.platform === 'win32') this.skip();
+    const old = resolveRuntime('', { PATH: path.dirname(fakeNode('path-v16', 'v16.0.0')) }, '/opt/Code/code');
+    assert.equal(old.execPath, '/opt/Code/code');
+    assert.match(old.description, /node on PATH \(.*\) is Node\.js v16\.0\.0, but the trainer needs Node\.js 18\.17 or newer/);
+  });
+});
+
+describe('host settings read through the settings table', () => {
+  it('uses the default for a value of the wrong type or range, and reports it once per setting and value', () => {
+    const problems: string[] = [];
+    const reader = new SettingReader((p) => problems.push(p));
+    assert.equal(reader.read('maxConcurrentRuns', 'two'), 1);
+    assert.equal(reader.read('maxConcurrentRuns', 'two'), 1);
+    assert.equal(reader.read('maxConcurrentRuns', 0), 1);
+    assert.equal(reader.read('maxConcurrentRuns', 3), 3);
+    assert.equal(reader.read('runsFolder', 5), '');
+    assert.equal(reader.read('nodePath', ['node']), '');
+    assert.equal(reader.read('openDashboardOnStart', 'yes'), true);
+    assert.equal(reader.read('openDashboardOnStart', undefined), true);
+    assert.equal(reader.read('runsFolder', 'runs'), 'runs');
+    assert.deepEqual(problems, [
+      'l2softmax.maxConcurrentRuns must be a finite number, got "two": using the default, 1.',
+      'l2softmax.maxConcurrentRuns must be at least 1, got 0: using the default, 1.',
+      'l2softmax.runsFolder must be a text value, got 5: using the default, "".',
+      'l2softmax.nodePath must be a text value, got a list: using the default, "".',
+      'l2softmax.openDashboardOnStart must be true or false, got "yes": using the default, true.',
+    ]);
+  });
+
+  it('every host setting the extension reads is in the table', () => {
+    for (const key of ['nodePath', 'runsFolder', 'maxConcurrentRuns', 'openDashboardOnStart']) assert.ok(settingSpec(key), key);
+    assert.deepEqual(validSetting(settingSpec('maxConcurrentRuns')!, 4), { value: 4 });
   });
 });

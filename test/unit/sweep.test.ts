@@ -154,6 +154,15 @@ describe('sweep aggregation (the figure)', () => {
     assert.equal(csv[1], 'sweep-x,0,fixed,1,42,r0,completed,3,0.7,0.01,0.1,0.9,0.1,,');
   });
 
+  it('neutralizes CSV cells a spreadsheet would run as formulas (sweep.json is anyone\'s to commit), keeping negative numbers', () => {
+    const snap = sweepSnapshot(sweep(), (id) => (id === 'r0' ? record('r0', 'completed', 0.7, 0.1) : undefined));
+    snap.cells[0].runId = '=HYPERLINK("http://x","y")';
+    snap.cells[0].jobId = '-12';
+    const row = sweepCsv(snap).split('\n')[1];
+    assert.ok(row.includes(`"'=HYPERLINK(""http://x"",""y"")"`), row);
+    assert.ok(row.endsWith(',-12'), row);
+  });
+
   it('stat: mean and sample standard deviation', () => {
     assert.equal(stat([]), undefined);
     assert.deepEqual(stat([2]), { mean: 2, std: 0, n: 1 });

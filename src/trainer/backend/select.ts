@@ -11,14 +11,9 @@ import * as path from 'node:path';
 import * as tf from '../tf';
 import type { DeviceKind } from '../../shared/config';
 import type { BackendInfo } from '../../shared/events';
-import { TrainerError } from '../errors';
+import { TrainerError, type TrainerLog } from '../errors';
 import { disableSimdKernels, enableSimdKernels, registerWasmKernels } from './wasm-kernels';
 import { WEBGPU, adapterLine, openWebGpu, releaseWebGpu } from './webgpu';
-
-export interface BackendLog {
-  info(message: string): void;
-  warn(code: string, message: string): void;
-}
 
 type Loader = () => unknown;
 
@@ -47,7 +42,7 @@ function gpuName(): string | undefined {
   }
 }
 
-async function tryNative(kind: 'gpu' | 'cpu', log: BackendLog): Promise<BackendInfo | undefined> {
+async function tryNative(kind: 'gpu' | 'cpu', log: TrainerLog): Promise<BackendInfo | undefined> {
   const { pkg, load } = NATIVE[kind];
   if (!allowed(kind === 'gpu' ? 'tensorflow-gpu' : 'tensorflow')) return undefined;
   if (kind === 'gpu') process.env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
@@ -76,7 +71,7 @@ async function tryNative(kind: 'gpu' | 'cpu', log: BackendLog): Promise<BackendI
 }
 
 /** WebGPU through Dawn; a software adapter only with `allowSoftware` (device "webgpu"). */
-async function tryWebGpu(allowSoftware: boolean, log: BackendLog): Promise<BackendInfo | undefined> {
+async function tryWebGpu(allowSoftware: boolean, log: TrainerLog): Promise<BackendInfo | undefined> {
   if (!allowed(WEBGPU)) return undefined;
   const opened = await openWebGpu(allowSoftware);
   if (!opened.ok) {
@@ -93,7 +88,7 @@ async function tryWebGpu(allowSoftware: boolean, log: BackendLog): Promise<Backe
   };
 }
 
-async function tryWasm(log: BackendLog): Promise<BackendInfo | undefined> {
+async function tryWasm(log: TrainerLog): Promise<BackendInfo | undefined> {
   if (!allowed('wasm')) return undefined;
   try {
     const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
@@ -164,7 +159,7 @@ export async function selfCheck(): Promise<number> {
   return worst;
 }
 
-async function useCpu(log: BackendLog): Promise<BackendInfo> {
+async function useCpu(log: TrainerLog): Promise<BackendInfo> {
   await tf.setBackend('cpu');
   log.warn(
     'slow-backend',
@@ -180,7 +175,7 @@ const GPU_REQUIREMENTS =
   'Run `npm run gpu-check` to see what works here';
 
 /** Selects and initializes the backend for `device`; throws a TrainerError when it cannot be honoured. */
-export async function initBackend(device: DeviceKind, log: BackendLog): Promise<BackendInfo> {
+export async function initBackend(device: DeviceKind, log: TrainerLog): Promise<BackendInfo> {
   // Silences tfjs's own console banners ("Hi, looks like you are running..."); we report the backend ourselves.
   tf.enableProdMode();
   if (device === 'webgpu') {

@@ -66,3 +66,9 @@ export class MemoryTrainSet extends MemoryImages implements TrainSet {
     super(pixels, imageLength);
   }
 }
+
+/** Some of another source's images, renumbered 0..n-1 (so several sets can share one decode cache). */
+export function imageView(source: ImageSource, indices: ArrayLike<number>): ImageSource {
+  const at = Int32Array.from(indices);
+  return { count: at.length, batch: (wanted) => source.batch(Array.from(wanted, (i) => at[i])) };
+}

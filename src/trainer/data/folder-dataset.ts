@@ -5,16 +5,17 @@
 import * as path from 'node:path';
 import { heldOutIdentities, type RunConfig } from '../../shared/config';
 import type { DatasetStats } from '../../shared/events';
-import { median } from '../../shared/format';
+import { minMedianMax } from '../../shared/format';
 import { generatePairs, indexPairs } from './draw-pairs';
-import type { Dataset, ImageSource, PairIndex } from './dataset';
-import { cacheImages, defaultCacheRoot, type CachedImages } from './decode-cache';
-import { TrainerError } from '../errors';
-import { listImageFolder, type Identity } from './image-folder';
+import { imageView, type Dataset, type ImageSource, type PairIndex } from './dataset';
+import { cacheImages, defaultCacheRoot, type CachedImages, type DecodeFailure } from './decode-cache';
+import { TrainerError, type TrainerLog } from '../errors';
+import { listImageFolder, selectIdentities, type FolderListing, type Identity } from './image-folder';
 import type { PairsFile } from './lfw-pairs';
 import { loadPairsFile } from './pairs-file';
 import { pairsSet } from './pairs-set';
 import { Rng, hashSeed } from './rng';
+import { SkipReport } from './skip-report';
 
 export const VALIDATION_SHARE = 0.1;
 export const FOLDS = 10;
@@ -56,108 +57,148 @@ export function splitIdentities(identities: Identity[], seed: number, holdOut: b
   return { train, held, validation };
 }
 
-export async function folderDataset(config: RunConfig, log: (message: string) => void): Promise<Dataset> {
+export async function folderDataset(config: RunConfig, log: TrainerLog): Promise<Dataset> {
   const t0 = Date.now();
   const { dataset: d, imageSize, channels, seed } = config;
-  const listing = await listImageFolder(d.path, d.minImagesPerIdentity);
-  if (listing.skipped.length) {
-    log(`Skipped ${listing.skipped.length} identities with fewer than ${d.minImagesPerIdentity} image(s) (e.g. ${listing.skipped.slice(0, 3).map((i) => i.name).join(', ')}).`);
+  let listing = await listImageFolder(d.path, d.minImagesPerIdentity);
+  reportSkippedIdentities(listing.skipped, d.minImagesPerIdentity, log);
+  const pairs = d.pairsFile
+    ? await loadPairsFile(path.resolve(d.pairsFile), d.pairsImages ? path.resolve(d.pairsImages) : '', listing.root, { allowOutside: d.allowPairsOutsideFolder })
+    : undefined;
+  const cacheRoot = defaultCacheRoot();
+  const opts = { cacheRoot, imageSize, channels, log } as const;
+  const all = listing.identities.flatMap((id) => id.files);
+  const images = await cacheImages(all, { ...opts, folder: listing.root });
+  const open: CachedImages[] = [images];
+  try {
+    const skipped = new SkipReport(d.strictData, log);
+    skipped.add(listing.root, images.failed);
+    listing = withoutUndecodable(listing, images.failed, d.minImagesPerIdentity);
+    const split = splitIdentities(listing.identities, seed, !pairs);
+    const position = new Map(all.map((f, i) => [f, i]));
+    const training = trainingSets(split, images, position);
+    let verification: Verification;
+    if (pairs) {
+      const set = await pairsSet(pairs, imageSize, channels, log, skipped);
+      open.push(set.cache);
+      verification = { images: set.verify, pairs: set.pairs, pairsFile: set.lfw, identities: set.identities };
+    } else verification = heldOutVerification(split.held, images, position, seed);
+    log.info(
+      `Loaded ${listing.root}: ${sum(open, (c) => c.decoded)} images decoded, ${sum(open, (c) => c.reused)} from the cache (${cacheRoot}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    const sizes = mergeSizes(open.flatMap((c) => c.sizes));
+    const stats: DatasetStats = {
+      source: listing.root,
+      identities: split.train.length,
+      images: training.train.count,
+      imagesPerIdentity: minMedianMax(split.train.map((id) => id.files.length)),
+      verifyIdentities: verification.identities,
+      verifyImages: verification.images.count,
+      pairs: verification.pairs.a.length,
+      matchedPairs: verification.pairs.same.reduce((s, v) => s + v, 0),
+      folds: new Set(verification.pairs.fold).size,
+      imageSize,
+      channels,
+      imageSizes: sizes.slice(0, 5),
+      distinctImageSizes: sizes.length,
+      skippedIdentities: listing.skipped.length,
+      validationImages: training.validation?.labels.length ?? 0,
+      pairsSource: pairs ? path.resolve(d.pairsFile) : 'held-out identities',
+      ...skipped.stats(),
+    };
+    return {
+      ...training,
+      verify: verification.images,
+      pairs: verification.pairs,
+      pairsFile: verification.pairsFile,
+      stats,
+      close: () => closeAll(open),
+    };
+  } catch (err) {
+    await closeAll(open);
+    throw err;
   }
-  const pairs = d.pairsFile ? await loadPairsFile(path.resolve(d.pairsFile), d.pairsImages ? path.resolve(d.pairsImages) : '', listing.root) : undefined;
-  const split = splitIdentities(listing.identities, seed, !pairs);
-  const trainFiles: string[] = [];
+}
+
+function reportSkippedIdentities(skipped: Identity[], minImages: number, log: TrainerLog): void {
+  if (!skipped.length) return;
+  log.info(`Skipped ${skipped.length} identities with fewer than ${minImages} image(s) (e.g. ${skipped.slice(0, 3).map((i) => i.name).join(', ')}).`);
+}
+
+/** The listing without images that failed to decode; identities left with too few images join the skipped ones. */
+export function withoutUndecodable(listing: FolderListing, failed: DecodeFailure[], minImages: number): FolderListing {
+  if (!failed.length) return listing;
+  const bad = new Set(failed.map((f) => f.file));
+  const remaining = listing.identities.map((id) => ({ name: id.name, files: id.files.filter((f) => !bad.has(f)) }));
+  const kept = selectIdentities(listing.root, remaining, minImages);
+  return { ...kept, skipped: [...listing.skipped, ...kept.skipped] };
+}
+
+/** Training and validation images of the training identities, as views of the decoded folder. */
+function trainingSets(split: FolderSplit, images: ImageSource, position: Map<string, number>): Pick<Dataset, 'train' | 'validation'> {
+  const train: number[] = [];
   const labels: number[] = [];
-  const valFiles: string[] = [];
+  const val: number[] = [];
   const valLabels: number[] = [];
   split.train.forEach((id, label) => {
-    const val = new Set(split.validation.get(id.name) ?? []);
+    const held = new Set(split.validation.get(id.name) ?? []);
     for (const f of id.files) {
-      if (val.has(f)) {
-        valFiles.push(f);
+      if (held.has(f)) {
+        val.push(position.get(f) as number);
         valLabels.push(label);
       } else {
-        trainFiles.push(f);
+        train.push(position.get(f) as number);
         labels.push(label);
       }
     }
   });
-  const cacheRoot = defaultCacheRoot();
-  const opts = { cacheRoot, imageSize, channels, log } as const;
-  const trainImages = await cacheImages([...trainFiles, ...valFiles], { ...opts, folder: listing.root });
-  let verifyImages: CachedImages;
-  let pairIndex: PairIndex;
-  let pairsFile: PairsFile | undefined;
-  let verifyIdentities: number;
-  try {
-    if (pairs) {
-      const set = await pairsSet(pairs, imageSize, channels, log);
-      [verifyImages, pairIndex, verifyIdentities] = [set.verify, set.pairs, set.identities];
-      pairsFile = pairs.lfw;
-    } else {
-      const held = split.held;
-      const heldFiles = held.flatMap((id) => id.files);
-      const start = new Map<string, number>();
-      let offset = 0;
-      for (const id of held) {
-        start.set(id.name, offset);
-        offset += id.files.length;
-      }
-      const perFold = Math.min(300, Math.max(1, Math.floor(heldFiles.length / 4)));
-      pairsFile = generatePairs(held.map((id) => ({ name: id.name, count: id.files.length })), FOLDS, perFold, new Rng(hashSeed(seed, 99)));
-      pairIndex = indexPairs(pairsFile, (name, index) => (start.get(name) as number) + index - 1);
-      verifyImages = await cacheImages(heldFiles, { ...opts, folder: listing.root });
-      verifyIdentities = held.length;
-    }
-  } catch (err) {
-    await trainImages.close();
-    throw err;
+  return {
+    train: { ...imageView(images, train), labels: Int32Array.from(labels), classNames: split.train.map((i) => i.name) },
+    validation: val.length ? { images: imageView(images, val), labels: Int32Array.from(valLabels) } : undefined,
+  };
+}
+
+interface Verification {
+  images: ImageSource;
+  pairs: PairIndex;
+  pairsFile?: PairsFile;
+  identities: number;
+}
+
+/** Without a pairs file: LFW-style pairs drawn from the held-out identities. */
+function heldOutVerification(held: Identity[], images: ImageSource, position: Map<string, number>, seed: number): Verification {
+  const heldFiles = held.flatMap((id) => id.files);
+  const start = new Map<string, number>();
+  let offset = 0;
+  for (const id of held) {
+    start.set(id.name, offset);
+    offset += id.files.length;
   }
-  const counts = split.train.map((id) => id.files.length);
+  const perFold = Math.min(300, Math.max(1, Math.floor(heldFiles.length / 4)));
+  const pairsFile = generatePairs(held.map((id) => ({ name: id.name, count: id.files.length })), FOLDS, perFold, new Rng(hashSeed(seed, 99)));
+  return {
+    images: imageView(images, heldFiles.map((f) => position.get(f) as number)),
+    pairs: indexPairs(pairsFile, (name, index) => (start.get(name) as number) + index - 1),
+    pairsFile,
+    identities: held.length,
+  };
+}
+
+function mergeSizes(all: { width: number; height: number; count: number }[]): { width: number; height: number; count: number }[] {
   const sizes = new Map<string, { width: number; height: number; count: number }>();
-  for (const s of [...trainImages.sizes, ...verifyImages.sizes]) {
+  for (const s of all) {
     const k = `${s.width}x${s.height}`;
     const e = sizes.get(k) ?? { width: s.width, height: s.height, count: 0 };
     e.count += s.count;
     sizes.set(k, e);
   }
-  const decoded = trainImages.decoded + verifyImages.decoded;
-  const reused = trainImages.reused + verifyImages.reused;
-  log(`Loaded ${listing.root}: ${decoded} images decoded, ${reused} from the cache (${cacheRoot}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const trainCount = trainFiles.length;
-  const stats: DatasetStats = {
-    source: listing.root,
-    identities: split.train.length,
-    images: trainCount,
-    imagesPerIdentity: { min: Math.min(...counts), median: median(counts), max: Math.max(...counts) },
-    verifyIdentities,
-    verifyImages: verifyImages.count,
-    pairs: pairIndex.a.length,
-    matchedPairs: pairIndex.same.reduce((s, v) => s + v, 0),
-    folds: new Set(pairIndex.fold).size,
-    imageSize,
-    channels,
-    imageSizes: [...sizes.values()].sort((a, b) => b.count - a.count).slice(0, 5),
-    distinctImageSizes: sizes.size,
-    skippedIdentities: listing.skipped.length,
-    validationImages: valFiles.length,
-    pairsSource: pairs ? path.resolve(d.pairsFile) : 'held-out identities',
-  };
-  const all = Int32Array.from([...labels, ...valLabels]);
-  return {
-    train: { ...subset(trainImages, 0, trainCount), labels: all.subarray(0, trainCount), classNames: split.train.map((i) => i.name) },
-    validation: valFiles.length ? { images: subset(trainImages, trainCount, valFiles.length), labels: all.subarray(trainCount) } : undefined,
-    verify: verifyImages,
-    pairs: pairIndex,
-    pairsFile,
-    stats,
-    close: async () => {
-      await trainImages.close();
-      await verifyImages.close();
-    },
-  };
+  return [...sizes.values()].sort((a, b) => b.count - a.count);
 }
 
-/** A contiguous range of another source's images (training and validation share one cache). */
-function subset(source: ImageSource, start: number, count: number): ImageSource {
-  return { count, batch: (indices) => source.batch(Array.from(indices as ArrayLike<number>, (i) => i + start)) };
+function sum<T>(items: T[], of: (item: T) => number): number {
+  return items.reduce((s, item) => s + of(item), 0);
+}
+
+async function closeAll(caches: CachedImages[]): Promise<void> {
+  for (const c of caches) await c.close();
 }

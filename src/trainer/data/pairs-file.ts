@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TrainerError } from '../errors';
 import { isImageFile } from './image-folder';
+import { isInside } from './paths';
 import { PairsFormatError, parsePairs, type PairsFile } from './lfw-pairs';
 
 export interface ResolvedPairs {
@@ -89,31 +90,81 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-async function resolveIn(root: string, raw: RawPair[]): Promise<{ paths: [string, string][]; missing: string[] }> {
+/** An LFW identity name must name one folder: no separators, not "." or "..". */
+function isFolderName(name: string): boolean {
+  return name !== '.' && name !== '..' && !/[\\/]/.test(name);
+}
+
+interface Resolution {
+  paths: [string, string][];
+  /** "line N: what" for images that do not exist. */
+  missing: string[];
+  /** "line N: what" for images outside the folder (unless allowed). */
+  outside: string[];
+}
+
+async function resolveIn(root: string, raw: RawPair[], allowOutside: boolean): Promise<Resolution> {
   const lookup = new LfwLookup(root);
+  const realRoot = await fs.realpath(root).catch(() => root);
   const missing: string[] = [];
+  const outside: string[] = [];
   const paths: [string, string][] = [];
+  /** Where an existing image really is, when that is outside the folder (a link leading out). */
+  const leadsOut = async (p: string): Promise<string | undefined> => {
+    if (allowOutside) return undefined;
+    const real = await fs.realpath(p).catch(() => p);
+    return isInside(realRoot, real) ? undefined : real;
+  };
   const one = async (ref: RawPair['a'], line: number): Promise<string> => {
+    let p: string | undefined;
     if (typeof ref === 'string') {
-      const p = path.isAbsolute(ref) ? ref : path.join(root, ref);
-      if (await exists(p)) return p;
-      missing.push(`line ${line}: ${ref}`);
+      p = path.resolve(root, ref);
+      if (!allowOutside && !isInside(root, p)) {
+        outside.push(`line ${line}: ${ref}`);
+        return '';
+      }
+      if (!(await exists(p))) {
+        missing.push(`line ${line}: ${ref}`);
+        return '';
+      }
+    } else {
+      if (!allowOutside && !isFolderName(ref.name)) {
+        outside.push(`line ${line}: ${ref.name} (not a folder name)`);
+        return '';
+      }
+      const r = await lookup.find(ref.name, ref.index);
+      if (!r.file) {
+        missing.push(`line ${line}: ${r.why}`);
+        return '';
+      }
+      p = r.file;
+    }
+    const real = await leadsOut(p);
+    if (real) {
+      outside.push(`line ${line}: ${path.relative(root, p)} (a link to ${real})`);
       return '';
     }
-    const r = await lookup.find(ref.name, ref.index);
-    if (r.file) return r.file;
-    missing.push(`line ${line}: ${r.why}`);
-    return '';
+    return p;
   };
   for (const p of raw) paths.push([await one(p.a, p.line), await one(p.b, p.line)]);
-  return { paths, missing };
+  return { paths, missing, outside };
+}
+
+/** "line 2: x; line 5: y; and 3 more" */
+function listSome(items: string[], shown = 5): string {
+  return `${items.slice(0, shown).join('; ')}${items.length > shown ? `; and ${items.length - shown} more` : ''}`;
+}
+
+export interface PairsOptions {
+  /** Let pairs name images outside the images folder (absolute paths, "..", links leading out). */
+  allowOutside?: boolean;
 }
 
 /**
  * Reads and resolves a pairs file. Images are looked up in `imagesFolder` when
  * given, else in the pairs file's folder, then in the training folder.
  */
-export async function loadPairsFile(file: string, imagesFolder: string, trainingFolder: string): Promise<ResolvedPairs> {
+export async function loadPairsFile(file: string, imagesFolder: string, trainingFolder: string, options: PairsOptions = {}): Promise<ResolvedPairs> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
@@ -139,18 +190,25 @@ export async function loadPairsFile(file: string, imagesFolder: string, training
     raw = lfw.pairs.map((p, k) => ({ a: p.a, b: p.b, same: p.same, fold: p.fold, line: bodyLines[k].i }));
   }
   const roots = imagesFolder ? [imagesFolder] : [...new Set([path.dirname(path.resolve(file)), trainingFolder].filter(Boolean))];
-  let best: { root: string; paths: [string, string][]; missing: string[] } | undefined;
+  let best: (Resolution & { root: string }) | undefined;
+  const failures = (r: Resolution) => r.missing.length + r.outside.length;
   for (const root of roots) {
-    const r = await resolveIn(root, raw);
-    if (!best || r.missing.length < best.missing.length) best = { root, ...r };
-    if (!r.missing.length) break;
+    const r = await resolveIn(root, raw, options.allowOutside ?? false);
+    if (!best || failures(r) < failures(best)) best = { root, ...r };
+    if (!failures(r)) break;
   }
   if (!best) fail(`Pairs file ${file}: no folder to look for its images in; set the pairs images folder.`);
+  if (best.outside.length) {
+    fail(
+      `Pairs file ${name}: ${best.outside.length} image reference(s) lead outside the pairs images folder ${best.root}: ${listSome(best.outside)}. ` +
+        'Keep the pairs\' images inside that folder, or allow this with the setting l2softmax.allowPairsOutsideFolder (--allow-pairs-outside-folder).',
+    );
+  }
   if (best.missing.length) {
     const pairsMissing = new Set(best.missing.map((m) => m.split(':')[0])).size;
     fail(
       `Pairs file ${name}: ${pairsMissing} of ${raw.length} pairs name images that are not in ${best.root}: ` +
-        `${best.missing.slice(0, 5).join('; ')}${best.missing.length > 5 ? `; and ${best.missing.length - 5} more` : ''}. ` +
+        `${listSome(best.missing)}. ` +
         'Set the pairs images folder to where those images are.',
     );
   }

@@ -15,7 +15,7 @@ import { EpochBatches } from '../data/batches';
 import type { Dataset } from '../data/dataset';
 import { formatPairs } from '../data/lfw-pairs';
 import { loadDataset } from '../data/load';
-import { describeError } from '../errors';
+import { describeError, type TrainerLog } from '../errors';
 import { buildNet, countParameters, type Net } from '../net/model';
 import { classify, runVerification } from '../verify/embed';
 import { saveCheckpoint, type CheckpointMeta, type EpochProgress } from './checkpoint';
@@ -127,13 +127,19 @@ class TrainingRun {
     this.emit({ type: 'log', level: 'info', message });
   }
 
+  /** Where the backend and the dataset report: info lines as `log` events, warnings (skipped images, cache trouble) as `warning` events. */
+  private readonly report: TrainerLog = {
+    info: (message) => this.log(message),
+    warn: (code, message) => this.emit({ type: 'warning', code, message }),
+  };
+
   // ---- start and end
 
   /** Backend, dataset, net and optimizer (restored when resuming), step runner; returns where training starts. */
   private async setUp(): Promise<Position> {
     const { config, opts } = this;
     this.setPhase('loading');
-    const backend = await initBackend(config.device, { info: (message) => this.log(message), warn: (code, message) => this.emit({ type: 'warning', code, message }) });
+    const backend = await initBackend(config.device, this.report);
     this.log(`Backend: ${backend.description}`);
     const threads = workerCount(config.workers, backend.name);
     const workerScript = opts.workerScript ?? defaultWorkerScript();
@@ -161,7 +167,7 @@ class TrainingRun {
 
   private async loadData(threads: number, workerScript: string): Promise<Dataset> {
     const { config, opts } = this;
-    const data = (this.data = await loadDataset(config, (message) => this.log(message), threads, workerScript));
+    const data = (this.data = await loadDataset(config, this.report, threads, workerScript));
     await fs.mkdir(opts.outDir, { recursive: true });
     if (data.pairsFile) await fs.writeFile(path.join(opts.outDir, 'verification-pairs.txt'), formatPairs(data.pairsFile));
     return data;

@@ -14,7 +14,8 @@ import { initBackend, releaseBackend } from '../backend/select';
 import { loadDataset } from '../data/load';
 import { loadPairsFile } from '../data/pairs-file';
 import { pairsSet } from '../data/pairs-set';
-import { TrainerError } from '../errors';
+import { SkipReport } from '../data/skip-report';
+import { TrainerError, type TrainerLog } from '../errors';
 import { CLASSIFIER } from '../net/heads/head';
 import { buildNet } from '../net/model';
 import { loadCheckpoint } from '../train/checkpoint';
@@ -41,7 +42,7 @@ export async function evaluateCheckpoint(opts: EvaluateOptions): Promise<EventBo
   const dir = await chooseCheckpoint(opts.runDir, opts.checkpoint);
   const checkpoint = await loadCheckpoint(dir);
   const config = checkpointConfig(checkpoint.config, dir);
-  const backend = await initBackend(config.device, { info: opts.log, warn: (_code, message) => opts.log(message) });
+  const backend = await initBackend(config.device, reportTo(opts.log));
   opts.log(`Backend: ${backend.description}`);
   const net = buildNet(config, classesOf(checkpoint.weights, dir));
   try {
@@ -100,13 +101,25 @@ function classesOf(weights: TensorData[], dir: string): number {
   return kernel.shape[1];
 }
 
-/** The pairs file's images and pairs, or the run's own verification set (its dataset loaded again). */
+/** Warnings (undecodable images skipped, decode-cache trouble) go to the same lines as the rest. */
+function reportTo(log: (message: string) => void): TrainerLog {
+  return { info: log, warn: (_code, message) => log(message) };
+}
+
+/**
+ * The pairs file's images and pairs, or the run's own verification set (its
+ * dataset loaded again). The run's own data settings apply: pairs stay inside
+ * their images folder unless it allowed otherwise, and undecodable images are
+ * skipped unless it had strict data.
+ */
 async function verificationSet(config: RunConfig, opts: EvaluateOptions): Promise<{ set: VerificationSet & { imagesRoot?: string }; images: number; close: () => Promise<void> }> {
+  const log = reportTo(opts.log);
+  const { dataset: d } = config;
   if (opts.pairsFile) {
-    const resolved = await loadPairsFile(path.resolve(opts.pairsFile), opts.imagesFolder ? path.resolve(opts.imagesFolder) : '', config.dataset.path ? path.resolve(config.dataset.path) : '');
-    const set = await pairsSet(resolved, config.imageSize, config.channels, opts.log);
-    return { set: { ...set, imagesRoot: resolved.imagesRoot }, images: set.verify.count, close: () => set.verify.close() };
+    const resolved = await loadPairsFile(path.resolve(opts.pairsFile), opts.imagesFolder ? path.resolve(opts.imagesFolder) : '', d.path ? path.resolve(d.path) : '', { allowOutside: d.allowPairsOutsideFolder });
+    const set = await pairsSet(resolved, config.imageSize, config.channels, log, new SkipReport(d.strictData, log));
+    return { set: { ...set, imagesRoot: resolved.imagesRoot }, images: set.verify.count, close: () => set.cache.close() };
   }
-  const data = await loadDataset(config, opts.log);
+  const data = await loadDataset(config, log);
   return { set: data, images: data.verify.count, close: async () => data.close?.() };
 }
