@@ -50,6 +50,13 @@ describe('settings table and package.json', () => {
     assert.ok(!hidden.has('l2softmax.startRun'));
   });
 
+  it('offers Check GPU Setup in the palette, running the gpu-check script', () => {
+    const check = pkg.contributes.commands.find((c: { command: string }) => c.command === 'l2softmax.checkGpu');
+    assert.equal(check?.title, 'Check GPU Setup');
+    assert.ok(!pkg.contributes.menus.commandPalette.some((m: { command: string }) => m.command === 'l2softmax.checkGpu'));
+    assert.equal(pkg.scripts['gpu-check'], 'node --single-threaded dist/cli.js gpu-check');
+  });
+
   it('snapshots settings into a run config and names the setting when one is bad', () => {
     const values: Record<string, unknown> = { alpha: 24, loss: 'softmax', datasetFolder: '/data' };
     const ok = configFromSettings((k) => values[k]);
