@@ -3,7 +3,7 @@
 // of one, and a crash or a full disk leaves no temp file behind. Also the
 // user-only permissions that files and folders holding a user's data get.
 
-import { closeSync, fsyncSync, openSync, promises as fs, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, promises as fs, renameSync, rmSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** User-only permissions for files and folders that hold a user's data (where the OS has them). */
@@ -76,5 +76,19 @@ export async function makePrivateDir(dir: string): Promise<void> {
   } catch (err) {
     // Someone else's folder (a shared cache set up on purpose): leave its permissions alone.
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+  }
+}
+
+/** True when a file does not end with a newline: a writer killed mid-line left half of one (the next line must start fresh). */
+export function endsMidLine(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } finally {
+    closeSync(fd);
   }
 }

@@ -6,10 +6,11 @@
 // the evaluating process is the folder's writer for that moment. The line goes
 // out in one write after a newline if a killed writer left half a line.
 
-import { closeSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import type { EvaluationEvent } from '../shared/events';
 import { ACTIVE_STATUSES, RUN_FILES, type RunRecord } from '../shared/run';
+import { endsMidLine } from './atomic-file';
 import { RunStore } from './run-store';
 
 /** The run folder cannot take an evaluation now (not a run, or a trainer owns it). */
@@ -28,18 +29,10 @@ export function appendEvaluation(dir: string, event: EvaluationEvent): void {
   const file = path.join(dir, RUN_FILES.events);
   const fd = openSync(file, 'a+', 0o600);
   try {
-    const line = Buffer.from((endsMidLine(fd, file) ? '\n' : '') + JSON.stringify(event) + '\n', 'utf8');
+    const line = Buffer.from((endsMidLine(file) ? '\n' : '') + JSON.stringify(event) + '\n', 'utf8');
     for (let off = 0; off < line.length; ) off += writeSync(fd, line, off, line.length - off);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-}
-
-function endsMidLine(fd: number, file: string): boolean {
-  const size = statSync(file).size;
-  if (size === 0) return false;
-  const last = Buffer.alloc(1);
-  readSync(fd, last, 0, 1, size - 1);
-  return last[0] !== 0x0a;
 }

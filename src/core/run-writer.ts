@@ -5,13 +5,13 @@
 // the end), keeps run.json current (atomic replace), beats the heartbeat, and
 // reads control.json (stop and rename requests from any window or machine).
 
-import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
 import type { TrainerEvent } from '../shared/events';
 import { HEARTBEAT_MS, RUN_FILES, RUN_FORMAT_VERSION, type ControlRequest, type DatasetFingerprint, type Heartbeat, type Launcher, type RunOwner, type RunRecord } from '../shared/run';
-import { DISK_CODES, writeFileAtomicSync } from './atomic-file';
+import { DISK_CODES, endsMidLine, writeFileAtomicSync } from './atomic-file';
 import { HeartbeatThread } from './heartbeat';
 import { applyToRecord } from './record';
 import { TRAINER_VERSION } from './version';
@@ -58,7 +58,8 @@ export class RunWriter {
   ) {
     this.now = opts.now ?? Date.now;
     this.fd = this.guard(RUN_FILES.events, () => openSync(this.file(RUN_FILES.events), 'a', 0o600));
-    this.endPartialLine();
+    // A previous trainer killed mid-write left half a line: the next event starts a line of its own.
+    if (endsMidLine(this.file(RUN_FILES.events))) this.guard(RUN_FILES.events, () => writeSync(this.fd, '\n'));
     this.consumeStaleControl();
     this.saveRecord();
     this.heart = new HeartbeatThread(this.file(RUN_FILES.heartbeat), this.beat(), opts.heartbeatMs ?? HEARTBEAT_MS, (f) => {
@@ -95,21 +96,6 @@ export class RunWriter {
     }
     if (opts.epochs) record.config = { ...record.config, epochs: opts.epochs };
     return new RunWriter(dir, record, opts);
-  }
-
-  /** A previous trainer killed mid-write left half a line: end it, so the next event starts a line of its own. */
-  private endPartialLine(): void {
-    const file = this.file(RUN_FILES.events);
-    const size = statSync(file).size;
-    if (size === 0) return;
-    const last = Buffer.alloc(1);
-    const fd = openSync(file, 'r');
-    try {
-      readSync(fd, last, 0, 1, size - 1);
-    } finally {
-      closeSync(fd);
-    }
-    if (last[0] !== 0x0a) this.guard(RUN_FILES.events, () => writeSync(this.fd, '\n'));
   }
 
   get config(): RunConfig {

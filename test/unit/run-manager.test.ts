@@ -10,7 +10,7 @@ import { RunMonitor } from '../../src/core/run-monitor';
 import { TRAINER_NODE_FLAGS } from '../../src/core/runtime';
 import { RunStore, isAlive, type RunRecord } from '../../src/core/run-store';
 import type { TrainerEvent } from '../../src/shared/events';
-import { tinyConfig } from './train.test';
+import { tinyConfig } from '../fixtures/trainer';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FAKES = path.join(ROOT, 'test/fixtures/trainers');

@@ -175,11 +175,14 @@ describe('trainer process', () => {
       const run = await store.create({ ...DEFAULT_CONFIG, imageSize: 16, width: 4, embeddingSize: 16, epochs: 2, batchSize: 16, workers: 1, dataset: { ...DEFAULT_CONFIG.dataset, synthetic: { ...DEFAULT_CONFIG.dataset.synthetic, identities: 8, imagesPerIdentity: 12, verifyIdentities: 20, verifyImagesPerIdentity: 4, pairsPerFold: 10, hardShare: 0 } } }, 'full');
       const r = spawnSync(process.execPath, [TRAINER, '--run', store.dir(run.id)], { encoding: 'utf8', timeout: 120000 });
       assert.ok(r.status === 4 || r.status === 1, `exit ${r.status}: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`${store.dir(run.id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*(disk is full|ENOSPC|no space)`, 'is'));
+      const names = new RegExp(`${store.dir(run.id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*(disk is full|ENOSPC|no space)`, 'is');
       const record = (await store.get(run.id)) as RunRecord;
-      if (record.status !== 'running') {
+      // Where run.json could still be replaced it carries the failure; otherwise stderr (trainer.log) does.
+      if (record.status === 'running') assert.match(r.stderr, names);
+      else {
         assert.equal(record.status, 'failed');
         assert.equal(record.code, 'disk');
+        assert.match(record.reason ?? '', names);
       }
       assert.deepEqual(tmpFiles(mount), []);
     } finally {
