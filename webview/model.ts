@@ -44,11 +44,17 @@ export function bestEpoch(epochs: EpochEvent[]): EpochEvent | undefined {
   return best;
 }
 
-/** Seconds left from the latest throughput; undefined when unknown or finished. */
-export function etaSeconds(run: RunSnapshot): number | undefined {
+/**
+ * Seconds left: the trainer's own smoothed estimate at its last step event,
+ * counted down since (never below zero); from trainers that send none, the
+ * latest throughput. Undefined when unknown or finished.
+ */
+export function etaSeconds(run: RunSnapshot, now = Date.now()): number | undefined {
   if (run.status !== 'running' || !run.started) return undefined;
   const n = run.steps.step.length;
   if (!n) return undefined;
+  const eta = run.steps.eta[n - 1];
+  if (eta !== null && eta !== undefined) return Math.max(0, eta - Math.max(0, now - run.steps.time[n - 1]) / 1000);
   return secondsLeft(run.steps.step[n - 1], run.started.stepsPerEpoch * run.config.epochs, run.config.batchSize, run.steps.imagesPerSec[n - 1]);
 }
 

@@ -5,6 +5,7 @@ import type { Chart } from 'chart.js';
 import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
 import { HEAD_NAMES, hasScaleS, headParameters } from '../src/shared/config';
 import { FAR_TARGETS, type TrainerEvent } from '../src/shared/events';
+import { PHASE_TEXT, type TrainerPhase } from '../src/shared/run';
 import { chartPng, lineChart, Redraw, retheme, type LineDataset } from './charts';
 import { h, table } from './dom';
 import { Ema, bestEpoch, etaSeconds, formatDuration, pct, rocPoints, tarAt, type Point } from './model';
@@ -127,9 +128,10 @@ export class RunView {
     }
   }
 
-  status(status: RunSnapshot['status'], name: string, reason?: string): void {
+  status(status: RunSnapshot['status'], name: string, reason?: string, phase?: string): void {
     this.run.status = status;
     this.run.name = name;
+    this.run.phase = phase;
     if (reason) this.run.reason = reason;
     this.renderHeader();
   }
@@ -232,7 +234,7 @@ export class RunView {
     const epochNow = n ? r.steps.epoch[n - 1] : 0;
     const c = r.config;
     const gpu = st ? (st.backend.gpu ? `yes${st.backend.gpuName ? ` (${st.backend.gpuName})` : ''}` : 'no') : '–';
-    const stopping = r.status === 'running';
+    const stoppable = r.status === 'running' || r.status === 'queued';
     const parts: (HTMLElement | null)[] = [
       h(
         'header',
@@ -242,7 +244,7 @@ export class RunView {
         h(
           'div',
           { class: 'actions' },
-          stopping ? h('button', { class: 'primary', id: 'stop', onclick: () => this.post({ type: 'stop', runId: r.id }) }, 'Stop') : null,
+          stoppable ? h('button', { class: 'primary', id: 'stop', onclick: () => this.post({ type: 'stop', runId: r.id }) }, 'Stop') : null,
           RESUMABLE.has(r.status) ? h('button', { id: 'resume', title: 'Continue from the newest checkpoint', onclick: () => this.post({ type: 'resume', runId: r.id }) }, 'Resume') : null,
           h('button', { id: 'show-log', onclick: () => this.post({ type: 'showLog', runId: r.id }) }, 'Log'),
           h('button', { id: 'export-csv', onclick: () => this.post({ type: 'exportCsv' }) }, 'Export CSV'),
@@ -251,7 +253,8 @@ export class RunView {
       h(
         'div',
         { class: 'facts', id: 'facts' },
-        h('span', {}, 'Backend ', h('b', { id: 'backend' }, st ? st.backend.description : 'starting…')),
+        h('span', {}, 'Backend ', h('b', { id: 'backend' }, st ? st.backend.description : backendPending(r))),
+        activity(r),
         h('span', {}, 'GPU ', h('b', { id: 'gpu' }, gpu)),
         st?.workers && st.workers > 1 ? h('span', {}, 'Threads ', h('b', { id: 'threads' }, String(st.workers))) : null,
         h('span', {}, 'Epoch ', h('b', { id: 'epoch' }, `${r.status === 'running' ? Math.max(epochNow, 1) : (last?.epoch ?? 0)}/${c.epochs}`)),
@@ -359,6 +362,20 @@ function scaleOf(config: RunSnapshot['config']): { name: string; title: string; 
   if (config.loss === 'l2-softmax') return { name: 'alpha', title: 'Alpha', trainable: config.alphaTrainable };
   if (hasScaleS(config.loss)) return { name: 's', title: 'Scale s', trainable: config.scaleTrainable };
   return undefined;
+}
+
+/** What the backend fact says before the trainer named its backend. */
+function backendPending(r: RunSnapshot): string {
+  if (r.status === 'queued') return 'not yet: waiting in the queue';
+  if (r.status === 'running') return 'starting…';
+  return 'none: the trainer never got that far';
+}
+
+/** What a live trainer is doing when it is not simply training (loading, rendering faces, verifying...). */
+function activity(r: RunSnapshot): HTMLElement | null {
+  if (r.status !== 'running' || !r.phase || r.phase === 'training') return null;
+  const text = PHASE_TEXT[r.phase as TrainerPhase] ?? r.phase;
+  return h('span', { id: 'phase', class: 'phase' }, 'Now ', h('b', {}, `${text}…`));
 }
 
 /** A run in these states can continue from its checkpoint (the host checks that one exists). */

@@ -6,8 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { checkResume } from '../core/resume';
+import { defaultRunName } from '../core/run-names';
 import { RunStore, isRunId } from '../core/run-store';
-import { describeConfig, type RunConfig } from '../shared/config';
+import type { RunConfig } from '../shared/config';
 import type { FinishedEvent, TrainerEvent } from '../shared/events';
 import { RUN_FILES, type RunRecord } from '../shared/run';
 import { consoleToStderr } from '../trainer/quiet';
@@ -20,16 +21,16 @@ import { sweepMain } from './sweep';
 
 /** Creates the run folder: `.l2softmax/runs/<id>` by default, or --out (its name must be a valid run id). */
 async function createRun(out: string | undefined, config: RunConfig): Promise<string> {
-  const name = describeConfig(config);
+  const named = async (store: RunStore) => defaultRunName(config, new Date(), (await store.list()).map((r) => r.name));
   if (!out) {
     const store = new RunStore(path.resolve('.l2softmax', 'runs'));
-    return store.dir((await store.create(config, name, { launcher: 'cli' })).id);
+    return store.dir((await store.create(config, await named(store), { launcher: 'cli' })).id);
   }
   const dir = path.resolve(out);
   if (!isRunId(path.basename(dir))) throw new UsageError(`--out ${out}: the folder name must be letters, digits, ".", "_" or "-" (it becomes the run id)`);
   if (existsSync(path.join(dir, RUN_FILES.record))) throw new UsageError(`--out ${out} already holds a run; use --resume ${out} to continue it`);
   const store = new RunStore(path.dirname(dir));
-  await store.create(config, name, { id: path.basename(dir), launcher: 'cli' });
+  await store.create(config, await named(store), { id: path.basename(dir), launcher: 'cli' });
   return dir;
 }
 

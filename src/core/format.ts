@@ -30,10 +30,11 @@ export function runDescription(record: RunRecord): string {
   }
 }
 
-/** Seconds left, from the recent images/s; undefined until a rate is known. */
+/** Seconds left: the trainer's smoothed estimate (src/shared/eta.ts), else from the recent images/s (older trainers); undefined until known. */
 export function eta(record: RunRecord): number | undefined {
   const p = record.progress;
-  return p ? secondsLeft(p.step, p.epochs * p.stepsPerEpoch, record.config.batchSize, p.imagesPerSec) : undefined;
+  if (!p) return undefined;
+  return p.eta ?? secondsLeft(p.step, p.epochs * p.stepsPerEpoch, record.config.batchSize, p.imagesPerSec);
 }
 
 export function statusText(record: RunRecord): string {

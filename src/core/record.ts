@@ -14,7 +14,7 @@ export function applyToRecord(record: RunRecord, event: TrainerEvent): boolean {
       return true;
     case 'step':
       if (record.progress) {
-        record.progress = { ...record.progress, epoch: event.epoch, step: event.step, loss: event.loss, imagesPerSec: event.imagesPerSec };
+        record.progress = { ...record.progress, epoch: event.epoch, step: event.step, loss: event.loss, imagesPerSec: event.imagesPerSec, eta: event.eta };
       }
       return false;
     case 'epoch': {

@@ -7,10 +7,11 @@
 
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { ACTIVE_STATUSES, RUN_FILES, type RunRecord } from '../shared/run';
+import { ACTIVE_STATUSES, RUN_FILES, type ControlRequest, type RunRecord } from '../shared/run';
 import { Emitter, type Disposable } from './emitter';
 import { effectiveStatus } from './liveness';
 import { newestFirst, type RunStore } from './run-store';
+import { readControlFile } from './run-writer';
 
 /** Live runs show progress at this rate. */
 const ACTIVE_POLL_MS = 1000;
@@ -22,11 +23,13 @@ const STAT_CONCURRENCY = 32;
 interface Entry {
   /** As written. */
   raw: RunRecord;
-  /** As shown: a stale running run is interrupted. */
+  /** As shown: a stale running run is interrupted; one its trainer has not renamed yet shows the name asked for. */
   shown: RunRecord;
   stamp: string;
   beatStamp: string;
   beat?: Awaited<ReturnType<RunStore['heartbeat']>>;
+  controlStamp: string;
+  control?: ControlRequest;
 }
 
 export interface MonitorOptions {
@@ -72,6 +75,14 @@ export class RunMonitor implements Disposable {
 
   get(id: string): RunRecord | undefined {
     return this.entries.get(id)?.shown;
+  }
+
+  /** What the trainer of a live run is doing, from its heartbeat ("loading", "rendering", "training", ...). */
+  phase(id: string): string | undefined {
+    const entry = this.entries.get(id);
+    if (!entry || entry.shown.status !== 'running' || !entry.beat) return undefined;
+    // A beat older than the launch is the previous trainer's (a resume).
+    return entry.beat.time >= (Date.parse(entry.shown.launchedAt ?? '') || 0) ? entry.beat.phase : undefined;
   }
 
   /** Re-reads one run now (after this window changed it). */
@@ -129,13 +140,17 @@ export class RunMonitor implements Disposable {
     if (!raw) return;
     let beat = entry?.beat;
     let beatStamp = entry?.beatStamp ?? '';
+    let control = entry?.control;
+    let controlStamp = entry?.controlStamp ?? '';
     if (ACTIVE_STATUSES.has(raw.status)) {
       beatStamp = (await statStamp(this.store.file(id, RUN_FILES.heartbeat))) ?? '';
       if (force || beatStamp !== entry?.beatStamp) beat = await this.store.heartbeat(id);
+      controlStamp = (await statStamp(this.store.file(id, RUN_FILES.control))) ?? '';
+      if (force || controlStamp !== entry?.controlStamp) control = controlStamp ? readControlFile(this.store.file(id, RUN_FILES.control)) : undefined;
     }
-    const shown = ACTIVE_STATUSES.has(raw.status) ? effectiveStatus(raw, beat, this.now(), this.host) : raw;
-    this.entries.set(id, { raw, shown, stamp, beat, beatStamp });
-    if (!entry || JSON.stringify(entry.shown) !== JSON.stringify(shown)) this.changed.fire(shown);
+    const shown = ACTIVE_STATUSES.has(raw.status) ? withRequests(effectiveStatus(raw, beat, this.now(), this.host), control) : raw;
+    this.entries.set(id, { raw, shown, stamp, beat, beatStamp, control, controlStamp });
+    if (!entry || JSON.stringify(entry.shown) !== JSON.stringify(shown) || entry.beat?.phase !== beat?.phase) this.changed.fire(shown);
   }
 
   dispose(): void {
@@ -143,6 +158,17 @@ export class RunMonitor implements Disposable {
     this.changed.dispose();
     this.removed.dispose();
   }
+}
+
+/**
+ * A live run shows the name, tags and note asked for in control.json at once:
+ * its trainer applies them to run.json only between steps (not while it loads
+ * or verifies). Requests older than the trainer's launch are stale.
+ */
+function withRequests(record: RunRecord, control: ControlRequest | undefined): RunRecord {
+  if (!control || record.status !== 'running' || Date.parse(control.requestedAt) < (Date.parse(record.launchedAt ?? '') || 0)) return record;
+  const name = typeof control.name === 'string' && control.name.trim() ? control.name.trim() : undefined;
+  return name && name !== record.name ? { ...record, name } : record;
 }
 
 /** A file's identity and version (mtime, size, inode), or undefined when it is missing. */

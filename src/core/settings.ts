@@ -80,6 +80,7 @@ export const SETTINGS: readonly SettingSpec[] = ([
   { key: 'runsFolder', kind: 'folder', label: 'Runs folder', default: '', rule: { kind: 'string' }, description: 'Where runs are stored. Empty: .l2softmax/runs in the workspace (global storage without a folder).' },
   { key: 'maxConcurrentRuns', kind: 'integer', label: 'Max concurrent runs', default: 1, rule: { kind: 'number', integer: true, min: 1, max: 16 }, description: 'Runs beyond this many wait in a queue.' },
   { key: 'openDashboardOnStart', kind: 'boolean', label: 'Open dashboard on start', default: true, rule: { kind: 'boolean' }, description: 'Open the run dashboard when a run starts.' },
+  { key: 'notifyOnRunEnd', kind: 'boolean', label: 'Notify when a run ends', default: true, rule: { kind: 'boolean' }, description: 'Show a notification when a run this window saw running completes, fails or is interrupted ("Don\'t Show Again" on it turns this off).' },
 ] satisfies SpecInput[]).map(setting);
 
 export function settingSpec(key: string): SettingSpec | undefined {
@@ -134,10 +135,22 @@ export function displaySetting(spec: SettingSpec, value: unknown): string {
   return String(value);
 }
 
+/**
+ * A description in a tooltip: code spans stay code, except those with angle
+ * brackets (`root/<identity>/<image>`), which a hover drops as HTML even inside
+ * code: they become escaped text.
+ */
+export function tooltipDescription(text: string): string {
+  return text
+    .split(/(`[^`]*`)/)
+    .map((part) => (part.startsWith('`') && /[<>]/.test(part) ? escapeMarkdown(part.slice(1, -1)) : part))
+    .join('');
+}
+
 /** The Settings view's tooltip (markdown). Values come from settings a workspace can commit: escaped. */
 export function settingTooltip(spec: SettingSpec, value: unknown): string {
   return (
-    `**${escapeMarkdown(spec.label)}** (${markdownCode(`l2softmax.${spec.key}`)})\n\n${spec.description}\n\n` +
+    `**${escapeMarkdown(spec.label)}** (${markdownCode(`l2softmax.${spec.key}`)})\n\n${tooltipDescription(spec.description)}\n\n` +
     `Current: ${markdownCode(displaySetting(spec, value))}, default ${markdownCode(displaySetting(spec, spec.default))}`
   );
 }
@@ -148,6 +161,7 @@ export interface HostSettings {
   runsFolder: string;
   maxConcurrentRuns: number;
   openDashboardOnStart: boolean;
+  notifyOnRunEnd: boolean;
 }
 
 /** A setting's value when it passes the table's check, else its default and why (unset means the default). */

@@ -1,21 +1,24 @@
 // Command handlers: thin glue between the UI and the core (run manager, store).
 
 import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { summarizeDataset } from '../core/dataset-summary';
 import { pct, suggestAlpha, tarAt } from '../core/format';
 import type { RunManager } from '../core/run-manager';
 import type { RunMonitor } from '../core/run-monitor';
+import { defaultRunName, rerunName } from '../core/run-names';
 import { ACTIVE, type RunRecord, type RunStore } from '../core/run-store';
 import { checkResume } from '../core/resume';
-import { describeConfig, formatErrors } from '../shared/config';
+import { isDatasetPath, scaleBoundFor, settingProblem } from '../core/setting-checks';
+import { SETTINGS, displaySetting } from '../core/settings';
+import { trainingClasses } from '../core/sweep';
+import { formatErrors, type RunConfig } from '../shared/config';
 import type { Dashboards } from './dashboard';
 import type { RunsView } from './runs-view';
 import { evaluateRun } from './evaluate';
 import { checkGpuSetup } from './gpu-check';
 import { editSetting } from './settings-view';
-import { hostSetting, readRunConfig, resetSettings, updateSetting } from './workspace-config';
+import { hostSetting, pathKind, readRunConfig, resetSettings, updateSetting, withAbsolutePaths } from './workspace-config';
 
 export interface Services {
   store: RunStore;
@@ -78,7 +81,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       const run = await pickRun(s, arg, 'Rerun which run?');
       if (!run) return;
       if (!requireTrust()) return;
-      return launch(s, run.config, `${run.name.replace(/ \(rerun( \d+)?\)$/, '')} (rerun)`);
+      return launch(s, run.config, rerunName(run.name, s.monitor.records().map((r) => r.name)));
     }),
     reg('l2softmax.deleteRun', async (arg: RunArg, selected?: RunRecord[]) => {
       const first = await pickRun(s, arg, 'Delete which run?', (r) => !ACTIVE.has(r.status));
@@ -123,9 +126,9 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       }
       await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
     }),
-    reg('l2softmax.editSetting', (key: string | { id?: string; key?: string }) => {
-      const k = typeof key === 'string' ? key : (key?.key ?? '');
-      return editSetting(k);
+    reg('l2softmax.editSetting', async (key?: string | { id?: string; key?: string }) => {
+      const k = typeof key === 'string' ? key : (key?.key ?? (await pickSetting()));
+      return k ? editSetting(k) : false;
     }),
     reg('l2softmax.resetSettings', async () => {
       const ok = await vscode.window.showWarningMessage('Reset every L2-Softmax setting of this workspace to its default?', { modal: true }, 'Reset');
@@ -145,7 +148,10 @@ export function registerCommands(s: Services): vscode.Disposable[] {
 export function requireTrust(): boolean {
   if (vscode.workspace.isTrusted) return true;
   void vscode.window
-    .showErrorMessage('L2-Softmax: starting a training run runs Node.js with this workspace\'s settings, so it needs a trusted workspace.', 'Manage Workspace Trust')
+    .showErrorMessage(
+      'L2-Softmax: this workspace is in Restricted Mode. Training runs Node.js with this workspace\'s settings (dataset folders, runs folder), so starting, resuming or evaluating a run needs a trusted workspace. Runs already here stay readable.',
+      'Manage Workspace Trust',
+    )
     .then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
   return false;
 }
@@ -153,38 +159,55 @@ export function requireTrust(): boolean {
 async function startRun(s: Services): Promise<RunRecord | undefined> {
   if (!requireTrust()) return undefined;
   const config = await configFromSettingsOrSay('a run');
-  return config && launch(s, config, describeConfig(config));
+  if (!config || !(await confirmScale(config))) return undefined;
+  return launch(s, config, defaultRunName(config, new Date(), s.monitor.records().map((r) => r.name)));
+}
+
+/** Opens the Settings editor at one setting. */
+function openSetting(key: string): Thenable<unknown> {
+  return vscode.commands.executeCommand('workbench.action.openSettings', `l2softmax.${key}`);
 }
 
 /**
  * The settings as a run config with absolute dataset paths, or undefined after
- * telling the user what to fix (`what`: "a run", "a sweep").
+ * telling the user what to fix (`what`: "a run", "a sweep"), with the actions that fix it.
  */
-export async function configFromSettingsOrSay(what: string): Promise<RunRecord['config'] | undefined> {
+export async function configFromSettingsOrSay(what: string): Promise<RunConfig | undefined> {
   const result = readRunConfig();
   if (!result.ok) {
-    const action = await vscode.window.showErrorMessage(`L2-Softmax: fix these settings before starting ${what}: ${formatErrors(result.errors)}`, 'Open Settings');
-    if (action) await vscode.commands.executeCommand('workbench.action.openSettings', 'l2softmax');
+    const action = await vscode.window.showErrorMessage(`L2-Softmax: cannot start ${what}: ${formatErrors(result.errors)}`, 'Open Settings');
+    if (action) await openSetting(result.errors[0].field.replace(/^l2softmax\./, ''));
     return undefined;
   }
-  const config = withAbsolutePaths(result.config);
-  for (const [label, p] of [
-    ['Dataset folder', config.dataset.path],
-    ['Pairs file', config.dataset.pairsFile],
-  ] as const) {
-    if (p && !existsSync(p)) {
-      void vscode.window.showErrorMessage(`L2-Softmax: ${label} ${p} does not exist. Change it in the Settings view (clear the dataset folder to use the built-in synthetic faces).`);
-      return undefined;
-    }
+  const settings = vscode.workspace.getConfiguration('l2softmax');
+  for (const spec of SETTINGS.filter(isDatasetPath)) {
+    const problem = settingProblem(spec, settings.get(spec.key), { loss: result.config.loss, pathKind });
+    if (problem?.severity !== 'error') continue;
+    const synthetic = spec.key === 'datasetFolder' ? ' Clear it to train on the built-in synthetic faces.' : '';
+    const action = await vscode.window.showErrorMessage(`L2-Softmax: cannot start ${what}: ${spec.label}: ${problem.message}.${synthetic}`, 'Open Settings', 'Clear');
+    if (action === 'Open Settings') await openSetting(spec.key);
+    if (action === 'Clear') await updateSetting(spec.key, '');
+    return undefined;
   }
-  return config;
+  return withAbsolutePaths(result.config);
 }
 
-/** Relative dataset paths mean "in the workspace": the trainer runs elsewhere (in the run folder). */
-function withAbsolutePaths(config: RunRecord['config']): RunRecord['config'] {
-  const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
-  const abs = (p: string) => (p && !path.isAbsolute(p) ? path.resolve(base, p) : p);
-  return { ...config, dataset: { ...config.dataset, path: abs(config.dataset.path), pairsFile: abs(config.dataset.pairsFile), pairsImages: abs(config.dataset.pairsImages) } };
+/** A fixed alpha (or s) below its bound for the dataset makes the run underfit: asks before starting. */
+async function confirmScale(config: RunConfig): Promise<boolean> {
+  const { classes } = await trainingClasses(config);
+  const bound = classes === undefined ? undefined : scaleBoundFor(config.loss, classes);
+  if (!bound) return true;
+  const [value, trainable] = bound.name === 'alpha' ? [config.alpha, config.alphaTrainable] : [config.scale, config.scaleTrainable];
+  if (trainable || value >= bound.low) return true;
+  const action = await vscode.window.showWarningMessage(
+    `L2-Softmax: ${bound.name} = ${value} is below ${bound.name}_low = ${bound.low.toFixed(2)} for the ${classes} training classes of this dataset (p = 0.9): the classifier cannot get confident and training underfits.`,
+    { modal: true },
+    'Start Anyway',
+    bound.name === 'alpha' ? 'Suggest Alpha' : 'Open Settings',
+  );
+  if (action === 'Suggest Alpha') await vscode.commands.executeCommand('l2softmax.suggestAlpha');
+  if (action === 'Open Settings') await openSetting('scale');
+  return action === 'Start Anyway';
 }
 
 async function launch(s: Services, config: RunRecord['config'], name: string): Promise<RunRecord> {
@@ -279,6 +302,16 @@ async function pickRun(s: Services, arg: RunArg, title: string, filter: (r: RunR
   return pick?.run;
 }
 
+/** Asks which setting to edit (Edit Setting from the palette). */
+async function pickSetting(): Promise<string | undefined> {
+  const settings = vscode.workspace.getConfiguration('l2softmax');
+  const pick = await vscode.window.showQuickPick(
+    SETTINGS.map((spec) => ({ label: spec.label, description: displaySetting(spec, settings.get(spec.key)), detail: `l2softmax.${spec.key}`, key: spec.key })),
+    { title: 'Edit which setting?', matchOnDetail: true },
+  );
+  return pick?.key;
+}
+
 async function suggest(): Promise<void> {
   const result = readRunConfig();
   if (!result.ok) {
@@ -303,22 +336,27 @@ async function suggest(): Promise<void> {
   if (undo) await updateSetting('alpha', previous);
 }
 
+/** The end of a run this window saw running, unless the user turned these off; no Open Dashboard when it is in front already. */
 export function notifyEnd(run: RunRecord, dashboards: Dashboards): void {
+  if (!hostSetting('notifyOnRunEnd')) return;
+  const open = dashboards.inFront(run.id) ? [] : ['Open Dashboard'];
+  const act = (action: string | undefined) => {
+    if (action === 'Open Dashboard') return dashboards.open(run.id);
+    if (action === 'Show Log') return vscode.commands.executeCommand('l2softmax.showLog', run.id);
+    if (action === 'Resume') return vscode.commands.executeCommand('l2softmax.resumeRun', run.id);
+    if (action === DONT_SHOW_AGAIN) return updateSetting('notifyOnRunEnd', false, vscode.ConfigurationTarget.Global);
+    return undefined;
+  };
   if (run.status === 'completed') {
     const s = run.summary;
     void vscode.window
-      .showInformationMessage(
-        `L2-Softmax: "${run.name}" completed: 10-fold accuracy ${pct(s?.bestAccuracy)} (best), TAR@FAR=1e-3 ${pct(tarAt(run, 1e-3))}.`,
-        'Open Dashboard',
-      )
-      .then((a) => a && dashboards.open(run.id));
+      .showInformationMessage(`L2-Softmax: "${run.name}" completed: 10-fold accuracy ${pct(s?.bestAccuracy)} (best), TAR@FAR=1e-3 ${pct(tarAt(run, 1e-3))}.`, ...open, DONT_SHOW_AGAIN)
+      .then(act);
   } else if (run.status === 'failed') {
-    void vscode.window
-      .showErrorMessage(`L2-Softmax: "${run.name}" failed: ${run.reason ?? 'unknown reason'}`, 'Show Log')
-      .then((a) => a && vscode.commands.executeCommand('l2softmax.showLog', run.id));
+    void vscode.window.showErrorMessage(`L2-Softmax: "${run.name}" failed: ${run.reason ?? 'unknown reason'}`, 'Show Log', ...open).then(act);
   } else if (run.status === 'interrupted') {
-    void vscode.window
-      .showWarningMessage(`L2-Softmax: "${run.name}" was interrupted: ${run.reason ?? 'its trainer is gone'}`, 'Resume', 'Show Log')
-      .then((a) => a && vscode.commands.executeCommand(a === 'Resume' ? 'l2softmax.resumeRun' : 'l2softmax.showLog', run.id));
+    void vscode.window.showWarningMessage(`L2-Softmax: "${run.name}" was interrupted: ${run.reason ?? 'its trainer is gone'}`, 'Resume', 'Show Log').then(act);
   }
 }
+
+const DONT_SHOW_AGAIN = "Don't Show Again";

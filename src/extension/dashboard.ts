@@ -12,12 +12,14 @@ import type { RunMonitor } from '../core/run-monitor';
 import type { RunRecord, RunStore } from '../core/run-store';
 import { DASHBOARD_FOLLOW_MS, SnapshotBuilder, isPanelState, parseWebviewMessage, type HostMessage, type PanelState, type RunSnapshot, type SweepPanelState } from '../shared/dashboard';
 import type { TrainerEvent } from '../shared/events';
+import { workspaceBase } from './workspace-config';
 
 const VIEW_TYPE = 'l2softmax.dashboard';
 
 export class Dashboards implements vscode.Disposable {
   private readonly panels = new Set<Panel>();
   private readonly subscriptions: vscode.Disposable[] = [];
+  private disposing = false;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -28,11 +30,12 @@ export class Dashboards implements vscode.Disposable {
     this.subscriptions.push(
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state) => {
-          if (!isPanelState(state)) {
+          const known = isPanelState(state) ? state : this.rememberedState(panel.title);
+          if (!known) {
             panel.dispose();
             return;
           }
-          this.attach(panel, state);
+          this.attach(panel, known);
         },
       }),
       new vscode.Disposable(
@@ -73,6 +76,29 @@ export class Dashboards implements vscode.Disposable {
 
   renamed(runId: string, name: string): void {
     for (const p of this.panels) if (p.state.mode === 'run' && p.state.runIds[0] === runId) p.panel.title = name;
+    this.remember();
+  }
+
+  /** True when the dashboard of `runId` is the active editor. */
+  inFront(runId: string): boolean {
+    return [...this.panels].some((p) => p.state.mode === 'run' && p.state.runIds[0] === runId && p.panel.active);
+  }
+
+  /**
+   * A panel the window closed before its page ever ran has no state of its own
+   * to restore from: the states of the open panels are also kept per workspace,
+   * by title (run names are distinct).
+   */
+  private rememberedState(title: string): PanelState | undefined {
+    const saved = this.context.workspaceState.get<{ title: string; state: unknown }[]>(OPEN_PANELS_KEY, []);
+    const found = saved.find((p) => p.title === title)?.state;
+    return isPanelState(found) ? found : undefined;
+  }
+
+  /** Remembers the open panels (see rememberedState). */
+  remember(): void {
+    const open = [...this.panels].map((p) => ({ title: p.panel.title, state: p.state }));
+    void this.context.workspaceState.update(OPEN_PANELS_KEY, open);
   }
 
   /** For tests: the open panels' states. */
@@ -101,9 +127,12 @@ export class Dashboards implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'activity.svg');
     const p = new Panel(panel, state, this, this.context.extensionUri);
     this.panels.add(p);
+    this.remember();
     panel.onDidDispose(() => {
       this.panels.delete(p);
       p.dispose();
+      // Closing the window disposes every panel too: what was open then must be kept for the restore.
+      if (!this.disposing) this.remember();
     });
   }
 
@@ -114,7 +143,7 @@ export class Dashboards implements vscode.Disposable {
   async load(runId: string): Promise<{ snapshot: RunSnapshot; follower: RunFollower } | undefined> {
     const record: RunRecord | undefined = this.monitor.get(runId) ?? (await this.store.view(runId));
     if (!record) return undefined;
-    const base = { id: record.id, name: record.name, status: record.status, reason: record.reason, config: record.config, createdAt: record.createdAt };
+    const base = { id: record.id, name: record.name, status: record.status, reason: record.reason, config: record.config, createdAt: record.createdAt, phase: this.monitor.phase(runId) };
     const builder = new SnapshotBuilder(base);
     const follower = new RunFollower(this.store.dir(runId));
     const update = await follower.poll((events, reset) => {
@@ -126,10 +155,14 @@ export class Dashboards implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.disposing = true;
     for (const p of [...this.panels]) p.panel.dispose();
     this.subscriptions.forEach((d) => d.dispose());
   }
 }
+
+/** workspaceState key of the open panels' titles and states. */
+const OPEN_PANELS_KEY = 'l2softmax.openDashboards';
 
 class Panel {
   /** Status messages that arrive while the history is being read are held back, then sent after `init`. */
@@ -160,7 +193,11 @@ class Panel {
   }
 
   status(run: RunRecord): void {
-    this.post({ type: 'status', runId: run.id, status: run.status, name: run.name, reason: run.reason });
+    if (this.state.mode === 'run' && this.panel.title !== run.name) {
+      this.panel.title = run.name;
+      this.owner.remember();
+    }
+    this.post({ type: 'status', runId: run.id, status: run.status, name: run.name, reason: run.reason, phase: this.owner.monitor.phase(run.id) });
   }
 
   private async receive(raw: unknown): Promise<void> {
@@ -227,9 +264,11 @@ class Panel {
     void this.panel.webview.postMessage({ type: 'notice', level, message } satisfies HostMessage);
   }
 
+  /** Exports are proposed in the workspace (not the hidden run folder), named after the run. */
   private defaultUri(name: string): vscode.Uri {
-    const dir = this.state.mode === 'run' ? this.owner.store.dir(this.state.runIds[0]) : (vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.owner.store.root);
-    return vscode.Uri.file(path.join(dir, name));
+    const run = this.state.mode === 'run' ? this.owner.monitor.get(this.state.runIds[0]) : undefined;
+    const prefix = run ? `${fileSafe(run.name)}-` : '';
+    return vscode.Uri.file(path.join(workspaceBase(), `${prefix}${name}`));
   }
 
   private async exportCsv(): Promise<void> {
@@ -262,6 +301,11 @@ class Panel {
     this.unfollow();
     this.subscriptions.forEach((d) => d.dispose());
   }
+}
+
+/** A run name as part of a file name. */
+function fileSafe(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'run';
 }
 
 function nonce(): string {

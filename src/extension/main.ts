@@ -18,6 +18,7 @@ import { SettingsView } from './settings-view';
 import { RunStatusBar } from './status-bar';
 import { registerSweepCommands } from './sweep-commands';
 import { SweepDashboards, SweepsView, notifySweepEnds } from './sweeps';
+import { ContextKeys } from './context-keys';
 import { hostSetting } from './workspace-config';
 
 export interface Api {
@@ -25,12 +26,16 @@ export interface Api {
   monitor: RunMonitor;
   manager: RunManager;
   runs: RunsView;
+  settings: SettingsView;
   dashboards: Dashboards;
   sweeps: SweepStore;
   sweepMonitor: SweepMonitor;
   sweepsView: SweepsView;
   sweepDashboards: SweepDashboards;
 }
+
+/** Shown above the runs in Restricted Mode, where Start explains itself and offers to trust the workspace. */
+const RESTRICTED_MESSAGE = 'Restricted Mode: these runs are readable, but starting, resuming or evaluating one needs a trusted workspace (Start says how).';
 
 function runsRoot(context: vscode.ExtensionContext): string {
   const configured = hostSetting('runsFolder').trim();
@@ -70,6 +75,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     rerunFailed: async (id) => void (await vscode.commands.executeCommand('l2softmax.rerunFailedCells', id)),
   });
   const lastStatus = new Map(monitor.records().map((r) => [r.id, r.status]));
+  const showTrust = () => (runsTree.message = vscode.workspace.isTrusted ? undefined : RESTRICTED_MESSAGE);
+  showTrust();
+  const contextKeys = new ContextKeys(monitor, sweepMonitor);
 
   context.subscriptions.push(
     output,
@@ -84,6 +92,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     sweepMonitor,
     notifySweepEnds(sweepMonitor, sweepDashboards),
     new RunStatusBar(monitor),
+    contextKeys,
     // Trainers keep running: disposing lets go of the queue and the timers only.
     manager,
     monitor,
@@ -102,6 +111,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
         if (previous === 'running' && run.status !== 'running' && !sweepMonitor.sweepOf(run.id)) notifyEnd(run, dashboards);
       }),
     ),
+    vscode.workspace.onDidGrantWorkspaceTrust(showTrust),
+    // The view title's Compare action: `listMultiSelection` is not set for view titles.
+    runsTree.onDidChangeSelection((e) => void vscode.commands.executeCommand('setContext', 'l2softmax.runsMultiSelected', e.selection.length > 1)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('l2softmax.runsFolder')) {
         void vscode.window
@@ -112,7 +124,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     ...registerCommands({ store, monitor, manager, runs, runsTree, dashboards, output }),
     ...registerSweepCommands({ store, monitor, manager, sweeps, sweepMonitor, sweepsView, sweepDashboards, slurm, trainerScript, output }),
   );
-  return { store, monitor, manager, runs, dashboards, sweeps, sweepMonitor, sweepsView, sweepDashboards };
+  return { store, monitor, manager, runs, settings, dashboards, sweeps, sweepMonitor, sweepsView, sweepDashboards };
 }
 
 /** Runs keep training when the window closes: nothing to stop here (context.subscriptions release the rest). */

@@ -1,40 +1,75 @@
-// The Settings view: one item per l2softmax.* setting, edited in place.
+// The Settings view: one item per l2softmax.* setting, edited in place; a
+// value that would stop a run (or make it underfit) is marked on its row.
 
 import * as vscode from 'vscode';
-import { existsSync, statSync } from 'node:fs';
 import { datasetTooltip, lastRunStats, summarizeDataset } from '../core/dataset-summary';
 import type { RunStore } from '../core/run-store';
+import { escapeMarkdown } from '../core/markdown';
+import { settingProblem, scaleBoundFor, type CheckContext, type SettingProblem } from '../core/setting-checks';
 import { SETTINGS, checkSetting, displaySetting, parseNumberInput, settingSpec, settingTooltip, type SettingSpec } from '../core/settings';
+import { trainingClasses } from '../core/sweep';
+import { DEFAULT_CONFIG, type LossKind } from '../shared/config';
 import { untrustedMarkdown } from './tooltip';
-import { readRunConfig, updateSetting } from './workspace-config';
+import { pathKind, readRunConfig, updateSetting, withAbsolutePaths } from './workspace-config';
 
 export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<SettingSpec | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscriptions: vscode.Disposable[] = [];
 
+  /** Training classes of the configured dataset (for the alpha and s bounds), re-counted when the settings change. */
+  private classes?: number;
+
   constructor(private readonly store: RunStore) {
     this.subscriptions.push(
       this.changed,
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('l2softmax')) this.changed.fire(undefined);
+        if (!e.affectsConfiguration('l2softmax')) return;
+        this.changed.fire(undefined);
+        void this.countClasses();
       }),
     );
+    void this.countClasses();
+  }
+
+  private async countClasses(): Promise<void> {
+    const config = readRunConfig();
+    const classes = config.ok ? (await trainingClasses(withAbsolutePaths(config.config))).classes : undefined;
+    if (classes === this.classes) return;
+    this.classes = classes;
+    this.changed.fire(undefined);
   }
 
   getChildren(element?: SettingSpec): SettingSpec[] {
     return element ? [] : [...SETTINGS];
   }
 
+  /** What is wrong with each setting now (the rows marked), by key. */
+  problems(): Map<string, SettingProblem> {
+    const config = vscode.workspace.getConfiguration('l2softmax');
+    const ctx = checkContext(config.get<LossKind>('loss') ?? DEFAULT_CONFIG.loss, this.classes);
+    const out = new Map<string, SettingProblem>();
+    for (const spec of SETTINGS) {
+      const problem = settingProblem(spec, config.get(spec.key), ctx);
+      if (problem) out.set(spec.key, problem);
+    }
+    return out;
+  }
+
   getTreeItem(spec: SettingSpec): vscode.TreeItem {
-    const value = vscode.workspace.getConfiguration('l2softmax').get(spec.key);
+    const config = vscode.workspace.getConfiguration('l2softmax');
+    const value = config.get(spec.key);
+    const problem = settingProblem(spec, value, checkContext(config.get<LossKind>('loss') ?? DEFAULT_CONFIG.loss, this.classes));
     const item = new vscode.TreeItem(spec.label, vscode.TreeItemCollapsibleState.None);
     item.id = `setting.${spec.key}`;
     item.description = displaySetting(spec, value);
-    item.contextValue = `setting.${spec.kind}`;
-    item.iconPath = new vscode.ThemeIcon(ICONS[spec.kind]);
+    item.contextValue = `setting.${spec.kind}${problem ? `.${problem.severity}` : ''}`;
+    item.iconPath = problem
+      ? new vscode.ThemeIcon(problem.severity, new vscode.ThemeColor(problem.severity === 'error' ? 'list.errorForeground' : 'list.warningForeground'))
+      : new vscode.ThemeIcon(ICONS[spec.kind]);
     item.command = { command: 'l2softmax.editSetting', title: 'Edit Setting', arguments: [spec.key] };
-    item.tooltip = untrustedMarkdown(settingTooltip(spec, value));
+    const mark = problem ? `${problem.severity === 'error' ? '⛔' : '⚠'} **${escapeMarkdown(problem.message)}**\n\n` : '';
+    item.tooltip = untrustedMarkdown(mark + settingTooltip(spec, value));
     return item;
   }
 
@@ -43,16 +78,22 @@ export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscod
     if (!['alpha', 'scale', 'datasetFolder', 'pairsFile', 'minImagesPerIdentity'].includes(spec.key)) return item;
     const config = readRunConfig();
     if (!config.ok) return item;
-    const s = await summarizeDataset(config.config);
-    const last = config.config.dataset.path && !s.error ? await lastRunStats(this.store, config.config.dataset.path) : undefined;
+    const run = withAbsolutePaths(config.config);
+    const s = await summarizeDataset(run);
+    const last = run.dataset.path && !s.error ? await lastRunStats(this.store, run.dataset.path) : undefined;
     const base = item.tooltip instanceof vscode.MarkdownString ? item.tooltip.value : '';
-    item.tooltip = untrustedMarkdown(`${base}\n\n---\n\n${datasetTooltip(s, config.config, last)}`);
+    item.tooltip = untrustedMarkdown(`${base}\n\n---\n\n${datasetTooltip(s, run, last)}`);
     return item;
   }
 
   dispose(): void {
     this.subscriptions.forEach((d) => d.dispose());
   }
+}
+
+/** Paths are checked as a run would read them: relative ones in the workspace. */
+function checkContext(loss: LossKind, classes: number | undefined): CheckContext {
+  return { loss, classes, pathKind };
 }
 
 const ICONS: Record<SettingSpec['kind'], string> = {
@@ -90,11 +131,12 @@ export async function editSetting(key: string): Promise<boolean> {
     }
     case 'number':
     case 'integer': {
+      const bound = await boundOf(spec);
       const text = await vscode.window.showInputBox({
         title: spec.label,
-        prompt: spec.description,
+        prompt: bound ? `${spec.description} For the dataset set now: ${bound.name}_low = ${bound.low.toFixed(2)} (C = ${bound.classes} classes).` : spec.description,
         value: String(current ?? spec.default),
-        validateInput: (t) => parseNumberInput(spec, t).error,
+        validateInput: (t) => numberInputProblem(spec, t, bound),
       });
       if (text === undefined) return false;
       value = parseNumberInput(spec, text).value;
@@ -115,6 +157,27 @@ export async function editSetting(key: string): Promise<boolean> {
     return false;
   }
   return updateSetting(spec.key, value);
+}
+
+/** The lower bound alpha or s must exceed for the configured dataset, when `spec` is that scale and the head uses it. */
+async function boundOf(spec: SettingSpec): Promise<{ name: string; low: number; classes: number } | undefined> {
+  if (spec.key !== 'alpha' && spec.key !== 'scale') return undefined;
+  const config = readRunConfig();
+  if (!config.ok) return undefined;
+  const { classes } = await trainingClasses(withAbsolutePaths(config.config));
+  const bound = classes === undefined ? undefined : scaleBoundFor(config.config.loss, classes);
+  if (!bound || (bound.name === 'alpha') !== (spec.key === 'alpha')) return undefined;
+  return { ...bound, classes: classes as number };
+}
+
+/** An error for input that cannot be saved; a warning (still saved) for a scale below its bound. */
+function numberInputProblem(spec: SettingSpec, text: string, bound: { name: string; low: number; classes: number } | undefined): string | vscode.InputBoxValidationMessage | undefined {
+  const parsed = parseNumberInput(spec, text);
+  if (parsed.error) return parsed.error;
+  if (bound && (parsed.value as number) < bound.low) {
+    return { message: `Below ${bound.name}_low = ${bound.low.toFixed(2)} for ${bound.classes} classes: training may underfit.`, severity: vscode.InputBoxValidationSeverity.Warning };
+  }
+  return undefined;
 }
 
 async function pickPath(spec: SettingSpec, current: string): Promise<string | undefined> {
@@ -160,9 +223,9 @@ async function pickPath(spec: SettingSpec, current: string): Promise<string | un
 
 function checkPath(p: string, folder: boolean): string | undefined {
   if (!p) return undefined;
-  if (!existsSync(p)) return `${p} does not exist`;
-  const isDir = statSync(p).isDirectory();
-  if (folder && !isDir) return `${p} is a file, not a folder`;
-  if (!folder && isDir) return `${p} is a folder, not a file`;
+  const kind = pathKind(p);
+  if (!kind) return `${p} does not exist`;
+  if (folder && kind !== 'folder') return `${p} is a file, not a folder`;
+  if (!folder && kind !== 'file') return `${p} is a folder, not a file`;
   return undefined;
 }

@@ -1,9 +1,12 @@
 // Reading and writing the l2softmax.* settings: reads go through the validated
 // settings table, failed writes are shown to the user.
 
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { PathKind } from '../core/setting-checks';
 import { SETTINGS, SettingReader, configFromSettings, type HostSettings } from '../core/settings';
-import type { ConfigResult } from '../shared/config';
+import type { ConfigResult, RunConfig } from '../shared/config';
 
 const reader = new SettingReader((problem) => void vscode.window.showWarningMessage(`L2-Softmax: ${problem}`));
 
@@ -41,4 +44,24 @@ export async function updateSetting(key: string, value: unknown, target = settin
 export async function resetSettings(): Promise<void> {
   const target = settingsTarget();
   for (const spec of SETTINGS) await updateSetting(spec.key, undefined, target);
+}
+
+/** The folder relative dataset paths mean: the workspace's (the first folder's), else the current directory. */
+export function workspaceBase(): string {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
+}
+
+/** Relative dataset paths mean "in the workspace": the trainer runs elsewhere (in the run folder). */
+export function withAbsolutePaths(config: RunConfig, base = workspaceBase()): RunConfig {
+  const abs = (p: string) => (p && !path.isAbsolute(p) ? path.resolve(base, p) : p);
+  return { ...config, dataset: { ...config.dataset, path: abs(config.dataset.path), pairsFile: abs(config.dataset.pairsFile), pairsImages: abs(config.dataset.pairsImages) } };
+}
+
+/** What a dataset path names, relative ones resolved in the workspace. */
+export function pathKind(p: string, base = workspaceBase()): PathKind {
+  try {
+    return statSync(path.resolve(base, p)).isDirectory() ? 'folder' : 'file';
+  } catch {
+    return undefined;
+  }
 }

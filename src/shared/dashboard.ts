@@ -12,6 +12,8 @@ import type { SweepSnapshot } from './sweep';
 /** Step events in columns: compact to send, and what the charts consume. */
 export interface StepSeries {
   step: number[];
+  /** When the trainer sent the step (ms since the epoch): the wall-time axis. */
+  time: number[];
   epoch: number[];
   loss: number[];
   accuracy: number[];
@@ -20,6 +22,8 @@ export interface StepSeries {
   normMin: number[];
   normMax: number[];
   imagesPerSec: number[];
+  /** The trainer's estimate of the seconds left (null before it had one, and from trainers that do not send it). */
+  eta: (number | null)[];
 }
 
 export interface RunSnapshot {
@@ -42,6 +46,8 @@ export interface RunSnapshot {
   stepEvents?: number;
   /** Lines of events.jsonl that were not valid events (malformed, truncated, garbage). */
   skipped?: number;
+  /** The trainer's heartbeat phase while it runs (see TrainerPhase). */
+  phase?: string;
 }
 
 export type SnapshotBase = Omit<RunSnapshot, 'steps' | 'epochs' | 'warnings'>;
@@ -58,7 +64,8 @@ export const MAX_WARNINGS = 200;
 export type HostMessage =
   | { type: 'init'; mode: 'run' | 'compare'; runs: RunSnapshot[] }
   | { type: 'event'; runId: string; event: TrainerEvent }
-  | { type: 'status'; runId: string; status: RunStatus; name: string; reason?: string }
+  /** What the Runs view knows of a run changed; `phase` is its trainer's heartbeat phase while it runs. */
+  | { type: 'status'; runId: string; status: RunStatus; name: string; reason?: string; phase?: string }
   /** A sweep's dashboard: the whole sweep again whenever one of its cells changed (a few dozen cells). */
   | { type: 'sweep'; snapshot: SweepSnapshot }
   | { type: 'notice'; level: 'info' | 'error'; message: string };
@@ -137,7 +144,7 @@ export function isSweepPanelState(value: unknown): value is SweepPanelState {
 }
 
 export function emptySeries(): StepSeries {
-  return { step: [], epoch: [], loss: [], accuracy: [], alpha: [], normMean: [], normMin: [], normMax: [], imagesPerSec: [] };
+  return { step: [], time: [], epoch: [], loss: [], accuracy: [], alpha: [], normMean: [], normMin: [], normMax: [], imagesPerSec: [], eta: [] };
 }
 
 export function pushStep(series: StepSeries, e: StepEvent): void {
@@ -147,6 +154,7 @@ export function pushStep(series: StepSeries, e: StepEvent): void {
 /** Writes a step at index `i` of every column (`i` = length appends). */
 function setStep(series: StepSeries, i: number, e: StepEvent): void {
   series.step[i] = e.step;
+  series.time[i] = e.time;
   series.epoch[i] = e.epoch;
   series.loss[i] = e.loss;
   series.accuracy[i] = e.accuracy;
@@ -155,6 +163,7 @@ function setStep(series: StepSeries, i: number, e: StepEvent): void {
   series.normMin[i] = e.featureNorm.min;
   series.normMax[i] = e.featureNorm.max;
   series.imagesPerSec[i] = e.imagesPerSec;
+  series.eta[i] = e.eta ?? null;
 }
 
 const columns = (series: StepSeries): unknown[][] => Object.values(series);

@@ -161,6 +161,8 @@ export interface StepEvent extends Base {
   /** Norm of the embedding before L2 normalization, over the batch. */
   featureNorm: NormStats;
   imagesPerSec: number;
+  /** Seconds the trainer expects the run to take from `time` on, verifications included (src/shared/eta.ts); absent until it knows. */
+  eta?: number;
 }
 
 export interface EpochEvent extends Base {
@@ -351,7 +353,7 @@ const DATASET = obj({
 /** The body of each event type, envelope (v, time, type) excluded. */
 const BODY_TABLE: Record<TrainerEventType, Check> = {
   started: obj({ backend: BACKEND, dataset: DATASET, alphaLow: num, config: isObject, stepsPerEpoch: int, parameters: int, workers: optional(int), pid: int }),
-  step: obj({ epoch: int, step: int, epochStep: int, loss: num, accuracy: num, alpha: nullable(num), featureNorm: NORM, imagesPerSec: num }),
+  step: obj({ epoch: int, step: int, epochStep: int, loss: num, accuracy: num, alpha: nullable(num), featureNorm: NORM, imagesPerSec: num, eta: optional(num) }),
   epoch: obj({
     epoch: int,
     epochs: int,

@@ -46,6 +46,8 @@ export interface RunProgress {
   stepsPerEpoch: number;
   loss: number | null;
   imagesPerSec: number | null;
+  /** Seconds left as the trainer estimated them at its last step event (verifications included). */
+  eta?: number;
 }
 
 /** Who starts a run's trainer: this machine's queue (the extension), the CLI in a terminal, or a cluster scheduler. */
@@ -128,12 +130,25 @@ export interface DatasetFingerprint {
   pairs?: string;
 }
 
+/** What a trainer is doing, as its heartbeat says. */
+export type TrainerPhase = 'loading' | 'rendering' | 'decoding' | 'training' | 'verifying' | 'checkpointing';
+
+/** Each phase in words, for the dashboard's header. */
+export const PHASE_TEXT: Readonly<Record<TrainerPhase, string>> = {
+  loading: 'loading the backend and the data',
+  rendering: 'rendering the synthetic faces (kept on disk for the next run)',
+  decoding: 'decoding images into the cache',
+  training: 'training',
+  verifying: 'verifying on the 10 folds',
+  checkpointing: 'writing a checkpoint',
+};
+
 export interface Heartbeat {
   /** Milliseconds since the epoch. */
   time: number;
   host: string;
   pid: number;
-  /** What the trainer is doing: loading, training, verifying, checkpointing. */
+  /** What the trainer is doing: a TrainerPhase (readers show an unknown one as it is). */
   phase?: string;
 }
 

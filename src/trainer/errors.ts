@@ -3,11 +3,13 @@
 
 import { DISK_CODES } from '../core/atomic-file';
 import type { ErrorCode } from '../shared/events';
+import type { TrainerPhase } from '../shared/run';
 
-/** Where the trainer's parts report: info lines, and warnings with a code (the `log` and `warning` events). */
+/** Where the trainer's parts report: info lines, warnings with a code (the `log` and `warning` events), and what they are busy with (the heartbeat's phase). */
 export interface TrainerLog {
   info(message: string): void;
   warn(code: string, message: string): void;
+  phase?(phase: TrainerPhase): void;
 }
 
 /** An error with a reason code and a message written for the user (says what to fix). */

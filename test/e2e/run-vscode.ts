@@ -5,7 +5,7 @@
 //   npx tsx test/e2e/run-vscode.ts
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -17,8 +17,8 @@ const CODE_SERVER = path.join(ROOT, '.cache/code-server/node_modules/.bin/code-s
 const SUITE = path.join(ROOT, 'out/integration');
 const RESULTS_DIR = path.join(ROOT, 'test-results');
 const TIMEOUT_MS = Number(process.env.L2SOFTMAX_E2E_TIMEOUT_MS ?? 20 * 60 * 1000);
-/** L2SOFTMAX_E2E_ONLY=durable runs only the window-reload / killed-host / second-window checks (while working on them). */
-const ONLY_DURABLE = process.env.L2SOFTMAX_E2E_ONLY === 'durable';
+/** L2SOFTMAX_E2E_ONLY=durable runs only the window-reload / killed-host / second-window checks, =first-hour only the first-hour checks (while working on them). */
+const ONLY = process.env.L2SOFTMAX_E2E_ONLY;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,12 +52,13 @@ interface MochaJson {
   failures: { fullTitle: string; err: { message?: string; stack?: string } }[];
 }
 
+/** Files under `dir` named `name`, or ending in `-name` (exports are named after their run). */
 function findFiles(dir: string, name: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) out.push(...findFiles(p, name));
-    else if (e.name === name) out.push(p);
+    else if (e.name === name || e.name.endsWith(`-${name}`)) out.push(p);
   }
   return out;
 }
@@ -82,8 +83,8 @@ async function exportsWriteFiles(page: import('playwright-core').Page, frame: im
   };
   try {
     const csv = await save(() => frame.click('#export-csv'), 'metrics.csv');
-    const csvOk = !!csv && readFileSync(csv, 'utf8').startsWith('run_id,run_name,loss,') && readFileSync(csv, 'utf8').trim().split('\n').length >= 2;
-    console.log(`  ${csvOk ? '✔' : '✘'} Export CSV wrote ${csv ?? 'nothing'}`);
+    const csvOk = !!csv && !csv.includes(`${path.sep}.l2softmax${path.sep}`) && readFileSync(csv, 'utf8').startsWith('run_id,run_name,loss,') && readFileSync(csv, 'utf8').trim().split('\n').length >= 2;
+    console.log(`  ${csvOk ? '✔' : '✘'} Export CSV wrote ${csv ?? 'nothing'} (in the workspace, not the hidden run folder)`);
     const png = await save(() => frame.click('[data-chart=roc] h2 button'), 'roc.png');
     const pngOk = !!png && readFileSync(png).subarray(1, 4).toString('ascii') === 'PNG';
     console.log(`  ${pngOk ? '✔' : '✘'} PNG export of the ROC chart wrote ${png ?? 'nothing'}`);
@@ -313,6 +314,89 @@ async function durableRuns(browser: import('playwright-core').Browser, page: Pag
   return ok;
 }
 
+/** Types into the open quick input and accepts it (after Ctrl+A, so it replaces what is there). */
+async function answer(page: Page, text: string): Promise<void> {
+  const input = '.quick-input-widget:not([style*="display: none"]) input';
+  await page.waitForSelector(input, { timeout: 15000 });
+  await page.waitForTimeout(400);
+  await page.fill(input, text);
+  await page.waitForTimeout(600);
+  await page.keyboard.press('Enter');
+}
+
+/** Selects the Runs view's first two rows (click, Ctrl+click) and looks for Compare Runs among the view's title actions. */
+async function compareInViewTitle(page: Page): Promise<boolean> {
+  await page.click('.activitybar [aria-label^="L2-Softmax"]').catch(() => undefined);
+  const rows = page.locator('[id="workbench.view.extension.l2softmax"] .monaco-list-row');
+  await rows.nth(0).click();
+  await rows.nth(1).click({ modifiers: ['Control'] });
+  await page.waitForTimeout(1500);
+  const action = await page.$('[id="workbench.view.extension.l2softmax"] .pane-header .actions-container [aria-label="Compare Runs"]');
+  await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-compare-title.png') });
+  await page.keyboard.press('Escape');
+  return !!action;
+}
+
+/**
+ * A run refused by its trainer (a dataset with one identity) fails; its dashboard,
+ * open since the start, comes back after a window reload; renaming it from the
+ * palette reaches that dashboard's header; selecting two runs offers Compare in
+ * the Runs view's title.
+ */
+async function firstHour(page: Page, workspace: string): Promise<boolean> {
+  const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+  const settings = existsSync(settingsFile) ? JSON.parse(readFileSync(settingsFile, 'utf8')) : {};
+  const one = path.join(workspace, 'one-identity', 'Alice');
+  mkdirSync(one, { recursive: true });
+  for (let i = 1; i <= 3; i++) copyFileSync(path.join(ROOT, 'media', 'icon.png'), path.join(one, `Alice_000${i}.png`));
+  mkdirSync(path.dirname(settingsFile), { recursive: true });
+  let ok = true;
+  try {
+    writeFileSync(settingsFile, JSON.stringify({ ...settings, 'l2softmax.datasetFolder': path.dirname(one), 'l2softmax.openDashboardOnStart': true }, null, 2));
+    await page.waitForTimeout(3000);
+    const startFailing = async () => {
+      const before = new Set(diskRuns(workspace).map((r) => r.id));
+      await palette(page, 'L2-Softmax: Start L2-Softmax Run');
+      return waitUntil('the one-identity run to fail', 120000, () => diskRuns(workspace).find((r) => !before.has(r.id) && r.status === 'failed'));
+    };
+    // Two runs at least, to select two.
+    if (diskRuns(workspace).length < 1) await startFailing();
+    const failed = await startFailing();
+    ok = check(await dashboardShows(page, failed.id, 'failed'), `the dashboard of "${failed.name}" shows it failed`) && ok;
+    await reloadWindow(page);
+    ok = check(await dashboardShows(page, failed.id, 'failed'), 'after a window reload the failed run\'s dashboard is back') && ok;
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-failed-restored.png') });
+    await palette(page, 'L2-Softmax: Rename Run');
+    await answer(page, failed.name);
+    await answer(page, 'renamed from the palette');
+    ok = check(await headerShows(page, failed.id, 'renamed from the palette'), 'renaming it reaches its open dashboard\'s header') && ok;
+    ok = check(await compareInViewTitle(page), 'selecting two runs shows Compare Runs in the Runs view title') && ok;
+  } catch (err) {
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-first-hour.png') });
+    console.log(`  ✘ first-hour checks: ${(err as Error).message.split('\n')[0]} (see test-results/vscode-first-hour.png)`);
+    ok = false;
+  } finally {
+    writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+  }
+  return ok;
+}
+
+/** Waits for the dashboard frame of run `id` to show `name` in its header. */
+async function headerShows(page: Page, id: string, name: string): Promise<boolean> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < 30000) {
+    for (const frame of page.frames()) {
+      const [state, shown] = await Promise.all([
+        frame.$eval('#app', (el) => (el as HTMLElement).dataset.state ?? '').catch(() => ''),
+        frame.$eval('#run-name', (el) => el.textContent ?? '').catch(() => ''),
+      ]);
+      if (state.includes(`"${id}"`) && shown === name) return true;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
 async function main(): Promise<number> {
   if (!existsSync(CODE_SERVER)) throw new Error('code-server is not installed: run test/e2e/setup-code-server.sh');
   if (!existsSync(path.join(SUITE, 'index.js'))) throw new Error('the integration suite is not built: run npm run build:tests');
@@ -323,7 +407,9 @@ async function main(): Promise<number> {
   const workspace = path.join(tmp, 'workspace');
   const results = path.join(tmp, 'results.json');
   mkdirSync(path.join(userData, 'User'), { recursive: true });
-  mkdirSync(workspace);
+  // The workspace settings file exists from the start: the window watches it, so later edits apply at once.
+  mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+  writeFileSync(path.join(workspace, '.vscode', 'settings.json'), '{}');
   // Without these the trust dialog blocks the window and Restricted Mode disables the extension.
   writeFileSync(
     path.join(userData, 'User', 'settings.json'),
@@ -350,10 +436,12 @@ async function main(): Promise<number> {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('pageerror', (e) => log.write(`[page] ${e.message}\n`));
     const windowUrl = `${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload.slice(0, 1)))}`;
-    if (ONLY_DURABLE) {
+    if (ONLY === 'durable' || ONLY === 'first-hour') {
       await page.goto(windowUrl);
       await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
-      return (await durableRuns(browser, page, windowUrl, workspace, server.pid as number)) ? 0 : 1;
+      await page.waitForTimeout(5000);
+      const ok = ONLY === 'durable' ? await durableRuns(browser, page, windowUrl, workspace, server.pid as number) : await firstHour(page, workspace);
+      return ok ? 0 : 1;
     }
     await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
     console.log(`e2e: VS Code (code-server) at ${base}, workspace ${workspace}`);
@@ -379,7 +467,8 @@ async function main(): Promise<number> {
     console.log(`e2e: ${report.stats.passes} passing, ${report.stats.failures} failing, ${report.stats.pending} pending in ${(report.stats.duration / 1000).toFixed(1)} s`);
     const restored = await reloadRestoresDashboard(page, windowUrl, workspace);
     const durable = await durableRuns(browser, page, windowUrl, workspace, server.pid as number);
-    return report.stats.failures === 0 && report.stats.passes > 0 && restored && durable ? 0 : 1;
+    const firstHourOk = await firstHour(page, workspace);
+    return report.stats.failures === 0 && report.stats.passes > 0 && restored && durable && firstHourOk ? 0 : 1;
   } finally {
     await browser.close().catch(() => undefined);
     try {

@@ -118,7 +118,7 @@ describe('L2-Softmax Lab in VS Code', () => {
     assert.equal(item.contextValue, 'run.completed');
     assert.equal((item.iconPath as vscode.ThemeIcon).id, 'pass');
     assert.match(String(item.description), /^acc \d+\.\d% · TAR@1e-3 /);
-    assert.equal(item.label, 'L2 α=24 · synthetic');
+    assert.match(String(item.label), /^L2 α=24 · synthetic · \d\d:\d\d( \(\d+\))?$/, 'the default name says what and when');
     const dir = api.store.dir(run.id);
     for (const f of ['run.json', 'events.jsonl', 'trainer.log', 'config.json', 'verification-pairs.txt', 'checkpoints/epoch-001/model.json']) {
       assert.ok(existsSync(path.join(dir, f)), `${f} missing from the run folder`);
@@ -280,7 +280,7 @@ describe('L2-Softmax Lab in VS Code', () => {
     const child = spawn(process.execPath, [cli, 'train', '--epochs', '1', '--image-size', '16', '--loss', 'softmax'], { cwd, stdio: 'ignore', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     assert.equal(code, 0);
-    const found = await until(async () => (await api.runs.getChildren()).find((r) => r.name === 'Softmax · synthetic' && r.status === 'completed'), 20000, 'the CLI run in the Runs view');
+    const found = await until(async () => (await api.runs.getChildren()).find((r) => r.name.startsWith('Softmax · synthetic') && r.status === 'completed'), 20000, 'the CLI run in the Runs view');
     assert.ok(found.summary?.bestAccuracy);
   });
 
@@ -290,7 +290,7 @@ describe('L2-Softmax Lab in VS Code', () => {
     const cwd = vscode.workspace.workspaceFolders![0].uri.fsPath;
     const child = spawn(process.execPath, [cli, 'train', '--epochs', '4', '--image-size', '16', '--alpha', '12'], { cwd, stdio: 'ignore', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
     const exited = new Promise<number | null>((r) => child.on('exit', r));
-    const run = await until(async () => (await api.runs.getChildren()).find((r) => r.name === 'L2 α=12 · synthetic' && r.status === 'running'), 30000, 'the CLI run to appear running');
+    const run = await until(async () => (await api.runs.getChildren()).find((r) => r.name.startsWith('L2 α=12 · synthetic') && r.status === 'running'), 30000, 'the CLI run to appear running');
     await vscode.commands.executeCommand('l2softmax.openDashboard', run.id);
     assert.equal(await exited, 0);
     await until(async () => (api.dashboards.forwarded(run.id) > 0 ? true : undefined), 10000, 'events forwarded to the dashboard');

@@ -33,6 +33,11 @@ function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }
 
+/** An optional package that is simply absent, as opposed to one that is there and fails to load (missing CUDA libraries, a broken build). */
+function notInstalled(err: unknown, pkg: string): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND' && firstLine(err).includes(`'${pkg}'`);
+}
+
 function gpuName(): string | undefined {
   try {
     const out = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { timeout: 3000, encoding: 'utf8' });
@@ -50,7 +55,7 @@ async function tryNative(kind: 'gpu' | 'cpu', log: TrainerLog): Promise<BackendI
     load();
     if (!(await tf.setBackend('tensorflow'))) throw new Error('the tensorflow backend did not initialize');
   } catch (err) {
-    log.info(`${pkg} is not usable: ${firstLine(err)}`);
+    log.info(notInstalled(err, pkg) ? `${pkg}: not installed (optional)` : `${pkg} is not usable: ${firstLine(err)}`);
     return undefined;
   }
   const onGpu = Boolean((tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice);

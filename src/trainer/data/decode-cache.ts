@@ -145,7 +145,7 @@ export function cacheDir(cacheRoot: string, folder: string, size: number, channe
   return path.join(cacheRoot, `${key}-${size}x${size}x${channels}`);
 }
 
-interface CacheLock {
+export interface CacheLock {
   release(): Promise<void>;
   /** Why the lock was lost (another process took it over because ours was not refreshed in time), if it was. */
   lost(): Error | undefined;
@@ -203,7 +203,8 @@ async function acquireLock(dir: string, log: TrainerLog): Promise<CacheLock> {
   }
 }
 
-async function withLock<T>(dir: string, log: TrainerLog, fn: (lock: CacheLock) => Promise<T>): Promise<T> {
+/** Runs `fn` holding the cache folder's writer lock (other caches, such as the synthetic faces', take turns the same way). */
+export async function withLock<T>(dir: string, log: TrainerLog, fn: (lock: CacheLock) => Promise<T>): Promise<T> {
   const lock = await acquireLock(dir, log);
   try {
     return await fn(lock);
@@ -212,7 +213,7 @@ async function withLock<T>(dir: string, log: TrainerLog, fn: (lock: CacheLock) =
   }
 }
 
-function throwIfLost(lock: CacheLock, dir: string): void {
+export function throwIfLost(lock: CacheLock, dir: string): void {
   const err = lock.lost();
   if (err) {
     throw new TrainerError('dataset', `Lost the lock on the decode cache ${dir} (${err.message}): another process took it over while this one was decoding. Start the run again.`);
@@ -275,7 +276,10 @@ async function fill(files: string[], opts: DecodeOptions, dir: string, lock: Cac
     try {
       st = await fs.stat(file);
       const current = entry && entry.size === st.size && entry.mtimeMs === st.mtimeMs && (entry.slot + 1) * length <= stored;
-      if (!current) img = await decodeImage(file, size, channels);
+      if (!current) {
+        if (!out.decoded) opts.log.phase?.('decoding');
+        img = await decodeImage(file, size, channels);
+      }
     } catch (err) {
       failedAt[k] = { file, reason: errorText(err) };
       return;

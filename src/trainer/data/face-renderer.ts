@@ -11,6 +11,9 @@
 import { Rng } from './rng';
 
 type Rgb = [number, number, number];
+/** Bumped whenever what is drawn changes (for the same seeds): cached synthetic sets of another version are rendered again. */
+export const FACE_GENERATOR_VERSION = 1;
+
 
 export interface FaceIdentity {
   skin: Rgb;

@@ -59,6 +59,36 @@ export async function renderSyntheticSplit(config: RunConfig, split: Split, iden
   await null;
   pixels.set(renderRange(config, split, 0, Math.min(chunk, identities), perIdentity), 0);
   await Promise.all(jobs);
+  return splitOf(split, pixels, identities, perIdentity);
+}
+
+/** The rendered pixels of both splits: what the synthetic cache keeps on disk. */
+export interface SyntheticPixels {
+  /** Training identities, each with its training images then its validation images. */
+  train: Float32Array;
+  verify: Float32Array;
+}
+
+/**
+ * Renders both splits. With `render` and `parts` > 1, identity ranges are
+ * rendered in parallel (the first on this thread); the pixels are the same either way.
+ */
+export async function renderSyntheticPixels(config: RunConfig, render?: RangeRenderer, parts = 1): Promise<SyntheticPixels> {
+  const s = config.dataset.synthetic;
+  const [train, verify] = await Promise.all([
+    renderSyntheticSplit(config, 'train', s.identities, s.imagesPerIdentity + SYNTHETIC_VALIDATION_PER_IDENTITY, render, parts),
+    renderSyntheticSplit(config, 'verify', s.verifyIdentities, s.verifyImagesPerIdentity, render, parts),
+  ]);
+  return { train: train.pixels, verify: verify.pixels };
+}
+
+/** The built-in synthetic face set: disjoint training and verification identities. */
+export async function syntheticDataset(config: RunConfig, render?: RangeRenderer, parts = 1): Promise<Dataset> {
+  return syntheticFromPixels(config, await renderSyntheticPixels(config, render, parts));
+}
+
+/** The names and labels of a split of `identities` x `perIdentity` images. */
+function splitOf(split: Split, pixels: Float32Array, identities: number, perIdentity: number): RenderedSet {
   return {
     pixels,
     labels: Int32Array.from({ length: identities * perIdentity }, (_, k) => Math.floor(k / perIdentity)),
@@ -66,20 +96,14 @@ export async function renderSyntheticSplit(config: RunConfig, split: Split, iden
   };
 }
 
-/**
- * The built-in synthetic face set: disjoint training and verification identities.
- * With `render` and `parts` > 1, identity ranges are rendered in parallel (the
- * first on this thread); the pixels are the same either way.
- */
-export async function syntheticDataset(config: RunConfig, render?: RangeRenderer, parts = 1): Promise<Dataset> {
+/** The dataset over rendered (or cached) pixels. */
+export function syntheticFromPixels(config: RunConfig, pixels: SyntheticPixels): Dataset {
   const s = config.dataset.synthetic;
   const len = config.imageSize * config.imageSize * config.channels;
   // Two more images per training identity, never trained on, measure classification accuracy.
   const extra = SYNTHETIC_VALIDATION_PER_IDENTITY;
-  const [rendered, held] = await Promise.all([
-    renderSyntheticSplit(config, 'train', s.identities, s.imagesPerIdentity + extra, render, parts),
-    renderSyntheticSplit(config, 'verify', s.verifyIdentities, s.verifyImagesPerIdentity, render, parts),
-  ]);
+  const rendered = splitOf('train', pixels.train, s.identities, s.imagesPerIdentity + extra);
+  const held = splitOf('verify', pixels.verify, s.verifyIdentities, s.verifyImagesPerIdentity);
   const train = pickImages(rendered, len, (j) => j < s.imagesPerIdentity, s.imagesPerIdentity + extra);
   const validation = pickImages(rendered, len, (j) => j >= s.imagesPerIdentity, s.imagesPerIdentity + extra);
   const ids: IdentityImages[] = held.names.map((name) => ({ name, count: s.verifyImagesPerIdentity }));

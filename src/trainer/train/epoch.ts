@@ -57,6 +57,8 @@ export interface EpochDeps {
   shouldStop(): boolean;
   /** Minimum milliseconds between step events (the last step of an epoch is always sent). */
   stepInterval: number;
+  /** Seconds left in the run after global step `step` of epoch `epoch` (the run's smoothed estimate). */
+  eta?(epoch: number, step: number): number | undefined;
 }
 
 /** Trains epochs step by step for one run; keeps the throughput across epochs. */
@@ -129,6 +131,7 @@ export class EpochTrainer {
       alpha: await this.scale(),
       featureNorm: stats.norm,
       imagesPerSec: this.window.images / Math.max((now - this.window.start) / 1000, MIN_SECONDS),
+      eta: this.deps.eta?.(epoch, this.deps.summary.steps),
     });
     this.window.lastEvent = now;
     this.window.images = 0;

@@ -10,11 +10,13 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { alphaLowerBound, hasScaleS, scaleLowerBound, type RunConfig } from '../../shared/config';
 import type { BackendInfo, ErrorCode, EventBody, FinishStatus, RunSummary } from '../../shared/events';
+import type { TrainerPhase } from '../../shared/run';
 import { initBackend } from '../backend/select';
 import { EpochBatches } from '../data/batches';
 import type { Dataset } from '../data/dataset';
 import { formatPairs } from '../data/lfw-pairs';
 import { loadDataset } from '../data/load';
+import { EtaEstimator } from '../../shared/eta';
 import { describeError, type TrainerLog } from '../errors';
 import { buildNet, countParameters, type Net } from '../net/model';
 import { classify, runVerification } from '../verify/embed';
@@ -24,7 +26,7 @@ import { makeOptimizer, type NetOptimizer } from './optimizer';
 import { restoreCheckpoint, type Position } from './resume';
 import { LocalStep, ParallelStep, defaultWorkerScript, workerCount, type StepRunner } from './step';
 
-export type TrainPhase = 'loading' | 'training' | 'verifying' | 'checkpointing';
+export type TrainPhase = TrainerPhase;
 
 export interface TrainOptions {
   config: RunConfig;
@@ -84,6 +86,7 @@ class TrainingRun {
   /** Set when the caller's emit or onPhase threw: that error ends the run without calling them again. */
   private callerFailed = false;
   private epochs?: EpochTrainer;
+  private eta?: EtaEstimator;
 
   constructor(private readonly opts: TrainOptions) {
     this.config = opts.config;
@@ -131,6 +134,7 @@ class TrainingRun {
   private readonly report: TrainerLog = {
     info: (message) => this.log(message),
     warn: (code, message) => this.emit({ type: 'warning', code, message }),
+    phase: (phase) => this.setPhase(phase),
   };
 
   // ---- start and end
@@ -144,6 +148,7 @@ class TrainingRun {
     const threads = workerCount(config.workers, backend.name);
     const workerScript = opts.workerScript ?? defaultWorkerScript();
     const data = await this.loadData(threads, workerScript);
+    this.setPhase('loading');
     const classes = data.train.classNames.length;
     const net = (this.net = buildNet(config, classes));
     const optimizer = (this.optimizer = makeOptimizer(config, net, stepsPerEpoch(data, config)));
@@ -160,7 +165,9 @@ class TrainingRun {
       emit: (event) => this.emit(event),
       shouldStop: () => opts.shouldStop(),
       stepInterval: this.stepInterval,
+      eta: (epoch, step) => this.secondsLeft(epoch, step),
     });
+    this.eta = new EtaEstimator({ batchSize: config.batchSize, verifyImages: data.stats.verifyImages + (data.stats.validationImages ?? 0) });
     this.announce(backend, data, net, restored?.meta);
     return restored?.from ?? { epoch: 1, epochStep: 0 };
   }
@@ -217,6 +224,14 @@ class TrainingRun {
         message: `${scale.name} = ${scale.value} is below the lower bound ${alphaLow.toFixed(2)} for ${classes} classes (p = ${ALPHA_BOUND_P}): training may underfit.`,
       });
     }
+  }
+
+  /** The run's time left after global step `step` of `epoch`: the remaining steps and this and the later epochs' verifications. */
+  private secondsLeft(epoch: number, step: number): number | undefined {
+    const eta = this.eta as EtaEstimator;
+    eta.step(Date.now(), step);
+    const total = stepsPerEpoch(this.data as Dataset, this.config) * this.config.epochs;
+    return eta.seconds(total - step, this.config.epochs - epoch + 1);
   }
 
   private seconds(): number {
@@ -278,6 +293,8 @@ class TrainingRun {
   /** Verification, the epoch event, the epoch's checkpoint. */
   private async endEpoch(epoch: number, steps: number, progress: EpochProgress): Promise<void> {
     this.setPhase('verifying');
+    const started = Date.now();
+    this.eta?.pause();
     const net = this.net as Net;
     const data = this.data as Dataset;
     const verification = await runVerification(net, data, this.config.batchSize);
@@ -291,6 +308,7 @@ class TrainingRun {
     }
     this.emit({ type: 'epoch', epoch, epochs: this.config.epochs, ...epochStats(progress), alpha: summary.alpha, validation, verification });
     await this.checkpoint(epoch, steps);
+    this.eta?.verified((Date.now() - started) / 1000);
   }
 
   /** The checkpoint after `epochStep` steps of `epoch`: partial (with the epoch's sums so far) when `progress` is given. */
