@@ -113,6 +113,50 @@ async function fileToPaint(page: import('playwright-core').Page): Promise<void> 
   console.log(`event written to events.jsonl -> painted (RunFollower polling every ${DASHBOARD_FOLLOW_MS} ms): median ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms (${ms.length} events)`);
 }
 
+/**
+ * Memory of a dashboard given a 1M-step history whole (a host that did not
+ * decimate), measured after a garbage collection: the page keeps bounded columns.
+ */
+async function millionStepHeap(browser: import('playwright-core').Browser): Promise<void> {
+  const { url, server } = await serve();
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${url}/?theme=vscode-dark&state=${encodeURIComponent('{"mode":"run","runIds":["m"]}')}`);
+    await page.waitForFunction(() => (window as unknown as { posted: { type: string }[] }).posted.some((m) => m.type === 'ready'));
+    const cdp = await page.context().newCDPSession(page);
+    const t0 = performance.now();
+    await page.evaluate(
+      ({ n, config }) => {
+        const cols = ['step', 'epoch', 'loss', 'accuracy', 'alpha', 'normMean', 'normMin', 'normMax', 'imagesPerSec'];
+        const steps = Object.fromEntries(cols.map((c) => [c, new Array<number>(n)])) as Record<string, number[]>;
+        for (let i = 0; i < n; i++) {
+          steps.step[i] = i + 1;
+          steps.epoch[i] = 1 + Math.floor(i / 10000);
+          steps.loss[i] = 5 * Math.exp(-i / 300000) + 0.1 * Math.random();
+          steps.accuracy[i] = i / n;
+          steps.alpha[i] = 16;
+          steps.normMean[i] = 10;
+          steps.normMin[i] = 5;
+          steps.normMax[i] = 15;
+          steps.imagesPerSec[i] = 500;
+        }
+        const run = { id: 'm', name: '1M steps', status: 'running', config, createdAt: new Date().toISOString(), steps, epochs: [], warnings: [] };
+        window.dispatchEvent(new MessageEvent('message', { data: { type: 'init', mode: 'run', runs: [run] } }));
+      },
+      { n: 1_000_000, config: DEFAULT_CONFIG },
+    );
+    await page.waitForSelector('body[data-ready=true]');
+    const openMs = performance.now() - t0;
+    await cdp.send('HeapProfiler.collectGarbage');
+    const heap = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
+    const kept = await page.evaluate(() => (window as unknown as { dashboard: () => { run: { steps: { step: number[] } } } }).dashboard().run.steps.step.length);
+    console.log(`a 1,000,000-step history given whole to the page: ${(heap.usedSize / 2 ** 20).toFixed(0)} MB of JS heap after GC (target < 200 MB), ${kept.toLocaleString('en-US')} step points kept, ${openMs.toFixed(0)} ms to draw`);
+  } finally {
+    await page.close();
+    server.close();
+  }
+}
+
 async function main(): Promise<void> {
   try {
     chromiumPath();
@@ -162,6 +206,7 @@ async function main(): Promise<void> {
     const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(1);
     console.log(`event-to-paint at 20 events/s on a ${STEPS.toLocaleString('en-US')}-step run: median ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms (${lat.length} events)`);
     await fileToPaint(page);
+    await millionStepHeap(browser);
   } finally {
     await browser.close();
     server.close();

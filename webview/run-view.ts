@@ -2,7 +2,7 @@
 // run's evaluations on other pairs (eval).
 
 import type { Chart } from 'chart.js';
-import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
+import { applyEvent, boundSeries, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
 import { HEAD_NAMES, hasScaleS, headParameters } from '../src/shared/config';
 import { FAR_TARGETS, type TrainerEvent } from '../src/shared/events';
 import { PHASE_TEXT, type TrainerPhase } from '../src/shared/run';
@@ -40,6 +40,7 @@ export class RunView {
   private theme: Theme = readTheme();
   private readonly redraw = new Redraw();
   private header!: HTMLElement;
+  private headerQueued = false;
   private table!: HTMLElement;
 
   constructor(
@@ -48,6 +49,7 @@ export class RunView {
     private readonly post: Post,
   ) {
     this.ema = new Ema(this.weight);
+    boundSeries(run.steps);
     this.rebuildSeries();
     this.render();
   }
@@ -103,10 +105,11 @@ export class RunView {
     applyEvent(this.run, e);
     switch (e.type) {
       case 'step':
-        this.pushStep(e.step, e.loss, e.accuracy, e.alpha, e.featureNorm.mean, e.featureNorm.min, e.featureNorm.max);
+        if (boundSeries(this.run.steps)) this.rebuildSeries();
+        else this.pushStep(e.step, e.loss, e.accuracy, e.alpha, e.featureNorm.mean, e.featureNorm.min, e.featureNorm.max);
         this.updateAlphaLow();
         for (const id of ['loss', 'accuracy', 'alpha', 'norm'] as ChartId[]) this.redraw.mark(this.charts.get(id));
-        this.renderHeader();
+        this.renderHeaderSoon();
         break;
       case 'epoch':
         this.pushEpoch(e);
@@ -126,6 +129,16 @@ export class RunView {
         this.renderHeader();
         break;
     }
+  }
+
+  /** Steps arrive faster than anyone reads the header: it is rebuilt once per frame at most. */
+  private renderHeaderSoon(): void {
+    if (this.headerQueued) return;
+    this.headerQueued = true;
+    requestAnimationFrame(() => {
+      this.headerQueued = false;
+      this.renderHeader();
+    });
   }
 
   status(status: RunSnapshot['status'], name: string, reason?: string, phase?: string): void {
@@ -275,6 +288,7 @@ export class RunView {
         : null,
       r.reason && r.status !== 'completed' ? h('div', { class: 'reason', id: 'reason' }, r.reason) : null,
       ...r.warnings.map((w) => h('div', { class: 'warning' }, `⚠ ${w}`)),
+      r.skipped ? h('div', { class: 'warning', id: 'skipped' }, `⚠ ${r.skipped.toLocaleString()} malformed line${r.skipped === 1 ? '' : 's'} skipped in events.jsonl`) : null,
     ];
     this.header.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
   }

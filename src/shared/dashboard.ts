@@ -181,6 +181,21 @@ function halveSeries(series: StepSeries): void {
   }
 }
 
+/**
+ * Keeps a live series within `max` points: a dashboard open for days gets a
+ * few step events a second. Halves it (the newest point stays) whenever it
+ * grows past `max`; returns true when it did, so views rebuild what they draw.
+ */
+export function boundSeries(series: StepSeries, max = 2 * MAX_STEP_POINTS): boolean {
+  if (series.step.length <= max) return false;
+  while (series.step.length > max) {
+    const newest = columns(series).map((c) => c[c.length - 1]);
+    halveSeries(series);
+    if (series.step[series.step.length - 1] !== newest[0]) columns(series).forEach((c, k) => c.push(newest[k]));
+  }
+  return true;
+}
+
 function copySeries(series: StepSeries): StepSeries {
   return Object.fromEntries(Object.entries(series).map(([k, c]) => [k, c.slice()])) as unknown as StepSeries;
 }
