@@ -286,8 +286,9 @@ async function resumeRun(s: Services, run: RunRecord): Promise<void> {
 
 /** Resolves a command argument to a run, asking with a quick pick when there is none. */
 async function pickRun(s: Services, arg: RunArg, title: string, filter: (r: RunRecord) => boolean = () => true): Promise<RunRecord | undefined> {
-  if (typeof arg === 'string') return s.monitor.get(arg) ?? (await s.store.view(arg));
-  if (arg && typeof arg === 'object' && typeof arg.id === 'string') return s.monitor.get(arg.id) ?? (await s.store.view(arg.id)) ?? arg;
+  // Read afresh: the view may be up to a poll behind (a run that has just ended still shows running).
+  if (typeof arg === 'string') return s.monitor.poke(arg);
+  if (arg && typeof arg === 'object' && typeof arg.id === 'string') return (await s.monitor.poke(arg.id)) ?? arg;
   // The monitor keeps the list current: no re-read here.
   const candidates = (await s.runs.getChildren()).filter(filter);
   if (!candidates.length) {

@@ -99,7 +99,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     toDisposable(
       manager.onDidLog(({ runId, line }) => {
         const name = monitor.get(runId)?.name ?? runId;
-        if (/^(the trainer (exited|was killed|never)|Cannot start)/.test(line)) output.error(`[${name}] ${line}`);
+        if (/^(the trainer (exited with code [1-9]|was killed|never)|Cannot start)/.test(line)) output.error(`[${name}] ${line}`);
         else output.info(`[${name}] ${line}`);
       }),
     ),

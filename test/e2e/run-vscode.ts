@@ -17,6 +17,8 @@ const CODE_SERVER = path.join(ROOT, '.cache/code-server/node_modules/.bin/code-s
 const SUITE = path.join(ROOT, 'out/integration');
 const RESULTS_DIR = path.join(ROOT, 'test-results');
 const TIMEOUT_MS = Number(process.env.L2SOFTMAX_E2E_TIMEOUT_MS ?? 20 * 60 * 1000);
+/** VS Code in a browser flushes its state (open editors included) every 60 s. */
+const EDITOR_STATE_SAVE_MS = 65000;
 /** L2SOFTMAX_E2E_ONLY=durable runs only the window-reload / killed-host / second-window checks, =first-hour only the first-hour checks (while working on them). */
 const ONLY = process.env.L2SOFTMAX_E2E_ONLY;
 
@@ -465,6 +467,9 @@ async function main(): Promise<number> {
     for (const p of report.passes) console.log(`  ✔ ${p.fullTitle} (${p.duration} ms)`);
     for (const f of report.failures) console.log(`  ✘ ${f.fullTitle}\n      ${(f.err.stack ?? f.err.message ?? '').split('\n').slice(0, 6).join('\n      ')}`);
     console.log(`e2e: ${report.stats.passes} passing, ${report.stats.failures} failing, ${report.stats.pending} pending in ${(report.stats.duration / 1000).toFixed(1)} s`);
+    // The browser workbench saves its open editors once a minute (and not reliably while a page
+    // navigates away): wait for a save that includes the panels the suite closed last.
+    await page.waitForTimeout(EDITOR_STATE_SAVE_MS);
     const restored = await reloadRestoresDashboard(page, windowUrl, workspace);
     const durable = await durableRuns(browser, page, windowUrl, workspace, server.pid as number);
     const firstHourOk = await firstHour(page, workspace);
