@@ -61,7 +61,7 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
     case 'status':
       if (view instanceof SweepView) break;
       if (view instanceof RunView) {
-        if (view.run.id === m.runId) view.status(m.status, m.name, m.reason, m.phase);
+        if (view.run.id === m.runId) view.status(m);
       } else view?.status(m.runId, m.status, m.name);
       break;
     case 'notice':

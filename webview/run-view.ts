@@ -2,7 +2,7 @@
 // run's evaluations on other pairs (eval).
 
 import type { Chart } from 'chart.js';
-import { applyEvent, boundSeries, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
+import { applyEvent, boundSeries, type ChartId, type HostMessage, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
 import { HEAD_NAMES, hasScaleS, headParameters } from '../src/shared/config';
 import { FAR_TARGETS, type TrainerEvent } from '../src/shared/events';
 import { PHASE_TEXT, type TrainerPhase } from '../src/shared/run';
@@ -141,11 +141,10 @@ export class RunView {
     });
   }
 
-  status(status: RunSnapshot['status'], name: string, reason?: string, phase?: string): void {
-    this.run.status = status;
-    this.run.name = name;
-    this.run.phase = phase;
-    if (reason) this.run.reason = reason;
+  /** What the Runs view knows of the run changed (status, name, phase, tags, note). */
+  status(m: Extract<HostMessage, { type: 'status' }>): void {
+    Object.assign(this.run, { status: m.status, name: m.name, phase: m.phase, tags: m.tags, note: m.note });
+    if (m.reason) this.run.reason = m.reason;
     this.renderHeader();
   }
 
@@ -286,6 +285,7 @@ export class RunView {
             scaleOf(c) ? h('span', {}, `${scaleOf(c)?.name}_low `, h('b', {}, st.alphaLow.toFixed(2))) : null,
           )
         : null,
+      annotations(r, this.post),
       r.reason && r.status !== 'completed' ? h('div', { class: 'reason', id: 'reason' }, r.reason) : null,
       ...r.warnings.map((w) => h('div', { class: 'warning' }, `⚠ ${w}`)),
       r.skipped ? h('div', { class: 'warning', id: 'skipped' }, `⚠ ${r.skipped.toLocaleString()} malformed line${r.skipped === 1 ? '' : 's'} skipped in events.jsonl`) : null,
@@ -376,6 +376,19 @@ function scaleOf(config: RunSnapshot['config']): { name: string; title: string; 
   if (config.loss === 'l2-softmax') return { name: 'alpha', title: 'Alpha', trainable: config.alphaTrainable };
   if (hasScaleS(config.loss)) return { name: 's', title: 'Scale s', trainable: config.scaleTrainable };
   return undefined;
+}
+
+/** The run's tags and note, each with its edit button. */
+function annotations(r: RunSnapshot, post: Post): HTMLElement {
+  const tags = r.tags ?? [];
+  return h(
+    'div',
+    { class: 'annotations', id: 'annotations' },
+    h('span', { id: 'tags' }, tags.length ? tags.map((t) => h('span', { class: 'tag' }, `#${t}`)) : h('span', { class: 'muted' }, 'no tags')),
+    h('button', { class: 'link', id: 'edit-tags', title: 'Edit the tags of this run', onclick: () => post({ type: 'editTags', runId: r.id }) }, 'Tags…'),
+    h('span', { id: 'note', class: r.note ? 'note' : 'muted' }, r.note || 'no note'),
+    h('button', { class: 'link', id: 'edit-note', title: 'Edit the note on this run', onclick: () => post({ type: 'editNote', runId: r.id }) }, 'Note…'),
+  );
 }
 
 /** What the backend fact says before the trainer named its backend. */

@@ -66,7 +66,9 @@ const FOLDER_ONLY = new Set(['dataset.pairsFile', 'dataset.pairsImages', 'datase
  * run.json, which anyone can commit, so every value is escaped.
  */
 export function runTooltip(record: RunRecord): string {
-  const parts = [markdown`**${record.name}** — ${record.status}`];
+  const parts = [markdown`**${record.name}** — ${record.status}${record.pinned ? ' (pinned)' : ''}`];
+  if (record.tags?.length) parts.push(record.tags.map((t) => markdown`#${t}`).join(' '));
+  if (record.note) parts.push(markdown`Note: ${record.note}`);
   if (record.reason) parts.push(markdown`${record.reason}`);
   const s = record.summary;
   if (s?.final) {

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import type { RunConfig } from '../shared/config';
-import { ACTIVE_STATUSES, RUN_FILES, type ControlRequest, type RunRecord } from '../shared/run';
+import { ACTIVE_STATUSES, RUN_FILES, cleanAnnotations, type ControlRequest, type RunAnnotations, type RunRecord } from '../shared/run';
 import { writeFileAtomic } from './atomic-file';
 import { Emitter, type Disposable } from './emitter';
 import type { RunLauncher } from './launcher';
@@ -291,14 +291,23 @@ export class RunManager implements Disposable {
     }
   }
 
-  /** Renames a run: through its trainer while one owns the folder, else in run.json. */
-  async rename(id: string, name: string): Promise<void> {
+  /** Renames a run (see annotate). */
+  rename(id: string, name: string): Promise<void> {
+    return this.annotate(id, { name });
+  }
+
+  /**
+   * Changes a run's name, tags, note or pin: through control.json while a
+   * trainer owns the folder (only it writes run.json then), else in run.json.
+   */
+  async annotate(id: string, change: RunAnnotations): Promise<void> {
+    const clean = cleanAnnotations(change);
     const shown = this.opts.monitor.get(id) ?? (await this.opts.store.view(id));
     if (shown?.status === 'running') {
-      await this.control(id, { name });
+      await this.control(id, clean);
     } else {
       const record = await this.requireRecord(id);
-      record.name = name;
+      Object.assign(record, clean);
       await this.opts.store.save(record);
     }
     await this.opts.monitor.poke(id);

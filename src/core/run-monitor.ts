@@ -7,7 +7,7 @@
 
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { ACTIVE_STATUSES, RUN_FILES, type ControlRequest, type RunRecord } from '../shared/run';
+import { ACTIVE_STATUSES, RUN_FILES, cleanAnnotations, type ControlRequest, type RunAnnotations, type RunRecord } from '../shared/run';
 import { Emitter, type Disposable } from './emitter';
 import { effectiveStatus } from './liveness';
 import { newestFirst, type RunStore } from './run-store';
@@ -167,8 +167,9 @@ export class RunMonitor implements Disposable {
  */
 function withRequests(record: RunRecord, control: ControlRequest | undefined): RunRecord {
   if (!control || record.status !== 'running' || Date.parse(control.requestedAt) < (Date.parse(record.launchedAt ?? '') || 0)) return record;
-  const name = typeof control.name === 'string' && control.name.trim() ? control.name.trim() : undefined;
-  return name && name !== record.name ? { ...record, name } : record;
+  const change = cleanAnnotations(control);
+  const differs = (Object.keys(change) as (keyof RunAnnotations)[]).some((k) => JSON.stringify(change[k]) !== JSON.stringify(record[k]));
+  return differs ? { ...record, ...change } : record;
 }
 
 /** A file's identity and version (mtime, size, inode), or undefined when it is missing. */

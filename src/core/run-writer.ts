@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
 import type { TrainerEvent } from '../shared/events';
-import { HEARTBEAT_MS, RUN_FILES, RUN_FORMAT_VERSION, type ControlRequest, type DatasetFingerprint, type Heartbeat, type Launcher, type RunOwner, type RunRecord } from '../shared/run';
+import { HEARTBEAT_MS, RUN_FILES, RUN_FORMAT_VERSION, cleanAnnotations, type ControlRequest, type DatasetFingerprint, type Heartbeat, type Launcher, type RunAnnotations, type RunOwner, type RunRecord } from '../shared/run';
 import { DISK_CODES, endsMidLine, writeFileAtomicSync } from './atomic-file';
 import { HeartbeatThread } from './heartbeat';
 import { applyToRecord } from './record';
@@ -132,7 +132,11 @@ export class RunWriter {
       this.record.checkpoint = { epoch: event.epoch, step: event.step ?? this.record.progress?.step ?? 0, name: path.basename(event.path), partial: event.partial ?? false };
       save = true;
     }
-    if (event.type === 'finished') this.record.endedAt = new Date(this.now()).toISOString();
+    if (event.type === 'finished') {
+      // A rename, tags or note asked for during the last verification must not be lost with the trainer.
+      this.readControl();
+      this.record.endedAt = new Date(this.now()).toISOString();
+    }
     if (event.type === 'epoch' || event.type === 'checkpoint' || event.type === 'finished') this.guard(RUN_FILES.events, () => fsyncSync(this.fd));
     if (save) this.saveRecord();
   }
@@ -178,10 +182,15 @@ export class RunWriter {
     const request = readControlFile(this.file(RUN_FILES.control));
     if (!request) return;
     if (request.stop) this.stop = true;
-    if (typeof request.name === 'string' && request.name.trim() && request.name !== this.record.name) {
-      this.record.name = request.name.trim().slice(0, 200);
-      this.saveRecord();
-    }
+    if (this.annotate(request)) this.saveRecord();
+  }
+
+  /** Takes the name, tags, note and pin a request asks for; true when the record changed. */
+  private annotate(request: ControlRequest): boolean {
+    const change = cleanAnnotations(request);
+    const changed = (Object.keys(change) as (keyof RunAnnotations)[]).filter((k) => JSON.stringify(change[k]) !== JSON.stringify(this.record[k]));
+    Object.assign(this.record, change);
+    return changed.length > 0;
   }
 
   /** A stop request older than this trainer's launch belongs to an earlier trainer of the run: drop it. */
@@ -191,7 +200,8 @@ export class RunWriter {
     const launched = Date.parse(this.record.launchedAt ?? '') || 0;
     if (Date.parse(request.requestedAt) < launched) {
       rmSync(this.file(RUN_FILES.control), { force: true });
-      if (request.name && !request.stop) this.record.name = request.name;
+      // What the user asked of the run outlives the trainer it was asked of; a stop does not.
+      this.annotate(request);
       return;
     }
     this.readControl();

@@ -14,7 +14,8 @@ import { SETTINGS, displaySetting } from '../core/settings';
 import { trainingClasses } from '../core/sweep';
 import { formatErrors, type RunConfig } from '../shared/config';
 import type { Dashboards } from './dashboard';
-import type { RunsView } from './runs-view';
+import type { RunsNode, RunsView } from './runs-view';
+import { registerOrganizeCommands, selectedRuns } from './organize';
 import { evaluateRun } from './evaluate';
 import { checkGpuSetup } from './gpu-check';
 import { editSetting } from './settings-view';
@@ -25,7 +26,7 @@ export interface Services {
   monitor: RunMonitor;
   manager: RunManager;
   runs: RunsView;
-  runsTree: vscode.TreeView<RunRecord>;
+  runsTree: vscode.TreeView<RunsNode>;
   dashboards: Dashboards;
   output: vscode.LogOutputChannel;
 }
@@ -61,8 +62,8 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       const run = await pickRun(s, arg, 'Open the dashboard of which run?');
       if (run) await s.dashboards.open(run.id);
     }),
-    reg('l2softmax.compareRuns', async (arg: RunArg, selected?: RunRecord[]) => {
-      let runs = selected?.length ? selected : s.runsTree.selection;
+    reg('l2softmax.compareRuns', async (arg: RunArg, selected?: RunsNode[]) => {
+      let runs = selected?.length ? (selected.filter((n) => !('kind' in n)) as RunRecord[]) : selectedRuns(s);
       if (runs.length < 2) {
         const picks = await vscode.window.showQuickPick(
           s.runs.all().map((r) => ({ label: r.name, description: r.status, run: r, picked: runs.some((x) => x.id === r.id) })),
@@ -142,6 +143,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
     reg('l2softmax.checkGpu', async () => {
       if (requireTrust()) await checkGpuSetup();
     }),
+    ...registerOrganizeCommands(s, reg, (arg, title) => pickRun(s, arg, title)),
   ];
 }
 
@@ -289,8 +291,9 @@ async function pickRun(s: Services, arg: RunArg, title: string, filter: (r: RunR
   // Read afresh: the view may be up to a poll behind (a run that has just ended still shows running).
   if (typeof arg === 'string') return s.monitor.poke(arg);
   if (arg && typeof arg === 'object' && typeof arg.id === 'string') return (await s.monitor.poke(arg.id)) ?? arg;
-  // The monitor keeps the list current: no re-read here.
-  const candidates = (await s.runs.getChildren()).filter(filter);
+  // The monitor keeps the list current: no re-read here. The view's filter applies, unless it hides every candidate.
+  const shown = (await s.runs.runs()).filter(filter);
+  const candidates = shown.length ? shown : s.runs.all().filter(filter);
   if (!candidates.length) {
     void vscode.window.showInformationMessage('L2-Softmax: there is no such run.');
     return undefined;

@@ -143,7 +143,7 @@ export class Dashboards implements vscode.Disposable {
   async load(runId: string): Promise<{ snapshot: RunSnapshot; follower: RunFollower } | undefined> {
     const record: RunRecord | undefined = this.monitor.get(runId) ?? (await this.store.view(runId));
     if (!record) return undefined;
-    const base = { id: record.id, name: record.name, status: record.status, reason: record.reason, config: record.config, createdAt: record.createdAt, phase: this.monitor.phase(runId) };
+    const base = { id: record.id, name: record.name, status: record.status, reason: record.reason, config: record.config, createdAt: record.createdAt, phase: this.monitor.phase(runId), tags: record.tags, note: record.note };
     const builder = new SnapshotBuilder(base);
     const follower = new RunFollower(this.store.dir(runId));
     const update = await follower.poll((events, reset) => {
@@ -197,7 +197,7 @@ class Panel {
       this.panel.title = run.name;
       this.owner.remember();
     }
-    this.post({ type: 'status', runId: run.id, status: run.status, name: run.name, reason: run.reason, phase: this.owner.monitor.phase(run.id) });
+    this.post({ type: 'status', runId: run.id, status: run.status, name: run.name, reason: run.reason, phase: this.owner.monitor.phase(run.id), tags: run.tags, note: run.note });
   }
 
   private async receive(raw: unknown): Promise<void> {
@@ -217,7 +217,9 @@ class Panel {
         if (this.state.runIds.includes(message.runId)) await vscode.commands.executeCommand('l2softmax.resumeRun', message.runId);
         return;
       case 'showLog':
-        if (this.state.runIds.includes(message.runId)) await vscode.commands.executeCommand('l2softmax.showLog', message.runId);
+      case 'editTags':
+      case 'editNote':
+        if (this.state.runIds.includes(message.runId)) await vscode.commands.executeCommand(`l2softmax.${message.type}`, message.runId);
         return;
     }
   }

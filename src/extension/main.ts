@@ -13,7 +13,7 @@ import { SweepMonitor } from '../core/sweep-monitor';
 import { SweepStore, sweepsRootFor } from '../core/sweep-store';
 import { notifyEnd, registerCommands } from './commands';
 import { Dashboards } from './dashboard';
-import { RunsView } from './runs-view';
+import { RunsView, isGroup } from './runs-view';
 import { SettingsView } from './settings-view';
 import { RunStatusBar } from './status-bar';
 import { registerSweepCommands } from './sweep-commands';
@@ -60,10 +60,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     launchers: [slurm],
   });
   await monitor.ready();
+
   const sweepMonitor = new SweepMonitor(sweeps, monitor);
   await sweepMonitor.ready();
 
-  const runs = new RunsView(monitor);
+  const runs = new RunsView(monitor, sweepMonitor, context.workspaceState);
   const runsTree = vscode.window.createTreeView('l2softmax.runs', { treeDataProvider: runs, canSelectMany: true, showCollapseAll: false });
   const settings = new SettingsView(store);
   const settingsTree = vscode.window.createTreeView('l2softmax.settings', { treeDataProvider: settings });
@@ -113,7 +114,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     ),
     vscode.workspace.onDidGrantWorkspaceTrust(showTrust),
     // The view title's Compare action: `listMultiSelection` is not set for view titles.
-    runsTree.onDidChangeSelection((e) => void vscode.commands.executeCommand('setContext', 'l2softmax.runsMultiSelected', e.selection.length > 1)),
+    runsTree.onDidChangeSelection((e) => void vscode.commands.executeCommand('setContext', 'l2softmax.runsMultiSelected', e.selection.filter((n) => !isGroup(n)).length > 1)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('l2softmax.runsFolder')) {
         void vscode.window

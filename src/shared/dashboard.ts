@@ -48,6 +48,9 @@ export interface RunSnapshot {
   skipped?: number;
   /** The trainer's heartbeat phase while it runs (see TrainerPhase). */
   phase?: string;
+  /** The user's tags and note (run.json). */
+  tags?: string[];
+  note?: string;
 }
 
 export type SnapshotBase = Omit<RunSnapshot, 'steps' | 'epochs' | 'warnings'>;
@@ -65,7 +68,7 @@ export type HostMessage =
   | { type: 'init'; mode: 'run' | 'compare'; runs: RunSnapshot[] }
   | { type: 'event'; runId: string; event: TrainerEvent }
   /** What the Runs view knows of a run changed; `phase` is its trainer's heartbeat phase while it runs. */
-  | { type: 'status'; runId: string; status: RunStatus; name: string; reason?: string; phase?: string }
+  | { type: 'status'; runId: string; status: RunStatus; name: string; reason?: string; phase?: string; tags?: string[]; note?: string }
   /** A sweep's dashboard: the whole sweep again whenever one of its cells changed (a few dozen cells). */
   | { type: 'sweep'; snapshot: SweepSnapshot }
   | { type: 'notice'; level: 'info' | 'error'; message: string };
@@ -81,6 +84,9 @@ export type WebviewMessage =
   | { type: 'stop'; runId: string }
   | { type: 'resume'; runId: string }
   | { type: 'showLog'; runId: string }
+  /** Run dashboard header: edit the run's tags or note (the host asks for them). */
+  | { type: 'editTags'; runId: string }
+  | { type: 'editNote'; runId: string }
   /** Sweep dashboard: open a cell's run, compare a point's seeds, re-run the cells that did not complete, stop every cell. */
   | { type: 'openRun'; runId: string }
   | { type: 'compareRuns'; runIds: string[] }
@@ -122,6 +128,8 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | undefined 
     case 'stop':
     case 'resume':
     case 'showLog':
+    case 'editTags':
+    case 'editNote':
     case 'openRun':
       return typeof m.runId === 'string' && ID_PATTERN.test(m.runId) ? { type: m.type, runId: m.runId } : undefined;
     case 'compareRuns':

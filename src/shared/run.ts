@@ -118,6 +118,31 @@ export interface RunRecord {
   /** Why a run failed, stopped or was interrupted, in words a user can act on. */
   reason?: string;
   code?: RunCode;
+  /** The user's labels for the run (the Runs view filters and groups by them). */
+  tags?: string[];
+  /** The user's free-text note about the run. */
+  note?: string;
+  /** Listed first in the Runs view. */
+  pinned?: boolean;
+}
+
+/** What a user may change about a run at any time (through control.json while a trainer owns it). */
+export type RunAnnotations = Partial<Pick<RunRecord, 'name' | 'tags' | 'note' | 'pinned'>>;
+
+/** Longest name, tag and note kept: a run.json stays small, whatever is pasted in. */
+export const ANNOTATION_LIMITS = { name: 200, tag: 40, tags: 20, note: 2000 } as const;
+
+/** Annotations cut to their limits, tags trimmed, deduplicated and without empty ones; undefined fields left out. */
+export function cleanAnnotations(change: RunAnnotations): RunAnnotations {
+  const out: RunAnnotations = {};
+  if (typeof change.name === 'string' && change.name.trim()) out.name = change.name.trim().slice(0, ANNOTATION_LIMITS.name);
+  if (Array.isArray(change.tags)) {
+    const tags = change.tags.filter((t): t is string => typeof t === 'string').map((t) => t.trim().replace(/\s+/g, '-').slice(0, ANNOTATION_LIMITS.tag)).filter(Boolean);
+    out.tags = [...new Set(tags)].slice(0, ANNOTATION_LIMITS.tags);
+  }
+  if (typeof change.note === 'string') out.note = change.note.slice(0, ANNOTATION_LIMITS.note);
+  if (typeof change.pinned === 'boolean') out.pinned = change.pinned;
+  return out;
 }
 
 export interface DatasetFingerprint {
@@ -152,11 +177,15 @@ export interface Heartbeat {
   phase?: string;
 }
 
-/** Written to control.json to ask the trainer (on any machine sharing the folder) to stop or rename its run. */
+/** Written to control.json to ask the trainer (on any machine sharing the folder) to stop its run or change its annotations. */
 export interface ControlRequest {
   stop?: boolean;
   /** A new name for the run: only the trainer writes run.json while it runs. */
   name?: string;
+  /** New tags, note or pin (each replaces the one the run has). */
+  tags?: string[];
+  note?: string;
+  pinned?: boolean;
   requestedAt: string;
   /** Who asked, for the log: "window on host x", "cli". */
   by?: string;

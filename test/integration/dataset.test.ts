@@ -103,7 +103,7 @@ describe('L2-Softmax Lab with an image folder dataset', () => {
       assert.match(done.reason ?? '', /empty dataset is empty: it needs one sub-folder per identity/);
       await until(async () => (shown ? true : undefined), 5000, 'the error notification');
       assert.match(shown, /failed: Dataset folder .*is empty/);
-      const items = await api.runs.getChildren();
+      const items = await api.runs.runs();
       const item = api.runs.getTreeItem(items.find((r) => r.id === run.id)!);
       assert.equal(item.contextValue, 'run.failed');
     } finally {

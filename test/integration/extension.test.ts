@@ -101,7 +101,7 @@ describe('L2-Softmax Lab in VS Code', () => {
     assert.ok(run && run.id, 'startRun returned no run');
     assert.equal(run.config.alpha, 24, 'the run snapshot did not pick up the edited alpha');
     assert.equal(run.config.epochs, 1);
-    const liveItems = await api.runs.getChildren();
+    const liveItems = await api.runs.runs();
     const liveItem = api.runs.getTreeItem(liveItems.find((r) => r.id === run.id)!);
     assert.equal(liveItem.contextValue, 'run.running');
     const done = await until(async () => {
@@ -112,7 +112,7 @@ describe('L2-Softmax Lab in VS Code', () => {
     assert.equal(done.status, 'completed', done.reason);
     assert.ok(seenRunning.includes(run.id));
     await sleep(400); // the view coalesces redraws
-    const items = await api.runs.getChildren();
+    const items = await api.runs.runs();
     assert.equal(items[0].id, run.id, 'newest run first');
     const item = api.runs.getTreeItem(items[0]);
     assert.equal(item.contextValue, 'run.completed');
@@ -130,14 +130,14 @@ describe('L2-Softmax Lab in VS Code', () => {
   });
 
   it('opens the dashboard of a finished run', async () => {
-    const [latest] = await api.runs.getChildren();
+    const [latest] = await api.runs.runs();
     await vscode.commands.executeCommand('l2softmax.openDashboard', latest.id);
     assert.ok(api.dashboards.openPanels().some((p) => p.mode === 'run' && p.runIds[0] === latest.id));
     await sleep(3000); // lets the webview render, for the harness's screenshot
   });
 
   it('compares two runs in one panel', async () => {
-    const runs = (await api.runs.getChildren()).slice(0, 2);
+    const runs = (await api.runs.runs()).slice(0, 2);
     assert.equal(runs.length, 2);
     await vscode.commands.executeCommand('l2softmax.compareRuns', runs[0], runs);
     assert.ok(api.dashboards.openPanels().some((p) => p.mode === 'compare' && p.runIds.length === 2));
@@ -155,7 +155,7 @@ describe('L2-Softmax Lab in VS Code', () => {
     }, 30000, 'the run to stop');
     assert.equal(stopped.status, 'stopped');
     assert.ok(Date.now() - t0 < 15000, `stopping took ${Date.now() - t0} ms`);
-    const items = await api.runs.getChildren();
+    const items = await api.runs.runs();
     assert.equal(api.runs.getTreeItem(items.find((r) => r.id === run.id)!).contextValue, 'run.stopped');
     await config().update('epochs', 1, vscode.ConfigurationTarget.Workspace);
   });
@@ -171,7 +171,7 @@ describe('L2-Softmax Lab in VS Code', () => {
     process.kill(owner.pid, 'SIGKILL');
     const interrupted = await until(() => (api.monitor.get(run.id)?.status === 'interrupted' ? api.monitor.get(run.id) : undefined), 30000, 'the run to show interrupted');
     assert.match(interrupted.reason ?? '', /SIGKILL|exited without finishing/);
-    assert.equal(api.runs.getTreeItem((await api.runs.getChildren()).find((r) => r.id === run.id)!).contextValue, 'run.interrupted');
+    assert.equal(api.runs.getTreeItem((await api.runs.runs()).find((r) => r.id === run.id)!).contextValue, 'run.interrupted');
     await vscode.commands.executeCommand('l2softmax.openDashboard', run.id);
     const restore = stub('showInputBox', (async () => '3') as typeof vscode.window.showInputBox);
     try {
@@ -214,7 +214,7 @@ describe('L2-Softmax Lab in VS Code', () => {
   });
 
   it('renames, reruns and deletes runs from their context actions', async () => {
-    const [latest] = (await api.runs.getChildren()).filter((r) => r.status === 'completed');
+    const [latest] = (await api.runs.runs()).filter((r) => r.status === 'completed');
     let restore = stub('showInputBox', (async () => 'baseline run') as typeof vscode.window.showInputBox);
     try {
       await vscode.commands.executeCommand('l2softmax.renameRun', latest);
@@ -222,7 +222,7 @@ describe('L2-Softmax Lab in VS Code', () => {
       restore();
     }
     assert.equal((await api.store.get(latest.id))?.name, 'baseline run');
-    assert.equal(api.runs.getTreeItem((await api.runs.getChildren()).find((r) => r.id === latest.id)!).label, 'baseline run');
+    assert.equal(api.runs.getTreeItem((await api.runs.runs()).find((r) => r.id === latest.id)!).label, 'baseline run');
     const rerun = (await vscode.commands.executeCommand('l2softmax.rerun', latest)) as RunRecord;
     assert.equal(rerun.name, 'baseline run (rerun)');
     assert.deepEqual(rerun.config, latest.config);
@@ -238,7 +238,7 @@ describe('L2-Softmax Lab in VS Code', () => {
       restore();
     }
     assert.equal(await api.store.get(rerun.id), undefined);
-    assert.ok(!(await api.runs.getChildren()).some((r) => r.id === rerun.id));
+    assert.ok(!(await api.runs.runs()).some((r) => r.id === rerun.id));
     assert.ok(await api.store.get(latest.id), 'deleting one run touched another');
   });
 
@@ -280,7 +280,7 @@ describe('L2-Softmax Lab in VS Code', () => {
     const child = spawn(process.execPath, [cli, 'train', '--epochs', '1', '--image-size', '16', '--loss', 'softmax'], { cwd, stdio: 'ignore', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     assert.equal(code, 0);
-    const found = await until(async () => (await api.runs.getChildren()).find((r) => r.name.startsWith('Softmax · synthetic') && r.status === 'completed'), 20000, 'the CLI run in the Runs view');
+    const found = await until(async () => (await api.runs.runs()).find((r) => r.name.startsWith('Softmax · synthetic') && r.status === 'completed'), 20000, 'the CLI run in the Runs view');
     assert.ok(found.summary?.bestAccuracy);
   });
 
@@ -290,11 +290,11 @@ describe('L2-Softmax Lab in VS Code', () => {
     const cwd = vscode.workspace.workspaceFolders![0].uri.fsPath;
     const child = spawn(process.execPath, [cli, 'train', '--epochs', '4', '--image-size', '16', '--alpha', '12'], { cwd, stdio: 'ignore', env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
     const exited = new Promise<number | null>((r) => child.on('exit', r));
-    const run = await until(async () => (await api.runs.getChildren()).find((r) => r.name.startsWith('L2 α=12 · synthetic') && r.status === 'running'), 30000, 'the CLI run to appear running');
+    const run = await until(async () => (await api.runs.runs()).find((r) => r.name.startsWith('L2 α=12 · synthetic') && r.status === 'running'), 30000, 'the CLI run to appear running');
     await vscode.commands.executeCommand('l2softmax.openDashboard', run.id);
     assert.equal(await exited, 0);
     await until(async () => (api.dashboards.forwarded(run.id) > 0 ? true : undefined), 10000, 'events forwarded to the dashboard');
-    const done = await until(async () => (await api.runs.getChildren()).find((r) => r.id === run.id && r.status === 'completed'), 10000, 'the Runs view to show it completed');
+    const done = await until(async () => (await api.runs.runs()).find((r) => r.id === run.id && r.status === 'completed'), 10000, 'the Runs view to show it completed');
     assert.equal(done.summary?.epochs, 4);
   });
 

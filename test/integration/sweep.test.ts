@@ -106,7 +106,7 @@ describe('sweeps in VS Code', () => {
     assert.ok(Math.abs((sweep.alphaLow ?? 0) - Math.log(90)) < 1e-9);
 
     // Every cell is an ordinary run: in the Runs view, queued or running.
-    const runs = await api.runs.getChildren();
+    const runs = await api.runs.runs();
     for (const cell of sweep.cells) assert.ok(runs.some((r) => r.id === cell.runId), `run ${cell.runId} is not in the Runs view`);
 
     const done = await until(() => {
