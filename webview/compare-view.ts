@@ -4,9 +4,11 @@
 import type { Chart } from 'chart.js';
 import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
 import { FAR_TARGETS, type TrainerEvent } from '../src/shared/events';
+import { tarText } from '../src/shared/format';
+import { reportLabel, reportedEpoch } from '../src/shared/summary';
 import { chartPng, lineChart, Redraw, retheme, type LineDataset } from './charts';
 import { h, table } from './dom';
-import { PAPER_COLUMNS, bestEpoch, configDiff, distinctColors, paperCells, paperLatex, paperMarkdown, paperRows, pct, rocPoints, smooth, tarAt, type Point } from './model';
+import { PAPER_COLUMNS, bestEpoch, configDiff, distinctColors, paperCells, paperLatex, paperMarkdown, paperRows, pct, rocPoints, smooth, type Point } from './model';
 import { readTheme, type Theme } from './theme';
 
 type Post = (m: WebviewMessage) => void;
@@ -39,12 +41,12 @@ const CURVES: Curve[] = [
   },
   {
     id: 'roc',
-    title: 'ROC at each run\'s best epoch',
+    title: 'ROC at each run\'s reported epoch',
     x: { title: 'false accept rate', log: true, min: 1e-5, max: 1 },
     y: { title: 'true accept rate', percent: true, min: 0, max: 1 },
     data: (r) => {
-      const b = bestEpoch(r.epochs);
-      return b ? rocPoints(b.verification) : [];
+      const e = reportedEpoch(r.epochs, r.config.reportEpoch ?? 'final');
+      return e ? rocPoints(e.verification) : [];
     },
   },
   {
@@ -128,16 +130,19 @@ export class CompareView {
   private renderTables(): void {
     const swatch = (i: number) => h('span', { class: 'swatch', style: `background:${this.colors[i]}` });
     const metrics = this.runs.map((r, i) => {
+      const rule = r.config.reportEpoch ?? 'final';
+      const e = reportedEpoch(r.epochs, rule);
+      const v = e?.verification;
       const b = bestEpoch(r.epochs);
-      const v = b?.verification;
       return [
         [swatch(i), r.name],
         r.status,
-        b ? String(b.epoch) : '–',
+        e ? reportLabel(rule, e.epoch) : '–',
         v ? `${pct(v.accuracy, 2)} ± ${pct(v.accuracyStd, 2)}` : '–',
         v ? v.auc.toFixed(4) : '–',
         v ? pct(v.eer, 2) : '–',
-        ...FAR_TARGETS.map((f) => (v ? pct(tarAt(v, f), 2) : '–')),
+        ...FAR_TARGETS.map((f) => (v ? tarText(v, f, 2) : '–')),
+        b ? `${pct(b.verification.accuracy, 2)} (epoch ${b.epoch})` : '–',
       ];
     });
     const diff = configDiff(this.runs.map((r) => r.config));
@@ -147,8 +152,8 @@ export class CompareView {
       h(
         'div',
         { class: 'card', id: 'metrics-table' },
-        h('h2', {}, 'Metrics at each run\'s best epoch'),
-        table(['run', 'status', 'best epoch', '10-fold accuracy', 'AUC', 'EER', ...FAR_TARGETS.map((f) => `TAR@${f.toExponential()}`)], metrics),
+        h('h2', {}, 'Metrics at each run\'s reported epoch'),
+        table(['run', 'status', 'reported epoch', '10-fold accuracy', 'AUC', 'EER', ...FAR_TARGETS.map((f) => `TAR@${f.toExponential()}`), 'best on the test pairs'], metrics),
       ),
       h('div', { style: 'height: 12px' }),
       h(

@@ -3,7 +3,8 @@
 import { getField, CONFIG_FIELDS, HEAD_NAMES, LOSSES, headParameters, type RunConfig } from '../src/shared/config';
 import type { RunSnapshot } from '../src/shared/dashboard';
 import type { EpochEvent, Verification } from '../src/shared/events';
-import { secondsLeft, tarAtFar } from '../src/shared/format';
+import { secondsLeft, tarAtFar, tarMeasurable } from '../src/shared/format';
+import { reportedEpoch } from '../src/shared/summary';
 
 export interface Point {
   x: number;
@@ -97,8 +98,9 @@ export interface PaperRow {
   source: string;
   accuracy: number;
   accuracyStd: number;
-  tar1e3: number | undefined;
-  tar1e2: number | undefined;
+  /** 'n/a' where the pairs cannot measure it (fewer mismatched pairs than 1/FAR). */
+  tar1e3: number | 'n/a' | undefined;
+  tar1e2: number | 'n/a' | undefined;
   auc: number;
   eer: number;
 }
@@ -109,8 +111,9 @@ const ACCURACY_COLUMN = 4;
 
 /**
  * Rows for every run, grouped by head in LOSSES order (baseline first), runs in
- * the order given: each run's final epoch (papers report the final model, not the
- * epoch that scored best on the test pairs), then its evaluations.
+ * the order given: each run's reported epoch (the final one, as papers report the
+ * final model, or the best on validation; never the epoch that scored best on the
+ * test pairs), then its evaluations.
  */
 export function paperRows(runs: RunSnapshot[]): PaperRow[] {
   const order = (r: RunSnapshot) => LOSSES.indexOf(r.config.loss);
@@ -118,22 +121,24 @@ export function paperRows(runs: RunSnapshot[]): PaperRow[] {
   const rows: PaperRow[] = [];
   for (const r of sorted) {
     const base = { head: HEAD_NAMES[r.config.loss], hyperparameters: headParameters(r.config), run: r.name };
-    const last = r.epochs[r.epochs.length - 1];
-    if (last) rows.push({ ...base, source: `epoch ${last.epoch}`, ...numbers(last.verification) });
+    const rule = r.config.reportEpoch ?? 'final';
+    const reported = reportedEpoch(r.epochs, rule);
+    if (reported) rows.push({ ...base, source: `epoch ${reported.epoch}${rule === 'final' ? '' : ' (best validation)'}`, ...numbers(reported.verification) });
     for (const e of r.evaluations ?? []) rows.push({ ...base, source: `eval: ${baseName(e.pairsSource)}${e.flip ? ' (flip)' : ''}`, ...numbers(e.verification) });
   }
   return rows;
 }
 
 function numbers(v: Verification): Pick<PaperRow, 'accuracy' | 'accuracyStd' | 'tar1e3' | 'tar1e2' | 'auc' | 'eer'> {
-  return { accuracy: v.accuracy, accuracyStd: v.accuracyStd, tar1e3: tarAtFar(v, 1e-3), tar1e2: tarAtFar(v, 1e-2), auc: v.auc, eer: v.eer };
+  const tar = (far: number) => (tarMeasurable(v, far) ? tarAtFar(v, far) : 'n/a');
+  return { accuracy: v.accuracy, accuracyStd: v.accuracyStd, tar1e3: tar(1e-3), tar1e2: tar(1e-2), auc: v.auc, eer: v.eer };
 }
 
 function baseName(p: string): string {
   return p.split(/[\\/]/).filter(Boolean).pop() ?? p;
 }
 
-const percent = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : (x * 100).toFixed(2));
+const percent = (x: number | 'n/a' | undefined) => (x === 'n/a' ? x : x === undefined || !Number.isFinite(x) ? '–' : (x * 100).toFixed(2));
 
 /** A row's cells as text; `pm` joins accuracy and std (± in Markdown, $\pm$ in LaTeX). */
 export function paperCells(row: PaperRow, pm = '±'): string[] {

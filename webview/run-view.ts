@@ -4,11 +4,13 @@
 import type { Chart } from 'chart.js';
 import { applyEvent, boundSeries, type ChartId, type HostMessage, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
 import { HEAD_NAMES, hasScaleS, headParameters } from '../src/shared/config';
-import { FAR_TARGETS, type TrainerEvent } from '../src/shared/events';
+import { FAR_TARGETS, type TrainerEvent, type Verification } from '../src/shared/events';
+import { protocolText, tarText } from '../src/shared/format';
+import { reportLabel, reportedEpoch } from '../src/shared/summary';
 import { PHASE_TEXT, type TrainerPhase } from '../src/shared/run';
 import { chartPng, lineChart, Redraw, retheme, type LineDataset } from './charts';
 import { h, table } from './dom';
-import { Ema, bestEpoch, etaSeconds, formatDuration, pct, rocPoints, tarAt, type Point } from './model';
+import { Ema, bestEpoch, etaSeconds, formatDuration, pct, rocPoints, type Point } from './model';
 import { readTheme, withAlpha, type Theme } from './theme';
 
 type Post = (m: WebviewMessage) => void;
@@ -233,7 +235,7 @@ export class RunView {
     chart.data.datasets[0].data = latest ? rocPoints(latest.verification) : [];
     chart.data.datasets[0].label = latest ? `latest (epoch ${latest.epoch})` : 'latest epoch';
     chart.data.datasets[1].data = best ? rocPoints(best.verification) : [];
-    chart.data.datasets[1].label = best ? `best (epoch ${best.epoch})` : 'best epoch';
+    chart.data.datasets[1].label = best ? `best on the test pairs (epoch ${best.epoch})` : 'best on the test pairs';
     this.redraw.mark(chart);
   }
 
@@ -283,6 +285,7 @@ export class RunView {
             h('span', {}, 'Verification ', h('b', {}, st.dataset.pairs.toLocaleString()), ` pairs (${st.dataset.folds} folds, ${st.dataset.verifyIdentities} identities)`),
             h('span', {}, 'Head ', h('b', { id: 'head' }, `${HEAD_NAMES[c.loss]} ${headParameters(c)}`.trim())),
             scaleOf(c) ? h('span', {}, `${scaleOf(c)?.name}_low `, h('b', {}, st.alphaLow.toFixed(2))) : null,
+            st.dataset.overlap ? h('span', { id: 'protocol', class: st.dataset.overlap.identities || st.dataset.overlap.images ? 'overlap' : '' }, 'Protocol ', h('b', {}, protocolText(st.dataset.overlap) ?? '')) : null,
           )
         : null,
       annotations(r, this.post),
@@ -293,6 +296,7 @@ export class RunView {
     this.header.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
   }
 
+  /** The latest epoch, the reported one when the run reports its best validation epoch, and the best on the test pairs (labelled as such: it is chosen on them). */
   private renderTable(): void {
     const latest = this.run.epochs[this.run.epochs.length - 1];
     const best = bestEpoch(this.run.epochs);
@@ -300,18 +304,24 @@ export class RunView {
       this.table.replaceChildren(h('h2', {}, 'Verification'), h('div', { class: 'empty' }, 'Verification metrics appear after the first epoch.'));
       return;
     }
-    const v = latest.verification;
-    const b = best.verification;
+    const rule = this.run.config.reportEpoch ?? 'final';
+    const reported = rule === 'final' ? undefined : reportedEpoch(this.run.epochs, rule);
+    const columns = [
+      { head: `latest (epoch ${latest.epoch})`, v: latest.verification },
+      ...(reported ? [{ head: `reported: ${reportLabel(rule, reported.epoch)}`, v: reported.verification }] : []),
+      { head: `best on the test pairs (epoch ${best.epoch})`, v: best.verification },
+    ];
+    const row = (metric: string, cell: (v: Verification) => string) => [metric, ...columns.map((c) => cell(c.v))];
     this.table.replaceChildren(
-      h('h2', {}, `Verification: ${v.pairs.toLocaleString()} pairs`),
+      h('h2', {}, `Verification: ${latest.verification.pairs.toLocaleString()} pairs`),
       table(
-        ['metric', `latest (epoch ${latest.epoch})`, `best (epoch ${best.epoch})`],
+        ['metric', ...columns.map((c) => c.head)],
         [
-          ['10-fold accuracy', `${pct(v.accuracy, 2)} ± ${pct(v.accuracyStd, 2)}`, `${pct(b.accuracy, 2)} ± ${pct(b.accuracyStd, 2)}`],
-          ...FAR_TARGETS.map((f) => [`TAR @ FAR=${f.toExponential()}`, pct(tarAt(v, f), 2), pct(tarAt(b, f), 2)]),
-          ['AUC', v.auc.toFixed(4), b.auc.toFixed(4)],
-          ['EER', pct(v.eer, 2), pct(b.eer, 2)],
-          ['threshold (cosine)', v.threshold.toFixed(4), b.threshold.toFixed(4)],
+          row('10-fold accuracy', (v) => `${pct(v.accuracy, 2)} ± ${pct(v.accuracyStd, 2)}`),
+          ...FAR_TARGETS.map((f) => row(`TAR @ FAR=${f.toExponential()}`, (v) => tarText(v, f, 2))),
+          row('AUC', (v) => v.auc.toFixed(4)),
+          row('EER', (v) => pct(v.eer, 2)),
+          row('threshold (cosine)', (v) => v.threshold.toFixed(4)),
         ],
       ),
       this.evaluationsTable(),
@@ -334,8 +344,8 @@ export class RunView {
           `${e.pairsSource} (${e.verification.pairs.toLocaleString()} pairs)`,
           e.flip ? 'yes' : 'no',
           `${pct(e.verification.accuracy, 2)} ± ${pct(e.verification.accuracyStd, 2)}`,
-          pct(tarAt(e.verification, 1e-3), 2),
-          pct(tarAt(e.verification, 1e-2), 2),
+          tarText(e.verification, 1e-3, 2),
+          tarText(e.verification, 1e-2, 2),
           e.verification.auc.toFixed(4),
           pct(e.verification.eer, 2),
         ]),

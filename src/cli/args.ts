@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatErrors, resolveConfig, setField, DEFAULT_CONFIG, LOSSES, LR_SCHEDULES, type RunConfig } from '../shared/config';
+import { formatErrors, resolveConfig, setField, DEFAULT_CONFIG, LOSSES, LR_SCHEDULES, REPORT_EPOCHS, type RunConfig } from '../shared/config';
 
 export const USAGE = `Usage: node dist/cli.js train [options]
        node dist/cli.js eval --run DIR [--pairs FILE] ...   (eval --help)
@@ -29,6 +29,11 @@ Options:
   --strict-data          fail on an undecodable image (default: skip it and report it)
   --allow-pairs-outside-folder
                          let the pairs file name images outside its images folder
+  --strict-protocol      fail when training and verification share identities or images
+                         (default: warn, and say so in the run's header)
+  --report-epoch RULE    ${REPORT_EPOCHS.join(' or ')}: the epoch the run reports as its result
+                         (default ${DEFAULT_CONFIG.reportEpoch}; best-validation chooses on held-out
+                         images of the training identities, never on the verification pairs)
   --epochs N             (default ${DEFAULT_CONFIG.epochs})
   --batch-size N         (default ${DEFAULT_CONFIG.batchSize})
   --lr N                 learning rate (default ${DEFAULT_CONFIG.learningRate})
@@ -84,6 +89,7 @@ const SWITCHES: Record<string, string> = {
   'scale-trainable': 'scaleTrainable',
   'strict-data': 'dataset.strictData',
   'allow-pairs-outside-folder': 'dataset.allowPairsOutsideFolder',
+  'strict-protocol': 'dataset.strictProtocol',
 };
 
 /** Parses argv (without "node cli.js"); `readConfig` loads a --config file. */
@@ -109,6 +115,8 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
         pairs: { type: 'string' },
         'strict-data': { type: 'boolean' },
         'allow-pairs-outside-folder': { type: 'boolean' },
+        'strict-protocol': { type: 'boolean' },
+        'report-epoch': { type: 'string' },
         epochs: { type: 'string' },
         'batch-size': { type: 'string' },
         lr: { type: 'string' },
@@ -144,6 +152,7 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
   if (values.device !== undefined) config = setField(config, 'device', values.device);
   for (const [flag, field] of Object.entries(SWITCHES)) if (values[flag as keyof typeof values]) config = setField(config, field, true);
   if (values['lr-schedule'] !== undefined) config = setField(config, 'lrSchedule', values['lr-schedule']);
+  if (values['report-epoch'] !== undefined) config = setField(config, 'reportEpoch', values['report-epoch']);
   if (values.margin !== undefined) config = setField(config, marginField(config), numberFlag('margin', values.margin));
   if (values.dataset !== undefined) config = setField(config, 'dataset.path', values.dataset === 'synthetic' ? '' : values.dataset);
   if (values.pairs !== undefined) config = setField(config, 'dataset.pairsFile', values.pairs);

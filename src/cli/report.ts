@@ -2,7 +2,8 @@
 
 import { HEAD_NAMES, headParameters } from '../shared/config';
 import { FAR_TARGETS, type EpochEvent, type FinishedEvent, type StartedEvent, type TrainerEvent } from '../shared/events';
-import { minMax, pct, tarAtFar } from '../shared/format';
+import { minMax, pct, protocolText, tarText } from '../shared/format';
+import { resultText } from '../shared/summary';
 
 export function formatStarted(e: StartedEvent): string {
   const c = e.config;
@@ -16,6 +17,7 @@ export function formatStarted(e: StartedEvent): string {
       `${d.skippedImages ? `, ${d.skippedImages.count} undecodable images skipped (${d.skippedImages.examples.join(', ')}${d.skippedImages.count > d.skippedImages.examples.length ? ', ...' : ''})` : ''}`,
     `Verify    ${d.pairs} pairs (${d.matchedPairs} matched) in ${d.folds} folds over ${d.verifyImages} images of ${d.verifyIdentities} identities, from ${d.pairsSource ?? 'held-out identities'}` +
       `${d.imageSizes?.length ? `; source image sizes ${d.imageSizes.map((s) => `${s.width}x${s.height} (${s.count})`).join(', ')}${(d.distinctImageSizes ?? 0) > d.imageSizes.length ? ', ...' : ''}` : ''}`,
+    ...(d.overlap ? [`Protocol  ${protocolText(d.overlap)}`] : []),
     `Model     ${loss}; ${c.imageSize}x${c.imageSize}x${c.channels} input, width ${c.width}, ${c.embeddingSize}-d embedding, ${e.parameters.toLocaleString('en-US')} parameters`,
     `Training  ${c.epochs} epochs x ${e.stepsPerEpoch} steps, batch ${c.batchSize}, ${c.optimizer} lr ${c.learningRate}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule})`}, weight decay ${c.weightDecay}, seed ${c.seed}; ${c.loss === 'l2-softmax' || c.loss === 'softmax' ? 'alpha_low' : 's_low'}(p=0.9) = ${e.alphaLow.toFixed(2)}`,
   ].join('\n');
@@ -27,7 +29,7 @@ export function formatEpoch(e: EpochEvent): string {
   return (
     `epoch ${String(e.epoch).padStart(String(e.epochs).length)}/${e.epochs}  loss ${e.trainLoss.toFixed(3)}  train acc ${pct(e.trainAccuracy)}` +
     `${e.validation ? `  val acc ${pct(e.validation.accuracy)}` : ''}${alpha}` +
-    `  |f| ${e.featureNorm.mean.toFixed(1)}  | 10-fold acc ${pct(v.accuracy)} ± ${pct(v.accuracyStd)}  TAR@FAR=1e-3 ${pct(tarAtFar(v, 1e-3))}` +
+    `  |f| ${e.featureNorm.mean.toFixed(1)}  | 10-fold acc ${pct(v.accuracy)} ± ${pct(v.accuracyStd)}  TAR@FAR=1e-3 ${tarText(v, 1e-3)}` +
     `  AUC ${v.auc.toFixed(4)}  EER ${pct(v.eer)}  | ${Math.round(e.imagesPerSec)} img/s, ${e.seconds.toFixed(1)} s`
   );
 }
@@ -47,7 +49,7 @@ export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): 
       pct(v.accuracyStd),
       v.auc.toFixed(4),
       pct(v.eer),
-      ...FAR_TARGETS.map((f) => pct(tarAtFar(v, f))),
+      ...FAR_TARGETS.map((f) => tarText(v, f)),
     ]);
   }
   const widths = rows[0].map((_, i) => minMax(rows.map((r) => r[i].length)).max);
@@ -57,6 +59,6 @@ export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): 
     `Run ${finished.status}` +
     (finished.reason ? ` (${finished.reason})` : '') +
     ` in ${s.seconds.toFixed(1)} s, ${s.steps} steps, ${Math.round(s.imagesPerSec)} images/s while training` +
-    (s.bestAccuracy !== null ? `; best 10-fold accuracy ${pct(s.bestAccuracy)} at epoch ${s.bestEpoch}` : '');
+    (resultText(s) ? `; ${resultText(s)}` : '');
   return epochs.length ? `${head}\n\n${table}` : head;
 }

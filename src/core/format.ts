@@ -1,14 +1,24 @@
 // Short texts shown in the Runs view, status bar and tooltips (no vscode here, so they are unit-tested).
 
 import { alphaLowerBound, type RunConfig } from '../shared/config';
-import { formatDuration, pct, secondsLeft, tarAtFar } from '../shared/format';
+import { formatDuration, pct, secondsLeft, tarAtFar, tarText } from '../shared/format';
+import { bestOnTestText, reportedResult } from '../shared/summary';
 import { markdown } from './markdown';
 import type { RunRecord } from './run-store';
 
 export { formatDuration, pct } from '../shared/format';
 
+/** TAR at `far` of the run's result (its reported epoch). */
 export function tarAt(record: RunRecord, far: number): number | undefined {
-  return tarAtFar(record.summary?.final, far);
+  return tarAtFar(reportedResult(record.summary)?.verification, far);
+}
+
+/** A finished run's result in a sentence: its reported epoch's accuracy and TAR@FAR=1e-3, then the best on the test pairs as such. */
+export function resultLine(record: RunRecord): string {
+  const r = reportedResult(record.summary);
+  if (!r) return 'no verified epoch';
+  const best = bestOnTestText(record.summary);
+  return `10-fold accuracy ${pct(r.verification.accuracy)} (${r.label}), TAR@FAR=1e-3 ${tarText(r.verification, 1e-3)}${best && record.summary?.bestEpoch !== r.epoch ? `; ${best}` : ''}`;
 }
 
 /** One line for the Runs view: progress while running, results when done, the reason when not. */
@@ -21,10 +31,8 @@ export function runDescription(record: RunRecord): string {
       if (!p) return 'starting…';
       return `epoch ${Math.max(p.epoch, 1)}/${p.epochs}${p.loss !== null ? ` · loss ${p.loss.toFixed(3)}` : ''}`;
     default: {
-      const s = record.summary;
-      if (s?.bestAccuracy !== null && s?.bestAccuracy !== undefined) {
-        return `acc ${pct(s.bestAccuracy)} · TAR@1e-3 ${pct(tarAt(record, 1e-3))}`;
-      }
+      const r = reportedResult(record.summary);
+      if (r) return `acc ${pct(r.verification.accuracy)} (${r.label}) · TAR@1e-3 ${tarText(r.verification, 1e-3)}`;
       return record.status;
     }
   }
@@ -70,11 +78,13 @@ export function runTooltip(record: RunRecord): string {
   if (record.tags?.length) parts.push(record.tags.map((t) => markdown`#${t}`).join(' '));
   if (record.note) parts.push(markdown`Note: ${record.note}`);
   if (record.reason) parts.push(markdown`${record.reason}`);
-  const s = record.summary;
-  if (s?.final) {
+  const r = reportedResult(record.summary);
+  if (r) {
+    const v = r.verification;
+    const best = bestOnTestText(record.summary);
     parts.push(
-      markdown`Best 10-fold accuracy ${pct(s.bestAccuracy)} (epoch ${s.bestEpoch}); latest AUC ${Number(s.final.auc).toFixed(4)}, EER ${pct(s.final.eer)}, ` +
-        markdown`TAR@FAR=1e-3 ${pct(tarAt(record, 1e-3))}`,
+      markdown`10-fold accuracy ${pct(v.accuracy)} (${r.label}); AUC ${Number(v.auc).toFixed(4)}, EER ${pct(v.eer)}, TAR@FAR=1e-3 ${tarText(v, 1e-3)}` +
+        (best ? markdown`; ${best}` : ''),
     );
   }
   if (record.backend) parts.push(markdown`Backend: ${record.backend.description}`);

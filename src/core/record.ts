@@ -1,6 +1,7 @@
 // How each trainer event changes a run's record (shared by the run manager and the CLI).
 
 import type { TrainerEvent } from '../shared/events';
+import { addEpochToSummary } from '../shared/summary';
 import type { RunRecord } from './run-store';
 
 /** Applies `event` to `record`; returns true when the change is worth saving at once (not a step). */
@@ -19,8 +20,7 @@ export function applyToRecord(record: RunRecord, event: TrainerEvent): boolean {
       return false;
     case 'epoch': {
       if (record.progress) record.progress = { ...record.progress, epoch: event.epoch, loss: event.trainLoss };
-      const best = record.summary?.bestAccuracy ?? null;
-      const better = best === null || event.verification.accuracy > best;
+      const previous = record.summary;
       record.summary = {
         epochs: event.epoch,
         steps: record.progress?.step ?? 0,
@@ -28,10 +28,12 @@ export function applyToRecord(record: RunRecord, event: TrainerEvent): boolean {
         imagesPerSec: event.imagesPerSec,
         finalLoss: event.trainLoss,
         alpha: event.alpha,
-        bestEpoch: better ? event.epoch : (record.summary?.bestEpoch ?? null),
-        bestAccuracy: better ? event.verification.accuracy : best,
-        final: event.verification,
+        bestEpoch: previous?.bestEpoch ?? null,
+        bestAccuracy: previous?.bestAccuracy ?? null,
+        final: null,
+        reported: previous?.reported ?? null,
       };
+      addEpochToSummary(record.summary, event, record.config.reportEpoch ?? 'final');
       return true;
     }
     case 'error':

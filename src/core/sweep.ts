@@ -5,6 +5,7 @@
 
 import { alphaLowerBound, checkField, heldOutIdentities, resolveConfig, setField, type RunConfig } from '../shared/config';
 import { tarAtFar } from '../shared/format';
+import { reportedResult } from '../shared/summary';
 import type { RunRecord } from '../shared/run';
 import type { BaselineView, CellVariant, CellView, FigureView, PointView, SeriesView, Stat, SweepAxis, SweepCell, SweepMetric, SweepRecord, SweepSnapshot, SweepValue } from '../shared/sweep';
 import { summarizeDataset } from './dataset-summary';
@@ -222,9 +223,9 @@ export function cellJobId(sweep: SweepRecord | undefined, record: RunRecord | un
   return record?.owner?.jobId;
 }
 
-/** The figure's metrics of one run: its latest verified epoch (the final model, not the best epoch picked on the test pairs). */
+/** The figure's metrics of one run: its reported epoch (the final model, or the best on validation; never the best epoch picked on the test pairs). */
 export function cellView(cell: SweepCell, record: RunRecord | undefined, jobId?: string): CellView {
-  const v = record?.summary?.final ?? null;
+  const v = reportedResult(record?.summary)?.verification ?? null;
   return {
     index: cell.index,
     variant: cell.variant,

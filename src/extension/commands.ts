@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { summarizeDataset } from '../core/dataset-summary';
-import { pct, suggestAlpha, tarAt } from '../core/format';
+import { resultLine, suggestAlpha } from '../core/format';
 import type { RunManager } from '../core/run-manager';
 import type { RunMonitor } from '../core/run-monitor';
 import { defaultRunName, rerunName } from '../core/run-names';
@@ -352,9 +352,8 @@ export function notifyEnd(run: RunRecord, dashboards: Dashboards): void {
     return undefined;
   };
   if (run.status === 'completed') {
-    const s = run.summary;
     void vscode.window
-      .showInformationMessage(`L2-Softmax: "${run.name}" completed: 10-fold accuracy ${pct(s?.bestAccuracy)} (best), TAR@FAR=1e-3 ${pct(tarAt(run, 1e-3))}.`, ...open, DONT_SHOW_AGAIN)
+      .showInformationMessage(`L2-Softmax: "${run.name}" completed: ${resultLine(run)}.`, ...open, DONT_SHOW_AGAIN)
       .then(act);
   } else if (run.status === 'failed') {
     void vscode.window.showErrorMessage(`L2-Softmax: "${run.name}" failed: ${run.reason ?? 'unknown reason'}`, 'Show Log', ...open).then(act);

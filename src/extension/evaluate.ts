@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { resolveRuntime } from '../core/runtime';
 import type { RunRecord, RunStore } from '../core/run-store';
 import { parseEventLine } from '../shared/events';
-import { pct, tarAtFar } from '../shared/format';
+import { pct, tarText } from '../shared/format';
 
 /** Lines of the CLI's stderr kept for an error message. */
 const STDERR_LINES = 5;
@@ -37,7 +37,7 @@ export async function evaluateRun(store: RunStore, run: RunRecord, output: vscod
   const v = event.verification;
   const open = await vscode.window.showInformationMessage(
     `L2-Softmax: "${run.name}" (epoch ${event.checkpoint.epoch}) on ${path.basename(choice.pairs)}${choice.flip ? ' with flip' : ''}: ` +
-      `10-fold accuracy ${pct(v.accuracy, 2)} ± ${pct(v.accuracyStd, 2)}, TAR@FAR=1e-3 ${pct(tarAtFar(v, 1e-3), 2)}, AUC ${v.auc.toFixed(4)}.`,
+      `10-fold accuracy ${pct(v.accuracy, 2)} ± ${pct(v.accuracyStd, 2)}, TAR@FAR=1e-3 ${tarText(v, 1e-3, 2)}, AUC ${v.auc.toFixed(4)}.`,
     'Open Dashboard',
   );
   if (open) await openDashboard(run.id);

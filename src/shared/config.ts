@@ -15,12 +15,19 @@ export type OptimizerKind = 'adam' | 'sgd';
 export type DeviceKind = 'auto' | 'gpu' | 'webgpu' | 'cpu';
 /** Learning rate over the run: constant, step decay (x lrStepFactor every lrStepEpochs epochs), or cosine to 0. */
 export type LrSchedule = 'constant' | 'step' | 'cosine';
+/**
+ * The epoch a run reports as its result: the final one, or the one with the best
+ * validation accuracy (held-out images of the training identities). Never the
+ * best on the verification pairs: that would choose on the test set.
+ */
+export type ReportEpoch = 'final' | 'best-validation';
 
 /** In the order comparison tables list them: the baseline, the paper, then its successors. */
 export const LOSSES: readonly LossKind[] = ['softmax', 'l2-softmax', 'normface', 'cosface', 'arcface'];
 export const OPTIMIZERS: readonly OptimizerKind[] = ['adam', 'sgd'];
 export const DEVICES: readonly DeviceKind[] = ['auto', 'gpu', 'webgpu', 'cpu'];
 export const LR_SCHEDULES: readonly LrSchedule[] = ['constant', 'step', 'cosine'];
+export const REPORT_EPOCHS: readonly ReportEpoch[] = ['final', 'best-validation'];
 
 export const HEAD_NAMES: Readonly<Record<LossKind, string>> = {
   softmax: 'Softmax',
@@ -62,6 +69,8 @@ export interface DatasetConfig {
   strictData: boolean;
   /** Let a pairs file name images outside its images folder (absolute paths, `..`, links leading out). */
   allowPairsOutsideFolder: boolean;
+  /** Fail the run when training and verification share identities or images, instead of warning. */
+  strictProtocol: boolean;
   synthetic: SyntheticConfig;
 }
 
@@ -104,6 +113,8 @@ export interface RunConfig {
   device: DeviceKind;
   /** Data-parallel threads for the WebAssembly/cpu backends; 0 = one per CPU core. */
   workers: number;
+  /** Which epoch the run reports as its result. */
+  reportEpoch: ReportEpoch;
   dataset: DatasetConfig;
 }
 
@@ -133,6 +144,7 @@ export const DEFAULT_CONFIG: RunConfig = {
   seed: 42,
   device: 'auto',
   workers: 0,
+  reportEpoch: 'final',
   dataset: {
     path: '',
     pairsFile: '',
@@ -140,6 +152,7 @@ export const DEFAULT_CONFIG: RunConfig = {
     minImagesPerIdentity: 2,
     strictData: false,
     allowPairsOutsideFolder: false,
+    strictProtocol: false,
     synthetic: {
       identities: 300,
       imagesPerIdentity: 16,
@@ -195,12 +208,14 @@ const RULES: Record<string, Rule> = {
   seed: { kind: 'number', integer: true, min: 0, max: 2 ** 31 - 1 },
   device: { kind: 'enum', values: DEVICES },
   workers: { kind: 'number', integer: true, min: 0, max: 16 },
+  reportEpoch: { kind: 'enum', values: REPORT_EPOCHS },
   'dataset.path': { kind: 'string' },
   'dataset.pairsFile': { kind: 'string' },
   'dataset.pairsImages': { kind: 'string' },
   'dataset.minImagesPerIdentity': { kind: 'number', integer: true, min: 1, max: 100000 },
   'dataset.strictData': { kind: 'boolean' },
   'dataset.allowPairsOutsideFolder': { kind: 'boolean' },
+  'dataset.strictProtocol': { kind: 'boolean' },
   'dataset.synthetic.identities': { kind: 'number', integer: true, min: 2, max: 100000 },
   'dataset.synthetic.imagesPerIdentity': { kind: 'number', integer: true, min: 2, max: 10000 },
   'dataset.synthetic.verifyIdentities': { kind: 'number', integer: true, min: 2, max: 100000 },
@@ -349,7 +364,11 @@ export function scaleLowerBound(classes: number, p = 0.9): number {
 const LEGACY_VALUES: { [K in keyof RunConfig]?: (saved: Partial<RunConfig>) => RunConfig[K] } = {
   weightDecay: () => 0,
   scaleLearningRate: (saved) => saved.learningRate ?? DEFAULT_CONFIG.learningRate,
+  reportEpoch: () => 'final',
 };
+
+/** Dataset fields added later, with the value that keeps an older run as it was. */
+const LEGACY_DATASET_VALUES: Partial<DatasetConfig> = { strictProtocol: false };
 
 /** A saved config with the fields it predates filled in as it trained (not validated). */
 export function upgradeConfig(saved: Partial<RunConfig>): Partial<RunConfig> {
@@ -357,6 +376,7 @@ export function upgradeConfig(saved: Partial<RunConfig>): Partial<RunConfig> {
   for (const [field, legacy] of Object.entries(LEGACY_VALUES)) {
     if (!(field in out)) out[field] = (legacy as (s: Partial<RunConfig>) => unknown)(saved);
   }
+  if (isObject(saved.dataset)) out.dataset = { ...LEGACY_DATASET_VALUES, ...saved.dataset };
   return out as Partial<RunConfig>;
 }
 

@@ -3,7 +3,7 @@
 // reader skips events whose `v` it does not know, and every body is checked
 // against BODY_TABLE before anyone uses it.
 
-import type { RunConfig } from './config';
+import type { ReportEpoch, RunConfig } from './config';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -55,7 +55,27 @@ export interface DatasetStats {
   pairsSource?: string;
   /** Images left out because they could not be read or decoded; only when some were. */
   skippedImages?: SkippedImages;
+  /** What training and verification share (the protocol check); absent in runs from before it. */
+  overlap?: ProtocolOverlap;
 }
+
+/**
+ * Identities and images found on both sides of the protocol: training (with its
+ * validation images) and verification. Either one inflates verification numbers.
+ */
+export interface ProtocolOverlap {
+  /** Verification identities whose name is also a training identity's. */
+  identities: number;
+  /** Verification images with the same content as a training image. */
+  images: number;
+  /** How images were compared: the SHA-1 of their files, or of their decoded pixels (synthetic faces). */
+  by: 'file' | 'pixels';
+  /** A few of each, for people. */
+  examples: string[];
+}
+
+/** The code of the `warning` event (an `error` with strict protocol) a run sends when training and verification overlap. */
+export const PROTOCOL_OVERLAP_WARNING = 'protocol-overlap';
 
 /** Images left out because they cannot be read or decoded (unless strict data is on, which fails the run). */
 export interface SkippedImages {
@@ -90,9 +110,13 @@ export interface TarAtFar {
 
 export interface Verification {
   pairs: number;
+  /** Mismatched pairs among them: a TAR@FAR target below 1/mismatched cannot be measured (absent in older runs). */
+  mismatched?: number;
   /** 10-fold accuracy: threshold chosen on 9 folds, applied to the 10th. */
   accuracy: number;
   accuracyStd: number;
+  /** The threshold each fold was scored with (chosen on the other folds), in fold order. */
+  foldThresholds?: number[];
   /** Best-accuracy threshold over all pairs. */
   threshold: number;
   auc: number;
@@ -109,9 +133,21 @@ export interface RunSummary {
   imagesPerSec: number;
   finalLoss: number | null;
   alpha: number | null;
+  /** The epoch with the best 10-fold accuracy, chosen on the verification pairs themselves: shown only as "best on the test pairs". */
   bestEpoch: number | null;
   bestAccuracy: number | null;
   final: Verification | null;
+  /** The run's result (src/shared/summary.ts); absent in summaries written before it, whose result is `final`. */
+  reported?: ReportedEpoch | null;
+}
+
+/** The epoch a run reports as its result, by the rule of its config's reportEpoch. */
+export interface ReportedEpoch {
+  epoch: number;
+  rule: ReportEpoch;
+  /** That epoch's validation accuracy (held-out images of the training identities); null without validation images. */
+  validationAccuracy: number | null;
+  verification: Verification;
 }
 
 export type ErrorCode =
@@ -124,6 +160,7 @@ export type ErrorCode =
   | 'checkpoint'
   | 'disk'
   | 'resume'
+  | 'protocol'
   | 'internal';
 
 export type FinishStatus = 'completed' | 'stopped' | 'failed';
@@ -305,8 +342,10 @@ const NORM = obj({ mean: num, min: num, max: num });
 
 const VERIFICATION = obj({
   pairs: int,
+  mismatched: optional(int),
   accuracy: num,
   accuracyStd: num,
+  foldThresholds: optional(arrayOf(num)),
   threshold: num,
   auc: num,
   eer: num,
@@ -324,6 +363,7 @@ const SUMMARY = obj({
   bestEpoch: nullable(int),
   bestAccuracy: nullable(num),
   final: nullable(VERIFICATION),
+  reported: optional(nullable(obj({ epoch: int, rule: oneOf('final', 'best-validation'), validationAccuracy: nullable(num), verification: VERIFICATION }))),
 });
 
 const ADAPTER = obj({ vendor: str, architecture: str, device: str, description: str, hardware: bool });
@@ -348,6 +388,7 @@ const DATASET = obj({
   validationImages: optional(int),
   pairsSource: optional(str),
   skippedImages: optional(obj({ count: int, examples: arrayOf(str) })),
+  overlap: optional(obj({ identities: int, images: int, by: str, examples: arrayOf(str) })),
 });
 
 /** The body of each event type, envelope (v, time, type) excluded. */

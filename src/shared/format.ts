@@ -1,6 +1,6 @@
 // Small formatting and statistics helpers shared by the CLI, the host and the webview.
 
-import type { Verification } from './events';
+import type { ProtocolOverlap, Verification } from './events';
 
 export const pct = (x: number | null | undefined, digits = 1): string =>
   x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)}%`;
@@ -15,9 +15,38 @@ export function formatDuration(seconds: number | undefined): string {
   return h ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;
 }
 
-/** The TAR a verification reports at one of its target FARs. */
+/** Mismatched pairs a FAR target needs to be measurable: one false accept among them must not exceed it. */
+export function mismatchedNeeded(far: number): number {
+  return Math.ceil(1 / far - 1e-9);
+}
+
+/**
+ * Whether a verification can measure TAR at `far`: with N mismatched pairs a
+ * target below 1/N is met only by accepting no mismatched pair at all, so its
+ * TAR says nothing about the target. Unknown (older events) counts as measurable.
+ */
+export function tarMeasurable(v: Verification, far: number): boolean {
+  return v.mismatched === undefined || v.mismatched >= mismatchedNeeded(far);
+}
+
+/** The TAR a verification reports at one of its target FARs; undefined when it has none there or cannot measure it. */
 export function tarAtFar(v: Verification | null | undefined, far: number): number | undefined {
-  return v?.tarAtFar.find((t) => Math.abs(t.far - far) < far * 1e-6)?.tar;
+  if (!v || !tarMeasurable(v, far)) return undefined;
+  return v.tarAtFar.find((t) => Math.abs(t.far - far) < far * 1e-6)?.tar;
+}
+
+/** TAR at `far` for people: a percentage, or "n/a (needs N mismatched pairs)" where it cannot be measured. */
+export function tarText(v: Verification | null | undefined, far: number, digits = 1): string {
+  if (v && !tarMeasurable(v, far)) return `n/a (needs ${mismatchedNeeded(far).toLocaleString('en-US')} mismatched pairs)`;
+  return pct(tarAtFar(v, far), digits);
+}
+
+/** The protocol check's finding in a line (run header, CLI); undefined for runs from before the check. */
+export function protocolText(o: ProtocolOverlap | undefined): string | undefined {
+  if (!o) return undefined;
+  const by = o.by === 'file' ? 'file content' : 'pixels';
+  if (!o.identities && !o.images) return `no identity (by name) or image (by ${by}) shared by training and verification`;
+  return `training and verification share ${o.identities} identities (by name) and ${o.images} images (by ${by}): the verification numbers are inflated (${o.examples.join('; ')})`;
 }
 
 /** Seconds left at the current throughput; undefined when the rate is unknown. */

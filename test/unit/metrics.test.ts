@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { accuracyAt, auc, bestThreshold, downsampleRoc, eer, kFoldAccuracy, rocCurve, tarAtFarOnRoc, verify } from '../../src/trainer/verify/metrics';
+import { accuracyAt, auc, bestThreshold, descendingOrder, downsampleRoc, eer, kFoldAccuracy, rocCurve, tarAtFarOnRoc, verify } from '../../src/trainer/verify/metrics';
 import { Rng } from '../../src/trainer/data/rng';
+import { mismatchedNeeded, tarAtFar, tarText } from '../../src/shared/format';
+import type { Verification } from '../../src/shared/events';
+import * as reference from '../fixtures/metrics-reference';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);
 
@@ -147,6 +150,89 @@ describe('verification metrics', () => {
       close(v.roc[v.roc.length - 1].far, 1);
       close(v.roc[v.roc.length - 1].tar, 1);
       assert.deepEqual(downsampleRoc(rocCurve({ scores, same }), 1).length, 6);
+    });
+  });
+
+  describe('at scale: one sort for the ROC and every fold', () => {
+    /** `n` pairs: scores rounded to `step` (0: all distinct), fold labels spread over 0..9 or given. */
+    function pairsOf(n: number, seed: number, step: number, foldOf: (i: number, rng: Rng) => number) {
+      const rng = new Rng(seed);
+      const same = new Uint8Array(n);
+      const scores = new Float64Array(n);
+      const folds = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        same[i] = rng.next() < 0.4 ? 1 : 0;
+        const s = rng.normal() * 0.25 + (same[i] ? 0.45 : 0);
+        scores[i] = step ? Math.round(s / step) * step : s;
+        folds[i] = foldOf(i, rng);
+      }
+      return { scores, same, folds };
+    }
+
+    it('sorts exactly like a comparison sort: negative zero, ties, values float32 cannot tell apart', () => {
+      const scores = [0.5, -0, 0, 1 + 2 ** -40, 1, -1e-300, 1e-300, 0.5, 1 + 2 ** -41, -0.25, 1e300, 2e300, -2e300, -1e300];
+      const expected = scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+      assert.deepEqual(Array.from(descendingOrder(scores)), expected);
+    });
+
+    for (const { name, n, step, fold } of [
+      { name: '1M pairs, distinct scores, folds 0..9', n: 1_000_000, step: 0, fold: (_: number, rng: Rng) => rng.int(10) },
+      { name: '200k pairs, scores with ties (rounded to 1e-4), sparse fold labels', n: 200_000, step: 1e-4, fold: (_: number, rng: Rng) => 7 + 3 * rng.int(10) },
+    ]) {
+      it(`${name}: every number equals the slower reference`, () => {
+        const { scores, same, folds } = pairsOf(n, 17, step, fold);
+        const fast = verify({ scores, same }, folds);
+        const slow = reference.verify({ scores, same }, folds);
+        const { mismatched, foldThresholds, ...rest } = fast;
+        assert.deepEqual(rest, slow);
+        assert.equal(mismatched, same.length - same.reduce((a, b) => a + b, 0));
+        assert.deepEqual(foldThresholds, reference.kFoldAccuracy({ scores, same }, folds).thresholds);
+      });
+    }
+
+    it('k-fold thresholds match the reference where one fold holds a run of scores alone', () => {
+      // Fold 3 owns the top scores and a block in the middle: its training sweep skips them.
+      const { scores, same } = pairsOf(20_000, 5, 1e-3, () => 0);
+      const folds = Int32Array.from(descendingOrder(scores), () => 0);
+      const order = descendingOrder(scores);
+      order.forEach((i, k) => (folds[i] = k < 500 || (k > 9000 && k < 9500) ? 3 : k % 10));
+      const fast = kFoldAccuracy({ scores, same }, folds);
+      assert.deepEqual(fast, reference.kFoldAccuracy({ scores, same }, folds));
+    });
+  });
+
+  describe('TAR at a FAR the pairs cannot measure', () => {
+    const v = (mismatched: number | undefined): Verification => ({
+      pairs: 2000,
+      mismatched,
+      accuracy: 0.9,
+      accuracyStd: 0.01,
+      threshold: 0.3,
+      auc: 0.95,
+      eer: 0.1,
+      tarAtFar: [1e-4, 1e-3, 1e-2, 1e-1].map((far) => ({ far, tar: 0.5, threshold: 0.6 })),
+      roc: [],
+    });
+
+    it('is n/a below one false accept in the mismatched pairs (1/N), a number from 1/N on', () => {
+      assert.equal(mismatchedNeeded(1e-4), 10_000);
+      assert.equal(mismatchedNeeded(1e-3), 1000);
+      assert.equal(tarText(v(1000), 1e-4), 'n/a (needs 10,000 mismatched pairs)');
+      assert.equal(tarAtFar(v(1000), 1e-4), undefined);
+      assert.equal(tarText(v(1000), 1e-3), '50.0%');
+      assert.equal(tarText(v(999), 1e-3, 2), 'n/a (needs 1,000 mismatched pairs)');
+      assert.equal(tarText(v(10_000), 1e-4), '50.0%');
+    });
+
+    it('keeps showing runs written before the count was recorded', () => assert.equal(tarText(v(undefined), 1e-4), '50.0%'));
+
+    it('verify() records the mismatched count it is judged by', () => {
+      const scores = Array.from({ length: 1100 }, (_, i) => i / 1100);
+      const same = scores.map((_, i) => i >= 1000);
+      const r = verify({ scores, same }, scores.map((_, i) => i % 10));
+      assert.equal(r.mismatched, 1000);
+      assert.match(tarText(r, 1e-4), /^n\/a/);
+      assert.equal(tarText(r, 1e-3), '100.0%');
     });
   });
 });

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { generatePairs } from '../../src/trainer/data/draw-pairs';
 import { formatPairs, lfwImagePath, parsePairs } from '../../src/trainer/data/lfw-pairs';
+import { parsePairsCsv } from '../../src/trainer/data/pairs-file';
 import { Rng } from '../../src/trainer/data/rng';
 
 const LFW_SAMPLE = `2\t2
@@ -68,5 +69,32 @@ describe('LFW pairs files', () => {
     assert.throws(() => parsePairs('1 1\nA 1 2 3\nA 1 B 1\n'), /line 2: a matched pair needs 3 fields/);
     assert.throws(() => parsePairs('1 1\nA 1 2\nA 1 B\n'), /line 3: a mismatched pair needs 4 fields/);
     assert.throws(() => parsePairs('1 1\nA 0 2\nA 1 B 1\n'), /line 2: "0" is not an image number/);
+  });
+
+  describe('CSV pairs', () => {
+    const rows = (n: number, same: (k: number) => boolean, fold?: (k: number) => number) =>
+      Array.from({ length: n }, (_, k) => `p${k}/a.png,p${k}/b.png,${same(k) ? 1 : 0}${fold ? `,${fold(k)}` : ''}`);
+    const count = (pairs: { same: boolean; fold: number }[], fold: number, same: boolean) => pairs.filter((p) => p.fold === fold && p.same === same).length;
+
+    it('stratifies the ten folds: a file sorted by label gives every fold a tenth of each kind', () => {
+      const pairs = parsePairsCsv(['path1,path2,same', ...rows(100, (k) => k < 40)].join('\n'), 'sorted.csv');
+      for (let f = 0; f < 10; f++) {
+        assert.equal(count(pairs, f, true), 4, `fold ${f} matched`);
+        assert.equal(count(pairs, f, false), 6, `fold ${f} mismatched`);
+      }
+    });
+
+    it('takes the folds from a fourth column when there is one', () => {
+      const pairs = parsePairsCsv(['path1,path2,same,fold', ...rows(12, (k) => k % 2 === 0, (k) => Math.floor(k / 4))].join('\n'), 'folds.csv');
+      assert.deepEqual(pairs.map((p) => p.fold), [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+      const noHeader = parsePairsCsv(rows(4, (k) => k < 2, (k) => (k % 2) + 5).join('\n'), 'folds.csv');
+      assert.deepEqual(noHeader.map((p) => p.fold), [5, 6, 5, 6]);
+    });
+
+    it('refuses a fold column with one fold, a fold that is not a whole number, and rows of mixed widths', () => {
+      assert.throws(() => parsePairsCsv(rows(4, (k) => k < 2, () => 0).join('\n'), 'one.csv'), /one\.csv: the fold column names one fold/);
+      assert.throws(() => parsePairsCsv(rows(4, (k) => k < 2, (k) => (k ? 1.5 : 0)).join('\n'), 'bad.csv'), /bad\.csv, line 2: the fold must be a whole number, got "1\.5"/);
+      assert.throws(() => parsePairsCsv([...rows(2, () => true, () => 1), 'x/a.png,x/b.png,0'].join('\n'), 'mixed.csv'), /mixed\.csv, line 3: a pair needs 3 fields .* as many as the first pair \(4\); got 3/);
+    });
   });
 });

@@ -2,6 +2,7 @@
 // verification image source and scored pairs over it (LFW protocol, 10 folds).
 
 import type { DatasetStats } from '../../shared/events';
+import type { DatasetFacts } from './image-facts';
 import type { PairsFile } from './lfw-pairs';
 
 export interface ImageSource {
@@ -31,6 +32,8 @@ export interface Dataset {
   /** The verification pairs in LFW form (written next to the run for reference), when they have that form. */
   pairsFile?: PairsFile;
   stats: DatasetStats;
+  /** Identity, name, file, quality and content hash of each image of `train`, `validation` and `verify`. */
+  facts?: DatasetFacts;
   close?(): Promise<void>;
 }
 

@@ -18,10 +18,12 @@ import * as lockfile from 'proper-lockfile';
 import { makePrivateDir, PRIVATE_FILE_MODE, writeFileAtomic } from '../../core/atomic-file';
 import type { ImageSource } from './dataset';
 import { TrainerError, type TrainerLog } from '../errors';
+import { PROXY_SIZE, measureProxies, type QualityProxies } from './quality-proxy';
 
 type Sharp = typeof import('sharp');
 
-const INDEX_VERSION = 2;
+/** 3: entries carry the file's SHA-1 and its quality proxies. */
+const INDEX_VERSION = 3;
 const INDEX_FILE = 'index.json';
 const PIXELS_FILE = 'pixels.bin';
 const LOCK_DIR = 'writer.lock';
@@ -63,6 +65,15 @@ interface Entry {
   width: number;
   height: number;
   channels: number;
+  /** SHA-1 of the file's bytes: the same image under another name has the same one. */
+  sha1: string;
+  sharpness: number;
+  contrast: number;
+}
+
+/** What the cache knows of an image besides its pixels: its content hash and quality proxies. */
+export interface ImageMeasures extends QualityProxies {
+  sha1: string;
 }
 
 interface Index {
@@ -94,11 +105,13 @@ export interface CachedImages extends ImageSource {
   reused: number;
   /** Images that could not be read or decoded, in input order; their indices must not be read. */
   failed: DecodeFailure[];
+  /** Per input file, its content hash and quality proxies (undefined for a file that failed). */
+  measures: (ImageMeasures | undefined)[];
   close(): Promise<void>;
 }
 
-/** Decodes one image to size x size x channels uint8 (centre crop after resize, EXIF-oriented). */
-export async function decodeImage(file: string, size: number, channels: 1 | 3): Promise<{ pixels: Buffer; width: number; height: number; channels: number }> {
+/** Decodes one image (a file, or its bytes) to size x size x channels uint8 (centre crop after resize, EXIF-oriented). */
+export async function decodeImage(file: string | Buffer, size: number, channels: 1 | 3): Promise<{ pixels: Buffer; width: number; height: number; channels: number }> {
   const sharp = loadSharp();
   const img = sharp(file, { failOn: 'warning' });
   const meta = await img.metadata();
@@ -117,6 +130,23 @@ export async function decodeImage(file: string, size: number, channels: 1 | 3): 
   return { pixels, width: meta.width ?? 0, height: meta.height ?? 0, channels: meta.channels ?? info.channels };
 }
 
+/** Decodes an image file and measures it: its pixels, its bytes' SHA-1 and its quality proxies on a PROXY_SIZE grayscale copy. */
+async function decodeAndMeasure(file: string, size: number, channels: 1 | 3): Promise<Awaited<ReturnType<typeof decodeImage>> & ImageMeasures> {
+  const bytes = await fs.readFile(file);
+  const img = await decodeImage(bytes, size, channels);
+  const gray = await loadSharp()(bytes, { failOn: 'warning' }).rotate().resize(PROXY_SIZE, PROXY_SIZE, { fit: 'cover', position: 'centre' }).removeAlpha().greyscale().raw().toBuffer({ resolveWithObject: true });
+  const proxies = measureProxies(grayChannel(gray.data, gray.info.channels), PROXY_SIZE, PROXY_SIZE);
+  return { ...img, ...proxies, sha1: createHash('sha1').update(bytes).digest('hex') };
+}
+
+/** The first channel of interleaved pixels (sharp may keep three equal channels after greyscale()). */
+function grayChannel(data: Buffer, channels: number): Uint8Array {
+  if (channels === 1) return data;
+  const out = new Uint8Array(data.length / channels);
+  for (let i = 0; i < out.length; i++) out[i] = data[i * channels];
+  return out;
+}
+
 /** FNV-1a, 32 bits: cheap enough to check every slot as it is read. */
 export function checksum(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
@@ -129,7 +159,7 @@ export function errorText(err: unknown): string {
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'ENOENT') return 'the file does not exist';
   if (code === 'ENOSPC') return 'no space left on the device';
-  return ((err as Error).message ?? String(err)).split('\n')[0].replace(/^Input file/, 'input file');
+  return ((err as Error).message ?? String(err)).split('\n')[0].replace(/^Input (file|buffer)/, 'input file');
 }
 
 /** "Cannot decode 2 image(s) under <folder>: a.jpg (why); b.png (why)" */
@@ -247,6 +277,7 @@ function cacheWriteError(file: string, err: unknown): TrainerError {
 interface Filled {
   slots: Int32Array;
   hashes: Uint32Array;
+  measures: (ImageMeasures | undefined)[];
   sizes: Map<string, number>;
   decoded: number;
   reused: number;
@@ -262,7 +293,7 @@ async function fill(files: string[], opts: DecodeOptions, dir: string, lock: Cac
   // Not 'a+': on Linux, positional writes to a file opened for appending land at its end.
   const pixels = await fs.open(pixelsPath, 'a', PRIVATE_FILE_MODE).then((h) => h.close()).then(() => fs.open(pixelsPath, 'r+'));
   const stored = (await pixels.stat()).size;
-  const out: Filled = { slots: new Int32Array(files.length).fill(-1), hashes: new Uint32Array(files.length), sizes: new Map(), decoded: 0, reused: 0, failed: [] };
+  const out: Filled = { slots: new Int32Array(files.length).fill(-1), hashes: new Uint32Array(files.length), measures: new Array(files.length).fill(undefined), sizes: new Map(), decoded: 0, reused: 0, failed: [] };
   const failedAt: (DecodeFailure | undefined)[] = [];
   const seen = new Set<string>();
   let next = 0;
@@ -278,7 +309,7 @@ async function fill(files: string[], opts: DecodeOptions, dir: string, lock: Cac
       const current = entry && entry.size === st.size && entry.mtimeMs === st.mtimeMs && (entry.slot + 1) * length <= stored;
       if (!current) {
         if (!out.decoded) opts.log.phase?.('decoding');
-        img = await decodeImage(file, size, channels);
+        img = await decodeAndMeasure(file, size, channels);
       }
     } catch (err) {
       failedAt[k] = { file, reason: errorText(err) };
@@ -288,13 +319,14 @@ async function fill(files: string[], opts: DecodeOptions, dir: string, lock: Cac
       throwIfLost(lock, dir);
       const slot = entry?.slot ?? index.slots++;
       await pixels.write(img.pixels, 0, length, slot * length).catch((err) => Promise.reject(cacheWriteError(pixelsPath, err)));
-      entry = { size: st.size, mtimeMs: st.mtimeMs, slot, hash: checksum(img.pixels), width: img.width, height: img.height, channels: img.channels };
+      entry = { size: st.size, mtimeMs: st.mtimeMs, slot, hash: checksum(img.pixels), width: img.width, height: img.height, channels: img.channels, sha1: img.sha1, sharpness: img.sharpness, contrast: img.contrast };
       index.entries[file] = entry;
       out.decoded++;
     } else if (!seen.has(file)) out.reused++;
     seen.add(file);
     out.slots[k] = entry!.slot;
     out.hashes[k] = entry!.hash;
+    out.measures[k] = { sha1: entry!.sha1, sharpness: entry!.sharpness, contrast: entry!.contrast };
     const sizeKey = `${entry!.width}x${entry!.height}`;
     out.sizes.set(sizeKey, (out.sizes.get(sizeKey) ?? 0) + 1);
   };
@@ -370,6 +402,7 @@ export async function cacheImages(files: string[], opts: DecodeOptions): Promise
     decoded: filled.decoded,
     reused: filled.reused,
     failed: filled.failed,
+    measures: filled.measures,
     async batch(indices: ArrayLike<number>): Promise<Float32Array> {
       const out = new Float32Array(indices.length * length);
       const buf = Buffer.alloc(length);

@@ -8,12 +8,13 @@
 // heavy noise, low resolution): the low-quality samples that plain softmax
 // tends to neglect (Ranjan et al. 2017, section 3).
 
+import { DEGRADATIONS, type Degradation } from '../../shared/quality';
 import { Rng } from './rng';
 
-type Rgb = [number, number, number];
 /** Bumped whenever what is drawn changes (for the same seeds): cached synthetic sets of another version are rendered again. */
 export const FACE_GENERATOR_VERSION = 1;
 
+type Rgb = [number, number, number];
 
 export interface FaceIdentity {
   skin: Rgb;
@@ -113,8 +114,8 @@ export function drawIdentity(rng: Rng): FaceIdentity {
   };
 }
 
-export type HardKind = 'blur' | 'contrast' | 'occlusion' | 'noise' | 'lowres';
-const HARD_KINDS: HardKind[] = ['blur', 'contrast', 'occlusion', 'noise', 'lowres'];
+/** The degradations a hard image draws from; their order is part of what a seed renders. */
+const HARD_KINDS: readonly Degradation[] = DEGRADATIONS;
 
 export interface ViewOptions {
   size: number;
@@ -303,58 +304,123 @@ function addNoise(img: Float32Array, rng: Rng, sigma: number): void {
   for (let i = 0; i < img.length; i++) img[i] += rng.normal() * sigma;
 }
 
-function degrade(img: Float32Array, size: number, rng: Rng): void {
+/** Moves `rng` past the draws addNoise takes for `values` values, without drawing them. */
+function skipNoise(rng: Rng, values: number): void {
+  rng.skip(2 * values);
+}
+
+/** A face's quality: 1 for a clean, well-lit, full-size face; hard faces score at most about 0.5. */
+export interface FaceQuality {
+  score: number;
+  /** Bit i set: DEGRADATIONS[i] was applied. */
+  degradations: number;
+}
+
+/** How much an ordinary view's noise, darkness and small scale (each from 0 to 1 over its range) take from 1. */
+const VIEW_PENALTY = 0.3;
+/** A degradation keeps 1 - severity of the quality; severity grows with its drawn strength over this range. */
+const SEVERITY_MIN = 0.5;
+const SEVERITY_SPREAD = 0.3;
+
+function viewQuality(view: View): number {
+  const noise = (view.noise - 0.005) / 0.025;
+  const darkness = (1.15 - view.ambient) / 0.45;
+  const smallness = (1.12 - view.scale) / 0.27;
+  return 1 - (VIEW_PENALTY * (noise + darkness + smallness)) / 3;
+}
+
+/**
+ * The quality of the face renderFace(id, rng, opts) draws, from the same random
+ * draws without rendering it (the pixel noise is skipped in O(1)): a synthetic
+ * set's qualities cost next to nothing even when its pixels come from a cache.
+ */
+export function faceQuality(rng: Rng, opts: ViewOptions): FaceQuality {
+  const view = drawView(rng);
+  skipNoise(rng, opts.size * opts.size * 3);
+  const hard = opts.hard ? degrade(null, opts.size, rng) : { mask: 0, factor: 1 };
+  return { score: viewQuality(view) * hard.factor, degradations: hard.mask };
+}
+
+/** One or two degradations, applied to `img` (or only drawn, for null); their mask and the share of quality they leave. */
+function degrade(img: Float32Array | null, size: number, rng: Rng): { mask: number; factor: number } {
   const kinds = rng.shuffle([...HARD_KINDS]).slice(0, rng.next() < 0.3 ? 2 : 1);
+  let mask = 0;
+  let factor = 1;
   for (const kind of kinds) {
-    switch (kind) {
-      case 'blur':
-        boxBlur(img, size, Math.max(1, Math.round((size / 32) * rng.uniform(1, 2.2))), 2);
-        break;
-      case 'contrast': {
-        const k = rng.uniform(0.2, 0.4);
-        const offset = rng.uniform(-0.2, 0.2);
-        let mean = 0;
-        for (let i = 0; i < img.length; i++) mean += img[i];
-        mean /= img.length;
-        for (let i = 0; i < img.length; i++) img[i] = mean + (img[i] - mean) * k + offset;
-        break;
-      }
-      case 'occlusion': {
-        const w = Math.round(size * rng.uniform(0.4, 0.9));
-        const h = Math.round(size * rng.uniform(0.2, 0.4));
-        const x0 = rng.int(size - w + 1);
-        const y0 = rng.int(size - h + 1);
-        const c: Rgb = [rng.next(), rng.next(), rng.next()];
-        for (let y = y0; y < y0 + h; y++) {
-          for (let x = x0; x < x0 + w; x++) {
-            const o = (y * size + x) * 3;
-            img[o] = c[0];
-            img[o + 1] = c[1];
-            img[o + 2] = c[2];
-          }
+    mask |= 1 << HARD_KINDS.indexOf(kind);
+    factor *= 1 - (SEVERITY_MIN + SEVERITY_SPREAD * applyDegradation(kind, img, size, rng));
+  }
+  return { mask, factor };
+}
+
+/** Draws a degradation's parameters, applies it when there is an image, and returns its strength from 0 to 1. */
+function applyDegradation(kind: Degradation, img: Float32Array | null, size: number, rng: Rng): number {
+  switch (kind) {
+    case 'blur': {
+      const spread = rng.uniform(1, 2.2);
+      if (img) boxBlur(img, size, Math.max(1, Math.round((size / 32) * spread)), 2);
+      return (spread - 1) / 1.2;
+    }
+    case 'low-light': {
+      const k = rng.uniform(0.2, 0.4);
+      const offset = rng.uniform(-0.2, 0.2);
+      if (img) cutContrast(img, k, offset);
+      return (0.4 - k) / 0.2;
+    }
+    case 'occlusion': {
+      const w = Math.round(size * rng.uniform(0.4, 0.9));
+      const h = Math.round(size * rng.uniform(0.2, 0.4));
+      const x0 = rng.int(size - w + 1);
+      const y0 = rng.int(size - h + 1);
+      const c: Rgb = [rng.next(), rng.next(), rng.next()];
+      if (img) fillRect(img, size, x0, y0, w, h, c);
+      return clamp01(((w * h) / (size * size) - 0.08) / 0.28);
+    }
+    case 'noise': {
+      const sigma = rng.uniform(0.12, 0.25);
+      if (img) addNoise(img, rng, sigma);
+      else skipNoise(rng, size * size * 3);
+      return (sigma - 0.12) / 0.13;
+    }
+    case 'small-scale': {
+      const f = rng.pick([3, 4]);
+      if (img) pixelate(img, size, f);
+      return f === 4 ? 1 : 0.5;
+    }
+  }
+}
+
+function cutContrast(img: Float32Array, k: number, offset: number): void {
+  let mean = 0;
+  for (let i = 0; i < img.length; i++) mean += img[i];
+  mean /= img.length;
+  for (let i = 0; i < img.length; i++) img[i] = mean + (img[i] - mean) * k + offset;
+}
+
+function fillRect(img: Float32Array, size: number, x0: number, y0: number, w: number, h: number, c: Rgb): void {
+  for (let y = y0; y < y0 + h; y++) {
+    for (let x = x0; x < x0 + w; x++) {
+      const o = (y * size + x) * 3;
+      img[o] = c[0];
+      img[o + 1] = c[1];
+      img[o + 2] = c[2];
+    }
+  }
+}
+
+/** Averages f x f blocks: the face at 1/f of the resolution, scaled back up. */
+function pixelate(img: Float32Array, size: number, f: number): void {
+  for (let y = 0; y < size; y += f) {
+    for (let x = 0; x < size; x += f) {
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        let n = 0;
+        for (let yy = y; yy < Math.min(y + f, size); yy++) {
+          for (let xx = x; xx < Math.min(x + f, size); xx++, n++) sum += img[(yy * size + xx) * 3 + c];
         }
-        break;
-      }
-      case 'noise':
-        addNoise(img, rng, rng.uniform(0.12, 0.25));
-        break;
-      case 'lowres': {
-        const f = rng.pick([3, 4]);
-        for (let y = 0; y < size; y += f) {
-          for (let x = 0; x < size; x += f) {
-            for (let c = 0; c < 3; c++) {
-              let sum = 0;
-              let n = 0;
-              for (let yy = y; yy < Math.min(y + f, size); yy++) {
-                for (let xx = x; xx < Math.min(x + f, size); xx++, n++) sum += img[(yy * size + xx) * 3 + c];
-              }
-              for (let yy = y; yy < Math.min(y + f, size); yy++) {
-                for (let xx = x; xx < Math.min(x + f, size); xx++) img[(yy * size + xx) * 3 + c] = sum / n;
-              }
-            }
-          }
+        for (let yy = y; yy < Math.min(y + f, size); yy++) {
+          for (let xx = x; xx < Math.min(x + f, size); xx++) img[(yy * size + xx) * 3 + c] = sum / n;
         }
-        break;
       }
     }
   }

@@ -10,6 +10,7 @@ import { generatePairs, indexPairs } from './draw-pairs';
 import { imageView, type Dataset, type ImageSource, type PairIndex } from './dataset';
 import { cacheImages, defaultCacheRoot, type CachedImages, type DecodeFailure } from './decode-cache';
 import { TrainerError, type TrainerLog } from '../errors';
+import { folderFacts, pickFacts, type ImageFacts } from './image-facts';
 import { listImageFolder, selectIdentities, type FolderListing, type Identity } from './image-folder';
 import type { PairsFile } from './lfw-pairs';
 import { loadPairsFile } from './pairs-file';
@@ -76,13 +77,20 @@ export async function folderDataset(config: RunConfig, log: TrainerLog): Promise
     listing = withoutUndecodable(listing, images.failed, d.minImagesPerIdentity);
     const split = splitIdentities(listing.identities, seed, !pairs);
     const position = new Map(all.map((f, i) => [f, i]));
-    const training = trainingSets(split, images, position);
+    const { trainFiles, validationFiles, ...training } = trainingSets(split, images, position);
+    const allFacts = folderFacts(
+      listing.identities.flatMap((id) => id.files.map((file) => ({ file, identity: id.name, measures: images.measures[position.get(file) as number] }))),
+      listing.root,
+    );
+    const factAt = new Map((allFacts.files as string[]).map((f, i) => [f, i]));
+    const factsOf = (files: string[]) => pickFacts(allFacts, files.map((f) => factAt.get(f) as number));
     let verification: Verification;
     if (pairs) {
       const set = await pairsSet(pairs, imageSize, channels, log, skipped);
       open.push(set.cache);
-      verification = { images: set.verify, pairs: set.pairs, pairsFile: set.lfw, identities: set.identities };
-    } else verification = heldOutVerification(split.held, images, position, seed);
+      const facts = folderFacts(set.files.map((file, i) => ({ file, identity: path.basename(path.dirname(file)), measures: set.measures[i] })), pairs.imagesRoot);
+      verification = { images: set.verify, pairs: set.pairs, pairsFile: set.lfw, identities: set.identities, facts };
+    } else verification = heldOutVerification(split.held, images, position, seed, factsOf);
     log.info(
       `Loaded ${listing.root}: ${sum(open, (c) => c.decoded)} images decoded, ${sum(open, (c) => c.reused)} from the cache (${cacheRoot}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
@@ -112,6 +120,7 @@ export async function folderDataset(config: RunConfig, log: TrainerLog): Promise
       pairs: verification.pairs,
       pairsFile: verification.pairsFile,
       stats,
+      facts: { train: factsOf(trainFiles), validation: validationFiles.length ? factsOf(validationFiles) : undefined, verify: verification.facts },
       close: () => closeAll(open),
     };
   } catch (err) {
@@ -134,27 +143,30 @@ export function withoutUndecodable(listing: FolderListing, failed: DecodeFailure
   return { ...kept, skipped: [...listing.skipped, ...kept.skipped] };
 }
 
-/** Training and validation images of the training identities, as views of the decoded folder. */
-function trainingSets(split: FolderSplit, images: ImageSource, position: Map<string, number>): Pick<Dataset, 'train' | 'validation'> {
-  const train: number[] = [];
+/** Training and validation images of the training identities, as views of the decoded folder, and their files in view order. */
+function trainingSets(split: FolderSplit, images: ImageSource, position: Map<string, number>): Pick<Dataset, 'train' | 'validation'> & { trainFiles: string[]; validationFiles: string[] } {
+  const trainFiles: string[] = [];
   const labels: number[] = [];
-  const val: number[] = [];
+  const validationFiles: string[] = [];
   const valLabels: number[] = [];
   split.train.forEach((id, label) => {
     const held = new Set(split.validation.get(id.name) ?? []);
     for (const f of id.files) {
       if (held.has(f)) {
-        val.push(position.get(f) as number);
+        validationFiles.push(f);
         valLabels.push(label);
       } else {
-        train.push(position.get(f) as number);
+        trainFiles.push(f);
         labels.push(label);
       }
     }
   });
+  const at = (files: string[]) => files.map((f) => position.get(f) as number);
   return {
-    train: { ...imageView(images, train), labels: Int32Array.from(labels), classNames: split.train.map((i) => i.name) },
-    validation: val.length ? { images: imageView(images, val), labels: Int32Array.from(valLabels) } : undefined,
+    train: { ...imageView(images, at(trainFiles)), labels: Int32Array.from(labels), classNames: split.train.map((i) => i.name) },
+    validation: validationFiles.length ? { images: imageView(images, at(validationFiles)), labels: Int32Array.from(valLabels) } : undefined,
+    trainFiles,
+    validationFiles,
   };
 }
 
@@ -163,10 +175,11 @@ interface Verification {
   pairs: PairIndex;
   pairsFile?: PairsFile;
   identities: number;
+  facts: ImageFacts;
 }
 
 /** Without a pairs file: LFW-style pairs drawn from the held-out identities. */
-function heldOutVerification(held: Identity[], images: ImageSource, position: Map<string, number>, seed: number): Verification {
+function heldOutVerification(held: Identity[], images: ImageSource, position: Map<string, number>, seed: number, factsOf: (files: string[]) => ImageFacts): Verification {
   const heldFiles = held.flatMap((id) => id.files);
   const start = new Map<string, number>();
   let offset = 0;
@@ -181,6 +194,7 @@ function heldOutVerification(held: Identity[], images: ImageSource, position: Ma
     pairs: indexPairs(pairsFile, (name, index) => (start.get(name) as number) + index - 1),
     pairsFile,
     identities: held.length,
+    facts: factsOf(heldFiles),
   };
 }
 

@@ -1,6 +1,6 @@
 // Verification pairs from a user's file, resolved to image files on disk:
 // LFW pairs.txt (and the header-less pairsDevTrain/pairsDevTest form), whose
-// "name 3" means <images>/name/name_0003.<ext>, or a CSV "path1,path2,same".
+// "name 3" means <images>/name/name_0003.<ext>, or a CSV "path1,path2,same[,fold]".
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -39,7 +39,13 @@ function fail(message: string): never {
   throw new TrainerError('dataset', message);
 }
 
-/** CSV rows "path1,path2,same" (an optional header line); folds are ten contiguous blocks. */
+/**
+ * CSV rows "path1,path2,same[,fold]" (an optional header line). A fourth column
+ * gives each pair's fold (whole numbers). Without it the folds are stratified:
+ * matched and mismatched pairs are each dealt round-robin into ten folds, so
+ * every fold holds a tenth of each whatever the row order (a file sorted by
+ * label would otherwise give folds of one kind).
+ */
 export function parsePairsCsv(text: string, file: string): RawPair[] {
   const rows = text
     .split(/\r?\n/)
@@ -47,14 +53,36 @@ export function parsePairsCsv(text: string, file: string): RawPair[] {
     .filter((r) => r.fields.some((f) => f));
   if (!rows.length) fail(`${file}: the file is empty`);
   // A header names columns, not image files.
-  if (rows[0].fields.length === 3 && !isImageFile(path.basename(rows[0].fields[0]))) rows.shift();
+  if (CSV_COLUMNS.includes(rows[0].fields.length) && !isImageFile(path.basename(rows[0].fields[0]))) rows.shift();
   if (!rows.length) fail(`${file}: the file has a header but no pairs`);
-  return rows.map((r, k) => {
-    if (r.fields.length !== 3) fail(`${file}, line ${r.line}: a pair needs 3 fields "path1,path2,same", got ${r.fields.length}`);
+  const columns = rows[0].fields.length;
+  const pairs = rows.map((r) => {
+    if (r.fields.length !== columns || !CSV_COLUMNS.includes(columns)) {
+      fail(`${file}, line ${r.line}: a pair needs 3 fields "path1,path2,same", or 4 with a fold, as many as the first pair (${columns}); got ${r.fields.length}`);
+    }
     const flag = r.fields[2].toLowerCase();
     if (!TRUE.has(flag) && !FALSE.has(flag)) fail(`${file}, line ${r.line}: the third field must be 1/0 (or true/false), got "${r.fields[2]}"`);
-    return { a: r.fields[0], b: r.fields[1], same: TRUE.has(flag), fold: Math.floor((k * CSV_FOLDS) / rows.length), line: r.line };
+    const fold = columns === 4 ? foldField(r.fields[3], file, r.line) : 0;
+    return { a: r.fields[0], b: r.fields[1], same: TRUE.has(flag), fold, line: r.line };
   });
+  if (columns === 3) stratifyFolds(pairs, CSV_FOLDS);
+  else if (new Set(pairs.map((p) => p.fold)).size < 2) fail(`${file}: the fold column names one fold; the 10-fold protocol needs at least two`);
+  return pairs;
+}
+
+/** A CSV row has 3 fields (path1, path2, same) or 4 (and fold). */
+const CSV_COLUMNS = [3, 4];
+
+function foldField(text: string, file: string, line: number): number {
+  if (!/^\d+$/.test(text)) fail(`${file}, line ${line}: the fold must be a whole number, got "${text}"`);
+  return Number(text);
+}
+
+/** Deals matched and mismatched pairs, each in file order, round-robin into `folds` folds. */
+export function stratifyFolds(pairs: { same: boolean; fold: number }[], folds: number): void {
+  let matched = 0;
+  let mismatched = 0;
+  for (const p of pairs) p.fold = (p.same ? matched++ : mismatched++) % folds;
 }
 
 /** name_0003 -> file, per identity folder, listed on first use. */
@@ -233,10 +261,9 @@ export async function loadPairsFile(file: string, imagesFolder: string, training
   });
   out.folds = new Set(raw.map((r) => r.fold)).size;
   if (out.folds < 2) {
-    // One block (pairsDevTest-style): deal matched and mismatched pairs round-robin into ten folds.
-    let m = 0;
-    let u = 0;
-    raw.forEach((r, k) => (out.fold[k] = (r.same ? m++ : u++) % CSV_FOLDS));
+    // One block (pairsDevTest-style): stratified folds, as for CSV pairs.
+    stratifyFolds(raw, CSV_FOLDS);
+    raw.forEach((r, k) => (out.fold[k] = r.fold));
     out.folds = new Set(out.fold).size;
   }
   if (!raw.some((r) => r.same) || !raw.some((r) => !r.same)) fail(`Pairs file ${name} needs both matched and mismatched pairs.`);

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { TrainerError, type TrainerLog } from '../errors';
 import { imageView, type ImageSource, type PairIndex } from './dataset';
-import { cacheImages, defaultCacheRoot, type CachedImages } from './decode-cache';
+import { cacheImages, defaultCacheRoot, type CachedImages, type ImageMeasures } from './decode-cache';
 import type { PairsFile } from './lfw-pairs';
 import type { ResolvedPairs } from './pairs-file';
 import type { SkipReport } from './skip-report';
@@ -20,6 +20,9 @@ export interface PairsSet {
   identities: number;
   /** The pairs in LFW form, while no pair was left out. */
   lfw?: PairsFile;
+  /** The file of each image of `verify`, and what the decode cache measured of it. */
+  files: string[];
+  measures: (ImageMeasures | undefined)[];
   /** The cache the images were decoded into: its counts, and close() when done. */
   cache: CachedImages;
 }
@@ -38,7 +41,7 @@ export async function pairsSet(pairs: ResolvedPairs, imageSize: number, channels
 /** A pairs file's pairs, less those naming an image that cannot be decoded (said in the log). */
 function usablePairs(pairs: ResolvedPairs, images: CachedImages, log: TrainerLog): Omit<PairsSet, 'cache'> {
   const identities = new Set(pairs.files.map((f) => path.basename(path.dirname(f)))).size;
-  if (!images.failed.length) return { verify: images, pairs: { a: pairs.a, b: pairs.b, same: pairs.same, fold: pairs.fold }, lfw: pairs.lfw, identities };
+  if (!images.failed.length) return { verify: images, pairs: { a: pairs.a, b: pairs.b, same: pairs.same, fold: pairs.fold }, lfw: pairs.lfw, identities, files: pairs.files, measures: images.measures };
   const bad = new Set(images.failed.map((f) => f.file));
   const usable: number[] = [];
   const renumber = new Int32Array(pairs.files.length).fill(-1);
@@ -58,5 +61,5 @@ function usablePairs(pairs: ResolvedPairs, images: CachedImages, log: TrainerLog
   }
   log.info(`Left out ${pairs.a.length - keep.length} of ${pairs.a.length} verification pairs that name an undecodable image.`);
   // The LFW form no longer holds (folds lost pairs): no reference copy next to the run.
-  return { verify: imageView(images, usable), pairs: index, identities };
+  return { verify: imageView(images, usable), pairs: index, identities, files: usable.map((i) => pairs.files[i]), measures: usable.map((i) => images.measures[i]) };
 }

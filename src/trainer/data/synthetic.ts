@@ -22,21 +22,26 @@ export interface RenderedSet {
 
 export type Split = 'train' | 'verify';
 
+const splitSalt = (split: Split) => (split === 'train' ? 1 : 2);
+
+/** The random stream of face j of identity i, past its first draw, which made it hard or not: its pixels and its quality both come from it. */
+export function faceStream(config: RunConfig, split: Split, i: number, j: number): { rng: Rng; hard: boolean } {
+  const rng = new Rng(hashSeed(config.seed, splitSalt(split) + 10, i, j));
+  return { rng, hard: rng.next() < config.dataset.synthetic.hardShare };
+}
+
 /**
  * Renders identities [from, to) x `perIdentity` faces. Seeds depend only on
  * (seed, split, identity, image), so ranges can be rendered anywhere, in any order.
  */
 export function renderRange(config: RunConfig, split: Split, from: number, to: number, perIdentity: number): Float32Array {
   const { imageSize: size, channels, seed } = config;
-  const { hardShare } = config.dataset.synthetic;
   const len = size * size * channels;
   const pixels = new Float32Array((to - from) * perIdentity * len);
-  const salt = split === 'train' ? 1 : 2;
   for (let i = from; i < to; i++) {
-    const face = drawIdentity(new Rng(hashSeed(seed, salt, i)));
+    const face = drawIdentity(new Rng(hashSeed(seed, splitSalt(split), i)));
     for (let j = 0; j < perIdentity; j++) {
-      const rng = new Rng(hashSeed(seed, salt + 10, i, j));
-      const hard = rng.next() < hardShare;
+      const { rng, hard } = faceStream(config, split, i, j);
       pixels.set(renderFace(face, rng, { size, channels, hard }), ((i - from) * perIdentity + j) * len);
     }
   }

@@ -16,8 +16,8 @@ export interface Position {
   progress?: EpochProgress;
 }
 
-/** Settings a resume may change; a change to any other would make the continued run a different run. */
-const MAY_CHANGE: ReadonlySet<string> = new Set<keyof RunConfig>(['epochs', 'device', 'workers']);
+/** Settings a resume may change (where and how long it trains, what it reports); a change to any other would make the continued run a different run. */
+const MAY_CHANGE: ReadonlySet<string> = new Set<keyof RunConfig>(['epochs', 'device', 'workers', 'reportEpoch']);
 
 /** Loads the checkpoint in `dir` into a freshly built net and optimizer for `config` and a training set of `trainImages`. */
 export async function restoreCheckpoint(dir: string, config: RunConfig, trainImages: number, net: Net, optimizer: NetOptimizer): Promise<{ meta: CheckpointMeta; from: Position }> {

@@ -11,11 +11,14 @@ import * as path from 'node:path';
 import { alphaLowerBound, hasScaleS, scaleLowerBound, type RunConfig } from '../../shared/config';
 import type { BackendInfo, ErrorCode, EventBody, FinishStatus, RunSummary } from '../../shared/events';
 import type { TrainerPhase } from '../../shared/run';
+import { addEpochToSummary } from '../../shared/summary';
 import { initBackend } from '../backend/select';
 import { EpochBatches } from '../data/batches';
 import type { Dataset } from '../data/dataset';
 import { formatPairs } from '../data/lfw-pairs';
+import { syntheticFacts } from '../data/image-facts';
 import { loadDataset } from '../data/load';
+import { checkProtocol } from '../data/overlap';
 import { EtaEstimator } from '../../shared/eta';
 import { describeError, type TrainerLog } from '../errors';
 import { buildNet, countParameters, type Net } from '../net/model';
@@ -175,6 +178,9 @@ class TrainingRun {
   private async loadData(threads: number, workerScript: string): Promise<Dataset> {
     const { config, opts } = this;
     const data = (this.data = await loadDataset(config, this.report, threads, workerScript));
+    // The synthetic faces' facts come from their seeds, not their pixels (which may come from the cache).
+    data.facts ??= config.dataset.path ? undefined : syntheticFacts(config);
+    await checkProtocol(data, config, this.report);
     await fs.mkdir(opts.outDir, { recursive: true });
     if (data.pairsFile) await fs.writeFile(path.join(opts.outDir, 'verification-pairs.txt'), formatPairs(data.pairsFile));
     return data;
@@ -300,12 +306,7 @@ class TrainingRun {
     const verification = await runVerification(net, data, this.config.batchSize);
     const validation = data.validation ? await classify(net, data.validation.images, data.validation.labels, this.config.batchSize) : null;
     const { summary } = this;
-    summary.epochs = epoch;
-    summary.final = verification;
-    if (summary.bestAccuracy === null || verification.accuracy > summary.bestAccuracy) {
-      summary.bestAccuracy = verification.accuracy;
-      summary.bestEpoch = epoch;
-    }
+    addEpochToSummary(summary, { epoch, verification, validation }, this.config.reportEpoch);
     this.emit({ type: 'epoch', epoch, epochs: this.config.epochs, ...epochStats(progress), alpha: summary.alpha, validation, verification });
     await this.checkpoint(epoch, steps);
     this.eta?.verified((Date.now() - started) / 1000);

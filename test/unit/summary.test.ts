@@ -1,0 +1,71 @@
+import { strict as assert } from 'node:assert';
+import { DEFAULT_CONFIG } from '../../src/shared/config';
+import type { EpochEvent, RunSummary, Verification } from '../../src/shared/events';
+import { addEpochToSummary, reportedEpoch, reportedResult, resultText } from '../../src/shared/summary';
+import { applyToRecord } from '../../src/core/record';
+import { resultLine, runDescription, runTooltip } from '../../src/core/format';
+import type { RunRecord } from '../../src/core/run-store';
+import { cellView } from '../../src/core/sweep';
+
+const verification = (accuracy: number): Verification => ({
+  pairs: 2000,
+  mismatched: 1000,
+  accuracy,
+  accuracyStd: 0.01,
+  threshold: 0.3,
+  auc: 0.95,
+  eer: 0.1,
+  tarAtFar: [1e-4, 1e-3, 1e-2, 1e-1].map((far) => ({ far, tar: accuracy / 2, threshold: 0.5 })),
+  roc: [],
+});
+
+/** Test accuracies peak at epoch 2, validation accuracies at epoch 3. */
+const epochs = [
+  { epoch: 1, test: 0.8, val: 0.5 },
+  { epoch: 2, test: 0.95, val: 0.6 },
+  { epoch: 3, test: 0.9, val: 0.7 },
+  { epoch: 4, test: 0.85, val: 0.65 },
+].map(({ epoch, test, val }) => ({ epoch, verification: verification(test), validation: { accuracy: val, loss: 1, images: 10 } }));
+
+const empty = (): RunSummary => ({ epochs: 0, steps: 0, seconds: 0, imagesPerSec: 0, finalLoss: null, alpha: null, bestEpoch: null, bestAccuracy: null, final: null });
+
+describe('the reported result: final or best validation, never best on the test pairs', () => {
+  it('final: the last epoch is the result; the best on the test pairs is kept as such', () => {
+    const s = empty();
+    for (const e of epochs) addEpochToSummary(s, e, 'final');
+    assert.equal(s.reported?.epoch, 4);
+    assert.equal(reportedResult(s)?.verification.accuracy, 0.85);
+    assert.deepEqual([s.bestEpoch, s.bestAccuracy], [2, 0.95]);
+    assert.equal(resultText(s), '10-fold accuracy 85.0% (final epoch 4); best on the test pairs 95.0% (epoch 2)');
+  });
+
+  it('best-validation: the epoch with the best validation accuracy, whatever the test pairs say', () => {
+    const s = empty();
+    for (const e of epochs) addEpochToSummary(s, e, 'best-validation');
+    assert.equal(s.reported?.epoch, 3);
+    assert.equal(s.reported?.validationAccuracy, 0.7);
+    assert.equal(reportedEpoch(epochs, 'best-validation')?.epoch, 3);
+    assert.match(resultText(s) ?? '', /^10-fold accuracy 90\.0% \(best validation, epoch 3\)/);
+  });
+
+  it('without validation images, best-validation falls back to the final epoch', () => {
+    const bare = epochs.map(({ epoch, verification: v }) => ({ epoch, verification: v, validation: null }));
+    assert.equal(reportedEpoch(bare, 'best-validation')?.epoch, 4);
+  });
+
+  it('a summary from before the rule reports its final epoch, not its best', () => {
+    const old = { ...empty(), epochs: 4, final: verification(0.85), bestEpoch: 2, bestAccuracy: 0.95 };
+    assert.equal(reportedResult(old)?.label, 'final epoch 4');
+  });
+
+  it('the run record, the Runs view, the notification and sweeps show the reported epoch', () => {
+    const record: RunRecord = { id: 'r', name: 'run', status: 'completed', config: { ...DEFAULT_CONFIG, reportEpoch: 'final' }, createdAt: '' };
+    for (const e of epochs) applyToRecord(record, { v: 1, time: 0, type: 'epoch', epochs: 4, trainLoss: 1, trainAccuracy: 0.5, alpha: null, featureNorm: { mean: 1, min: 1, max: 1 }, seconds: 1, imagesPerSec: 1, ...e } as EpochEvent);
+    assert.equal(record.summary?.reported?.epoch, 4);
+    assert.equal(runDescription(record), 'acc 85.0% (final epoch 4) · TAR@1e-3 42.5%');
+    assert.match(resultLine(record), /^10-fold accuracy 85\.0% \(final epoch 4\), TAR@FAR=1e-3 42\.5%; best on the test pairs 95\.0% \(epoch 2\)$/);
+    assert.match(runTooltip(record).replace(/\\/g, ''), /best on the test pairs 95\.0% \(epoch 2\)/);
+    const cell = cellView({ index: 0, variant: 'l2', values: {}, seed: 1, runId: 'r' } as unknown as Parameters<typeof cellView>[0], record);
+    assert.equal(cell.accuracy, 0.85);
+  });
+});
