@@ -72,7 +72,7 @@ describe('L2-Softmax Lab with an image folder dataset', () => {
     const before = (await api.store.list()).map((r) => r.id);
     const run = (await vscode.commands.executeCommand('l2softmax.startRun')) as RunRecord;
     assert.equal(run.config.dataset.path, path.join(root, 'train'));
-    assert.equal(run.name, 'L2 α=16 · train');
+    assert.match(run.name, /^L2 α=16 · train · \d\d:\d\d( \(\d+\))?$/, 'the default name says what and when');
     const done = await finished(api, run.id);
     assert.equal(done.status, 'completed', done.reason);
     assert.equal(done.dataset?.source, path.join(root, 'train'));
