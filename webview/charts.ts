@@ -1,4 +1,5 @@
-// Chart.js setup shared by the run and comparison views.
+// Chart.js setup shared by the run and comparison views: axes (linear, log,
+// durations), exact values in tooltips, zoom and pan (chartjs-plugin-zoom).
 
 import {
   Chart,
@@ -15,10 +16,12 @@ import {
   type ChartOptions,
   type ScaleOptions,
 } from 'chart.js';
+import zoomPlugin from 'chartjs-plugin-zoom';
+import { formatDuration } from '../src/shared/format';
 import type { Point } from './model';
 import type { Theme } from './theme';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Filler, Legend, Tooltip, Decimation);
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Filler, Legend, Tooltip, Decimation, zoomPlugin);
 
 export type LineDataset = ChartDataset<'line', Point[]>;
 
@@ -30,14 +33,54 @@ export interface AxisSpec {
   percent?: boolean;
   /** Whole-number ticks (epochs). */
   integer?: boolean;
+  /** Seconds, shown as m:ss or h:mm:ss (the wall-time axis). */
+  duration?: boolean;
 }
 
-export function lineChart(canvas: HTMLCanvasElement, theme: Theme, x: AxisSpec, y: AxisSpec, datasets: LineDataset[]): Chart<'line', Point[]> {
-  return new Chart(canvas, {
+/** What a chart does besides drawing: zoom and pan along x, and what its tooltips say about a point's x. */
+export interface ChartBehaviour {
+  /** Wheel (or pinch) zooms x, dragging pans it, a double-click resets both. */
+  zoom?: boolean;
+  /** The tooltip's title for a point at `x` (e.g. "step 1,200 · epoch 3 · 2:41 in"). */
+  describeX?: (x: number) => string;
+  /** Called after each update (a table that follows the chart). */
+  onUpdate?: () => void;
+}
+
+/** The axes a chart was made with, so a toggle (log, another x) can rebuild one. */
+const axesOf = new WeakMap<Chart<'line', Point[]>, { x: AxisSpec; y: AxisSpec; theme: Theme }>();
+
+export function lineChart(canvas: HTMLCanvasElement, theme: Theme, x: AxisSpec, y: AxisSpec, datasets: LineDataset[], behaviour: ChartBehaviour = {}): Chart<'line', Point[]> {
+  const chart = new Chart(canvas, {
     type: 'line',
     data: { datasets },
-    options: chartOptions(theme, x, y),
+    options: chartOptions(theme, x, y, behaviour),
+    plugins: behaviour.onUpdate ? [{ id: 'onUpdate', afterUpdate: () => behaviour.onUpdate?.() }] : [],
   });
+  axesOf.set(chart, { x, y, theme });
+  if (behaviour.zoom) canvas.addEventListener('dblclick', () => chart.resetZoom('none'));
+  return chart;
+}
+
+/** The spec a chart's axis was last given. */
+export function axisSpec(chart: Chart<'line', Point[]>, which: 'x' | 'y'): AxisSpec | undefined {
+  return axesOf.get(chart)?.[which];
+}
+
+/** Gives one axis a new spec (log or linear, another quantity on x); the zoom starts over. */
+export function setAxis(chart: Chart<'line', Point[]>, which: 'x' | 'y', spec: AxisSpec): void {
+  const known = axesOf.get(chart);
+  if (!known) return;
+  known[which] = spec;
+  (chart.options.scales as Record<string, unknown>)[which] = axis(known.theme, spec);
+  chart.resetZoom?.('none');
+  chart.update('none');
+}
+
+/** A value as the tooltip shows it: every significant digit a reader may want to copy. */
+export function exactValue(y: number, spec: AxisSpec): string {
+  if (!Number.isFinite(y)) return String(y);
+  return spec.percent ? `${(y * 100).toPrecision(5)}%` : spec.duration ? formatDuration(y) : Number(y.toPrecision(6)).toString();
 }
 
 function axis(theme: Theme, spec: AxisSpec): ScaleOptions<'linear'> {
@@ -54,7 +97,9 @@ function axis(theme: Theme, spec: AxisSpec): ScaleOptions<'linear'> {
       precision: spec.integer ? 0 : undefined,
       callback: spec.percent
         ? (v) => `${Math.round(Number(v) * 100)}%`
-        : spec.log
+        : spec.duration
+          ? (v) => formatDuration(Number(v))
+          : spec.log
           ? (v) => {
               const e = Math.log10(Number(v));
               return Math.abs(e - Math.round(e)) < 1e-9 ? `1e${Math.round(e)}` : '';
@@ -64,7 +109,7 @@ function axis(theme: Theme, spec: AxisSpec): ScaleOptions<'linear'> {
   } as ScaleOptions<'linear'>;
 }
 
-export function chartOptions(theme: Theme, x: AxisSpec, y: AxisSpec): ChartOptions<'line'> {
+export function chartOptions(theme: Theme, x: AxisSpec, y: AxisSpec, behaviour: ChartBehaviour = {}): ChartOptions<'line'> {
   return {
     animation: false,
     responsive: true,
@@ -81,8 +126,18 @@ export function chartOptions(theme: Theme, x: AxisSpec, y: AxisSpec): ChartOptio
       },
       tooltip: {
         filter: (item) => !String(item.dataset.label).startsWith('_'),
-        callbacks: y.percent ? { label: (c) => `${c.dataset.label}: ${((c.parsed.y ?? NaN) * 100).toFixed(2)}%` } : undefined,
+        callbacks: {
+          title: (items) => (items.length ? (behaviour.describeX?.(items[0].parsed.x ?? NaN) ?? `${x.title} ${exactValue(items[0].parsed.x ?? NaN, x)}`) : ''),
+          label: (c) => `${c.dataset.label}: ${exactValue(c.parsed.y ?? NaN, y)}`,
+        },
       },
+      zoom: behaviour.zoom
+        ? {
+            zoom: { wheel: { enabled: true }, pinch: { enabled: true }, mode: 'x' },
+            pan: { enabled: true, mode: 'x' },
+            limits: { x: { min: 'original', max: 'original' } },
+          }
+        : undefined,
     },
     elements: { point: { radius: 0, hoverRadius: 3 }, line: { borderWidth: 1.5, tension: 0 } },
   };

@@ -2,35 +2,48 @@
 // as Markdown or LaTeX), overlaid curves and ROCs, a config diff and a metrics table.
 
 import type { Chart } from 'chart.js';
+import { hasScaleS } from '../src/shared/config';
 import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
 import { FAR_TARGETS, type TrainerEvent } from '../src/shared/events';
 import { tarText } from '../src/shared/format';
 import { reportLabel, reportedEpoch } from '../src/shared/summary';
-import { chartPng, lineChart, Redraw, retheme, type LineDataset } from './charts';
+import { ChartCard } from './chart-card';
+import { chartToolbar } from './chart-toolbar';
+import { Redraw, retheme, setAxis, type AxisSpec, type LineDataset } from './charts';
 import { h, table } from './dom';
-import { PAPER_COLUMNS, bestEpoch, configDiff, distinctColors, paperCells, paperLatex, paperMarkdown, paperRows, pct, rocPoints, smooth, type Point } from './model';
+import { PAPER_COLUMNS, bestEpoch, configDiff, distinctColors, paperCells, paperLatex, paperMarkdown, paperRows, pct, rocPoints, type Point } from './model';
+import { DEFAULT_SMOOTHING, X_LABELS, smoothedLoss, xAxisSpec, type XMode } from './step-series';
 import { readTheme, type Theme } from './theme';
 
 type Post = (m: WebviewMessage) => void;
 
+/** How the step curves are drawn: the toolbar's smoothing and x unit. */
+interface StepView {
+  smoothing: number;
+  xMode: XMode;
+}
+
 interface Curve {
   id: ChartId;
   title: string;
-  x: Parameters<typeof lineChart>[2];
-  y: Parameters<typeof lineChart>[3];
-  data: (run: RunSnapshot) => Point[];
+  x: AxisSpec;
+  y: AxisSpec;
+  data: (run: RunSnapshot, view: StepView) => Point[];
+  /** Its axis with a log/linear toggle. */
+  logToggle?: 'x' | 'y';
+  /** A curve of steps: zooms, and follows the toolbar's smoothing and x unit. */
+  steps?: boolean;
 }
 
 const CURVES: Curve[] = [
   {
     id: 'loss',
-    title: 'Training loss (smoothed, by epoch)',
-    x: { title: 'epoch', min: 0 },
+    title: 'Training loss (smoothed)',
+    x: xAxisSpec('epoch'),
     y: { title: 'cross-entropy' },
-    data: (r) => {
-      const per = r.started?.stepsPerEpoch ?? 1;
-      return smooth(r.steps.step.map((s) => s / per), r.steps.loss, 0.9);
-    },
+    data: (r, view) => smoothedLoss(r, view.smoothing, view.xMode),
+    logToggle: 'y',
+    steps: true,
   },
   {
     id: 'verification',
@@ -43,6 +56,7 @@ const CURVES: Curve[] = [
     id: 'roc',
     title: 'ROC at each run\'s reported epoch',
     x: { title: 'false accept rate', log: true, min: 1e-5, max: 1 },
+    logToggle: 'x',
     y: { title: 'true accept rate', percent: true, min: 0, max: 1 },
     data: (r) => {
       const e = reportedEpoch(r.epochs, r.config.reportEpoch ?? 'final');
@@ -58,7 +72,7 @@ const CURVES: Curve[] = [
   },
   {
     id: 'alpha',
-    title: 'Feature scale: alpha (L2-softmax) or s (NormFace, CosFace, ArcFace)',
+    title: 'Feature scale: alpha (L2-softmax) or s (NormFace, CosFace, ArcFace); dashed: each run\'s alpha_low or s_low',
     x: { title: 'epoch', min: 1, integer: true },
     y: { title: 'alpha or s' },
     data: (r) => r.epochs.filter((e) => e.alpha !== null).map((e) => ({ x: e.epoch, y: e.alpha as number })),
@@ -78,6 +92,8 @@ export class CompareView {
   private colors: string[] = [];
   private readonly redraw = new Redraw();
   private tables!: HTMLElement;
+  private readonly view: StepView = { smoothing: DEFAULT_SMOOTHING, xMode: 'epoch' };
+  readonly cards = new Map<ChartId, ChartCard>();
 
   constructor(
     private readonly root: HTMLElement,
@@ -88,14 +104,17 @@ export class CompareView {
   }
 
   private datasets(curve: Curve): LineDataset[] {
-    return this.runs.map((r, i) => ({
+    const curves = this.runs.map((r, i) => ({
       label: r.name,
-      data: curve.data(r),
+      data: curve.data(r, this.view),
       borderColor: this.colors[i],
       borderWidth: 2,
       pointRadius: curve.id === 'loss' || curve.id === 'roc' ? 0 : 2.5,
       stepped: curve.id === 'roc' ? ('after' as const) : false,
     }));
+    // The scale chart: each run's lower bound as a dashed line in its colour, after the runs' curves.
+    const bounds = curve.id === 'alpha' ? this.runs.map((r, i) => ({ label: `_low ${r.name}`, data: boundLine(r), borderColor: this.colors[i], borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0 })) : [];
+    return [...curves, ...bounds];
   }
 
   private render(): void {
@@ -112,17 +131,15 @@ export class CompareView {
     this.tables = h('section', { id: 'compare-tables' });
     const grid = h('section', { class: 'grid' });
     this.root.append(this.tables, grid);
+    grid.before(chartToolbar(this.view, { smoothing: (w) => this.restep({ ...this.view, smoothing: w }), xMode: (m) => this.restep({ ...this.view, xMode: m }), resetZoom: () => this.resetZoom() }));
     for (const curve of CURVES) {
-      const canvas = h('canvas', { id: `chart-${curve.id}` });
-      grid.append(
-        h(
-          'div',
-          { class: 'card', 'data-chart': curve.id },
-          h('h2', {}, curve.title, h('span', { class: 'spacer' }), h('button', { onclick: () => this.exportPng(curve.id) }, 'PNG')),
-          h('div', { class: 'chart' }, canvas),
-        ),
+      const describeX = curve.steps ? (x: number) => `${X_LABELS[this.view.xMode]} ${x.toLocaleString(undefined, { maximumFractionDigits: 3 })}` : undefined;
+      const card = new ChartCard({ id: curve.id, title: curve.title, x: curve.x, y: curve.y, datasets: this.datasets(curve), logToggle: curve.logToggle, behaviour: { zoom: curve.steps, describeX } }, this.theme, (chart, dataUrl) =>
+        this.post({ type: 'exportPng', chart, dataUrl }),
       );
-      this.charts.set(curve.id, lineChart(canvas, this.theme, curve.x, curve.y, this.datasets(curve)));
+      grid.append(card.element);
+      this.cards.set(curve.id, card);
+      this.charts.set(curve.id, card.chart);
     }
     this.renderTables();
   }
@@ -197,10 +214,28 @@ export class CompareView {
       if (e.type === 'step' && curve.id !== 'loss') continue;
       const chart = this.charts.get(curve.id);
       if (!chart) continue;
-      chart.data.datasets[i].data = curve.data(run);
+      chart.data.datasets[i].data = curve.data(run, this.view);
+      if (curve.id === 'alpha') chart.data.datasets[this.runs.length + i].data = boundLine(run);
       this.redraw.mark(chart);
     }
     if (e.type === 'epoch') this.renderTables();
+  }
+
+  /** New smoothing or x unit for the step curves. */
+  private restep(view: StepView): void {
+    const unitChanged = view.xMode !== this.view.xMode;
+    Object.assign(this.view, view);
+    for (const curve of CURVES.filter((c) => c.steps)) {
+      const chart = this.charts.get(curve.id);
+      if (!chart) continue;
+      this.runs.forEach((r, i) => (chart.data.datasets[i].data = curve.data(r, this.view)));
+      if (unitChanged) setAxis(chart, 'x', xAxisSpec(view.xMode));
+      this.redraw.mark(chart);
+    }
+  }
+
+  resetZoom(): void {
+    for (const chart of this.charts.values()) chart.resetZoom('none');
   }
 
   status(runId: string, status: RunSnapshot['status'], name: string): void {
@@ -211,17 +246,12 @@ export class CompareView {
     this.renderTables();
   }
 
-  private exportPng(id: ChartId): void {
-    const chart = this.charts.get(id);
-    if (chart) this.post({ type: 'exportPng', chart: id, dataUrl: chartPng(chart, this.theme.background) });
-  }
-
   retheme(): void {
     this.theme = readTheme();
     this.colors = distinctColors(this.runs.length, this.theme.palette);
     for (const chart of this.charts.values()) {
       retheme(chart, this.theme);
-      chart.data.datasets.forEach((d, i) => (d.borderColor = this.colors[i]));
+      chart.data.datasets.forEach((d, i) => (d.borderColor = this.colors[i % this.runs.length]));
       this.redraw.mark(chart);
     }
     this.renderTables();
@@ -231,6 +261,14 @@ export class CompareView {
     for (const c of this.charts.values()) c.destroy();
     this.charts.clear();
   }
+}
+
+/** A run's alpha_low (or s_low) across its epochs, for the scale chart; empty before it started. */
+function boundLine(run: RunSnapshot): Point[] {
+  const low = run.started?.alphaLow;
+  if (low === undefined || !(run.config.loss === 'l2-softmax' || hasScaleS(run.config.loss))) return [];
+  const last = Math.max(1, run.epochs.length ? run.epochs[run.epochs.length - 1].epoch : run.config.epochs);
+  return [{ x: 1, y: low }, { x: last, y: low }];
 }
 
 /** Puts text on the clipboard: the async API where the page may use it, else a selected textarea. */

@@ -8,37 +8,22 @@ import { FAR_TARGETS, type TrainerEvent, type Verification } from '../src/shared
 import { protocolText, tarText } from '../src/shared/format';
 import { reportLabel, reportedEpoch } from '../src/shared/summary';
 import { PHASE_TEXT, type TrainerPhase } from '../src/shared/run';
-import { chartPng, lineChart, Redraw, retheme, type LineDataset } from './charts';
+import { ChartCard, type CardSpec } from './chart-card';
+import { chartToolbar } from './chart-toolbar';
+import { Redraw, retheme, setAxis } from './charts';
 import { h, table } from './dom';
-import { Ema, bestEpoch, etaSeconds, formatDuration, pct, rocPoints, type Point } from './model';
+import { bestEpoch, etaSeconds, formatDuration, pct, rocPoints, type Point } from './model';
+import { RunSeries, xAxisSpec, type XMode } from './step-series';
 import { readTheme, withAlpha, type Theme } from './theme';
 
 type Post = (m: WebviewMessage) => void;
 
 
-/** Chart data held here (not inside Chart.js), so live points append in O(1). */
-interface Series {
-  raw: Point[];
-  smooth: Point[];
-  epochLoss: Point[];
-  acc: Point[];
-  epochAcc: Point[];
-  valAcc: Point[];
-  alpha: Point[];
-  alphaLow: Point[];
-  normMin: Point[];
-  normMax: Point[];
-  normMean: Point[];
-  verif: Point[];
-  verifLo: Point[];
-  verifHi: Point[];
-}
-
 export class RunView {
   readonly charts = new Map<ChartId, Chart<'line', Point[]>>();
-  private readonly series: Series = { raw: [], smooth: [], epochLoss: [], acc: [], epochAcc: [], valAcc: [], alpha: [], alphaLow: [], normMin: [], normMax: [], normMean: [], verif: [], verifLo: [], verifHi: [] };
-  private ema: Ema;
-  private weight = 0.9;
+  readonly cards = new Map<ChartId, ChartCard>();
+  /** The charts' points (smoothed, in the x unit chosen). */
+  private readonly data: RunSeries;
   private theme: Theme = readTheme();
   private readonly redraw = new Redraw();
   private header!: HTMLElement;
@@ -50,51 +35,9 @@ export class RunView {
     readonly run: RunSnapshot,
     private readonly post: Post,
   ) {
-    this.ema = new Ema(this.weight);
     boundSeries(run.steps);
-    this.rebuildSeries();
+    this.data = new RunSeries(run);
     this.render();
-  }
-
-  private rebuildSeries(): void {
-    const s = this.series;
-    const st = this.run.steps;
-    for (const k of Object.keys(s) as (keyof Series)[]) s[k].length = 0;
-    this.ema = new Ema(this.weight);
-    for (let i = 0; i < st.step.length; i++) this.pushStep(st.step[i], st.loss[i], st.accuracy[i], st.alpha[i], st.normMean[i], st.normMin[i], st.normMax[i]);
-    for (const e of this.run.epochs) this.pushEpoch(e);
-    this.updateAlphaLow();
-  }
-
-  private pushStep(step: number, loss: number, acc: number, alpha: number | null, mean: number, min: number, max: number): void {
-    const s = this.series;
-    s.raw.push({ x: step, y: loss });
-    s.smooth.push({ x: step, y: this.ema.next(loss) });
-    s.acc.push({ x: step, y: acc });
-    if (alpha !== null) s.alpha.push({ x: step, y: alpha });
-    s.normMean.push({ x: step, y: mean });
-    s.normMin.push({ x: step, y: min });
-    s.normMax.push({ x: step, y: max });
-  }
-
-  private pushEpoch(e: Extract<TrainerEvent, { type: 'epoch' }>): void {
-    const s = this.series;
-    const lastStep = this.run.steps.step[this.run.steps.step.length - 1] ?? e.epoch;
-    const x = this.run.started ? e.epoch * this.run.started.stepsPerEpoch : lastStep;
-    s.epochLoss.push({ x, y: e.trainLoss });
-    s.epochAcc.push({ x, y: e.trainAccuracy });
-    if (e.validation) s.valAcc.push({ x, y: e.validation.accuracy });
-    s.verif.push({ x: e.epoch, y: e.verification.accuracy });
-    s.verifLo.push({ x: e.epoch, y: e.verification.accuracy - e.verification.accuracyStd });
-    s.verifHi.push({ x: e.epoch, y: e.verification.accuracy + e.verification.accuracyStd });
-  }
-
-  private updateAlphaLow(): void {
-    const low = this.run.started?.alphaLow;
-    const s = this.series;
-    s.alphaLow.length = 0;
-    if (low === undefined || !s.alpha.length) return;
-    s.alphaLow.push({ x: s.alpha[0].x, y: low }, { x: s.alpha[s.alpha.length - 1].x, y: low });
   }
 
   /** Applies a live event; duplicates (already in the snapshot) are ignored. */
@@ -107,14 +50,14 @@ export class RunView {
     applyEvent(this.run, e);
     switch (e.type) {
       case 'step':
-        if (boundSeries(this.run.steps)) this.rebuildSeries();
-        else this.pushStep(e.step, e.loss, e.accuracy, e.alpha, e.featureNorm.mean, e.featureNorm.min, e.featureNorm.max);
-        this.updateAlphaLow();
+        if (boundSeries(this.run.steps)) this.data.rebuild();
+        else this.data.pushStep(this.run.steps.step.length - 1);
+        this.data.updateAlphaLow();
         for (const id of ['loss', 'accuracy', 'alpha', 'norm'] as ChartId[]) this.redraw.mark(this.charts.get(id));
         this.renderHeaderSoon();
         break;
       case 'epoch':
-        this.pushEpoch(e);
+        this.data.pushEpoch(e);
         for (const id of ['loss', 'accuracy', 'verification'] as ChartId[]) this.redraw.mark(this.charts.get(id));
         this.updateRoc();
         this.renderTable();
@@ -127,7 +70,7 @@ export class RunView {
       case 'finished':
       case 'warning':
       case 'error':
-        this.updateAlphaLow();
+        this.data.updateAlphaLow();
         this.renderHeader();
         break;
     }
@@ -159,72 +102,80 @@ export class RunView {
     const config = h('details', {}, h('summary', {}, 'Configuration'), table(['setting', 'value'], Object.entries(flatten(this.run.config)).map(([k, v]) => [k, v])));
     this.root.append(this.header, config, grid, h('div', { style: 'height: 12px' }), this.table);
     this.renderHeader();
-    const t = this.theme;
-    const s = this.series;
-    const slider = h('input', { type: 'range', min: '0', max: '0.99', step: '0.01', value: String(this.weight), 'aria-label': 'smoothing', id: 'smoothing' });
-    const sliderValue = h('span', {}, this.weight.toFixed(2));
-    slider.addEventListener('input', () => {
-      this.weight = Number(slider.value);
-      sliderValue.textContent = this.weight.toFixed(2);
-      const ema = new Ema(this.weight);
-      s.smooth.length = 0;
-      for (const p of s.raw) s.smooth.push({ x: p.x, y: ema.next(p.y) });
-      this.ema = ema;
-      this.redraw.mark(this.charts.get('loss'));
-    });
-    const scale = scaleOf(this.run.config);
-    this.card(grid, 'loss', 'Training loss', { title: 'step' }, { title: 'cross-entropy' }, [
-      { label: '_raw', data: s.raw, borderColor: t.loss, borderWidth: 1 },
-      { label: `smoothed`, data: s.smooth, borderColor: t.smooth, borderWidth: 2 },
-      { label: 'epoch mean', data: s.epochLoss, borderColor: t.palette[1], pointRadius: 3, showLine: false },
-    ], h('div', { class: 'controls' }, 'Smoothing', slider, sliderValue));
-    this.card(grid, 'accuracy', 'Training accuracy', { title: 'step' }, { title: 'accuracy', percent: true, min: 0, max: 1 }, [
-      { label: 'per step', data: s.acc, borderColor: t.loss, borderWidth: 1 },
-      { label: 'epoch mean', data: s.epochAcc, borderColor: t.palette[1], pointRadius: 3, showLine: false },
-      { label: 'validation (held-out images)', data: s.valAcc, borderColor: t.palette[4], pointRadius: 3, borderWidth: 2 },
-    ]);
-    // Plain softmax has no scale: no empty chart for it.
-    if (scale) {
-      this.card(grid, 'alpha', `${scale.title}${scale.trainable ? ' (trainable)' : ' (fixed)'}`, { title: 'step' }, { title: scale.name }, [
-        { label: scale.name, data: s.alpha, borderColor: t.palette[3], borderWidth: 2 },
-        { label: `${scale.name}_low (p = 0.9)`, data: s.alphaLow, borderColor: t.warn, borderDash: [6, 4], borderWidth: 1.5 },
-      ]);
+    grid.before(chartToolbar({ smoothing: this.data.smoothing, xMode: this.data.xMode }, { smoothing: (w) => this.restep(w, this.data.xMode), xMode: (m) => this.restep(this.data.smoothing, m), resetZoom: () => this.resetZoom() }));
+    for (const spec of this.cardSpecs()) {
+      const card = new ChartCard(spec, this.theme, (chart, dataUrl) => this.post({ type: 'exportPng', chart, dataUrl }));
+      grid.append(card.element);
+      this.cards.set(spec.id, card);
+      this.charts.set(spec.id, card.chart);
     }
-    this.card(grid, 'norm', 'Feature norm ‖f(x)‖ before normalization', { title: 'step' }, { title: '‖f(x)‖' }, [
-      { label: '_min', data: s.normMin, borderColor: withAlpha(t.palette[2], 0.4), borderWidth: 0.5 },
-      { label: 'min–max', data: s.normMax, borderColor: withAlpha(t.palette[2], 0.4), borderWidth: 0.5, backgroundColor: withAlpha(t.palette[2], 0.18), fill: '-1' },
-      { label: 'mean', data: s.normMean, borderColor: t.palette[2], borderWidth: 2 },
-    ]);
-    this.card(grid, 'verification', 'Verification accuracy (10-fold)', { title: 'epoch', min: 1, integer: true }, { title: 'accuracy', percent: true }, [
-      { label: '_lo', data: s.verifLo, borderColor: 'transparent' },
-      { label: '± std', data: s.verifHi, borderColor: 'transparent', backgroundColor: t.band, fill: '-1' },
-      { label: 'mean', data: s.verif, borderColor: t.smooth, borderWidth: 2, pointRadius: 3 },
-    ]);
-    this.card(grid, 'roc', 'ROC', { title: 'false accept rate', log: true, min: 1e-5, max: 1 }, { title: 'true accept rate', percent: true, min: 0, max: 1 }, [
-      { label: 'latest epoch', data: [], borderColor: t.smooth, borderWidth: 2, stepped: 'after' },
-      { label: 'best epoch', data: [], borderColor: t.palette[1], borderWidth: 1.5, borderDash: [5, 3], stepped: 'after' },
-    ]);
     this.updateRoc();
     this.renderTable();
   }
 
-  private card(grid: HTMLElement, id: ChartId, title: string, x: Parameters<typeof lineChart>[2], y: Parameters<typeof lineChart>[3], datasets: LineDataset[], extra?: HTMLElement): void {
-    const canvas = h('canvas', { id: `chart-${id}`, role: 'img', 'aria-label': title });
-    grid.append(
-      h(
-        'div',
-        { class: 'card', 'data-chart': id },
-        h('h2', {}, title, h('span', { class: 'spacer' }), h('button', { title: 'Save this chart as PNG', onclick: () => this.exportPng(id) }, 'PNG')),
-        h('div', { class: 'chart' }, canvas),
-        extra,
-      ),
+  /** Every chart of the dashboard: the step charts (zoomable, smoothed, in the chosen x unit), verification and ROC. */
+  private cardSpecs(): CardSpec[] {
+    const t = this.theme;
+    const d = this.data;
+    const c = datasetColors(t);
+    const steps = { zoom: true, describeX: (x: number) => d.describe(x) };
+    const x = xAxisSpec(d.xMode);
+    const scale = scaleOf(this.run.config);
+    const specs: CardSpec[] = [
+      { id: 'loss', title: 'Training loss', x, y: { title: 'cross-entropy' }, behaviour: steps, logToggle: 'y', datasets: [
+        { label: 'per step', data: d.loss.raw, borderColor: c.loss[0], borderWidth: 1 },
+        { label: 'smoothed', data: d.loss.smooth, borderColor: c.loss[1], borderWidth: 2 },
+        { label: 'epoch mean', data: d.epochLoss, borderColor: c.loss[2], pointRadius: 3, showLine: false },
+      ] },
+      { id: 'accuracy', title: 'Training accuracy', x, y: { title: 'accuracy', percent: true, min: 0, max: 1 }, behaviour: steps, datasets: [
+        { label: 'per step', data: d.accuracy.raw, borderColor: c.accuracy[0], borderWidth: 1 },
+        { label: 'smoothed', data: d.accuracy.smooth, borderColor: c.accuracy[1], borderWidth: 2 },
+        { label: 'epoch mean', data: d.epochAccuracy, borderColor: c.accuracy[2], pointRadius: 3, showLine: false },
+        { label: 'validation (held-out images)', data: d.validation, borderColor: c.accuracy[3], pointRadius: 3, borderWidth: 2 },
+      ] },
+    ];
+    // Plain softmax has no scale: no empty chart for it.
+    if (scale) {
+      specs.push({ id: 'alpha', title: `${scale.title}${scale.trainable ? ' (trainable)' : ' (fixed)'}`, x, y: { title: scale.name }, behaviour: steps, datasets: [
+        { label: scale.name, data: d.alpha.raw, borderColor: c.alpha[0], borderWidth: 1 },
+        { label: `${scale.name} smoothed`, data: d.alpha.smooth, borderColor: c.alpha[1], borderWidth: 2 },
+        { label: `${scale.name}_low (p = 0.9)`, data: d.alphaLow, borderColor: c.alpha[2], borderDash: [6, 4], borderWidth: 1.5 },
+      ] });
+    }
+    specs.push(
+      { id: 'norm', title: 'Feature norm ‖f(x)‖ before normalization', x, y: { title: '‖f(x)‖' }, behaviour: steps, datasets: [
+        { label: '_min', data: d.normMin, borderColor: c.norm[0], borderWidth: 0.5 },
+        { label: 'min–max', data: d.normMax, borderColor: c.norm[1][0], borderWidth: 0.5, backgroundColor: c.norm[1][1], fill: '-1' },
+        { label: 'mean', data: d.normMean.raw, borderColor: c.norm[2], borderWidth: 1 },
+        { label: 'mean smoothed', data: d.normMean.smooth, borderColor: c.norm[3], borderWidth: 2 },
+      ] },
+      { id: 'verification', title: 'Verification accuracy (10-fold)', x: { title: 'epoch', min: 1, integer: true }, y: { title: 'accuracy', percent: true }, datasets: [
+        { label: '_lo', data: d.verificationLo, borderColor: c.verification[0] },
+        { label: '± std', data: d.verificationHi, borderColor: c.verification[1][0], backgroundColor: c.verification[1][1], fill: '-1' },
+        { label: 'mean', data: d.verification, borderColor: c.verification[2], borderWidth: 2, pointRadius: 3 },
+      ] },
+      { id: 'roc', title: 'ROC', x: { title: 'false accept rate', log: true, min: 1e-5, max: 1 }, y: { title: 'true accept rate', percent: true, min: 0, max: 1 }, logToggle: 'x', datasets: [
+        { label: 'latest epoch', data: [], borderColor: c.roc[0], borderWidth: 2, stepped: 'after' },
+        { label: 'best epoch', data: [], borderColor: c.roc[1], borderWidth: 1.5, borderDash: [5, 3], stepped: 'after' },
+      ] },
     );
-    this.charts.set(id, lineChart(canvas, this.theme, x, y, datasets));
+    return specs;
   }
 
-  private exportPng(id: ChartId): void {
-    const chart = this.charts.get(id);
-    if (chart) this.post({ type: 'exportPng', chart: id, dataUrl: chartPng(chart, this.theme.background) });
+  /** New smoothing or x unit: every step point is recomputed and the step charts redrawn. */
+  private restep(weight: number, mode: XMode): void {
+    const unitChanged = mode !== this.data.xMode;
+    this.data.rebuild(weight, mode);
+    for (const id of STEP_CHARTS) {
+      const chart = this.charts.get(id);
+      if (!chart) continue;
+      if (unitChanged) setAxis(chart, 'x', xAxisSpec(mode));
+      this.redraw.mark(chart);
+    }
+  }
+
+  resetZoom(): void {
+    for (const chart of this.charts.values()) chart.resetZoom('none');
   }
 
   private updateRoc(): void {
@@ -356,14 +307,7 @@ export class RunView {
   retheme(): void {
     this.theme = readTheme();
     const t = this.theme;
-    const colors: Partial<Record<ChartId, (string | [string, string])[]>> = {
-      loss: [t.loss, t.smooth, t.palette[1]],
-      accuracy: [t.loss, t.palette[1], t.palette[4]],
-      alpha: [t.palette[3], t.warn],
-      norm: [withAlpha(t.palette[2], 0.4), [withAlpha(t.palette[2], 0.4), withAlpha(t.palette[2], 0.18)], t.palette[2]],
-      verification: ['transparent', ['transparent', t.band], t.smooth],
-      roc: [t.smooth, t.palette[1]],
-    };
+    const colors = datasetColors(t) as Partial<Record<ChartId, (string | [string, string])[]>>;
     for (const [id, chart] of this.charts) {
       retheme(chart, t);
       chart.data.datasets.forEach((d, i) => {
@@ -379,6 +323,22 @@ export class RunView {
     for (const c of this.charts.values()) c.destroy();
     this.charts.clear();
   }
+}
+
+/** The charts whose x is the step (or epoch, or wall time) of a step event. */
+const STEP_CHARTS: readonly ChartId[] = ['loss', 'accuracy', 'alpha', 'norm'];
+
+/** Each chart's dataset colours in dataset order ([border, fill] for bands): one place for drawing and re-theming. */
+function datasetColors(t: Theme) {
+  const norm = withAlpha(t.palette[2], 0.4);
+  return {
+    loss: [t.loss, t.smooth, t.palette[1]],
+    accuracy: [t.loss, t.smooth, t.palette[1], t.palette[4]],
+    alpha: [withAlpha(t.palette[3], 0.35), t.palette[3], t.warn],
+    norm: [norm, [norm, withAlpha(t.palette[2], 0.18)] as [string, string], norm, t.palette[2]],
+    verification: ['transparent', ['transparent', t.band] as [string, string], t.smooth],
+    roc: [t.smooth, t.palette[1]],
+  };
 }
 
 /** The scale a head learns or keeps, as its chart names it; undefined for plain softmax. */

@@ -82,7 +82,7 @@ describe('dashboard webview in Chromium', function () {
     await send(p, { type: 'init', mode: 'run', runs: [snapshot('r1', 'L2 α=8↗ · synthetic', l2, 'completed')] });
     await p.waitForSelector('body[data-ready=true]');
     const all = await charts(p);
-    assert.equal(find(all, 'loss', '_raw').n, l2Steps.length);
+    assert.equal(find(all, 'loss', 'per step').n, l2Steps.length);
     assert.equal(find(all, 'loss', 'epoch mean').n, l2Epochs.length);
     assert.equal(find(all, 'verification', 'mean').n, l2Epochs.length);
     const last = l2Epochs[l2Epochs.length - 1];
@@ -111,7 +111,7 @@ describe('dashboard webview in Chromium', function () {
     const firstStarted = l2.findIndex((e) => e.type === 'started');
     await send(p, { type: 'init', mode: 'run', runs: [snapshot('r1', 'live', l2.slice(0, firstStarted + 1), 'running')] });
     await p.waitForSelector('body[data-ready=true]');
-    assert.equal(find(await charts(p), 'loss', '_raw').n, 0);
+    assert.equal(find(await charts(p), 'loss', 'per step').n, 0);
     assert.match(await p.textContent('#tar-table') ?? '', /appear after the first epoch/);
     assert.ok(await p.$('#stop'));
     for (const e of l2.slice(firstStarted + 1)) await send(p, { type: 'event', runId: 'r1', event: e });
@@ -120,7 +120,7 @@ describe('dashboard webview in Chromium', function () {
     await send(p, { type: 'event', runId: 'other-run', event: l2[firstStarted + 1] });
     await p.waitForTimeout(100);
     const all = await charts(p);
-    assert.equal(find(all, 'loss', '_raw').n, l2Steps.length);
+    assert.equal(find(all, 'loss', 'per step').n, l2Steps.length);
     assert.equal(find(all, 'verification', 'mean').n, l2Epochs.length);
     await send(p, { type: 'status', runId: 'r1', status: 'completed', name: 'renamed run' });
     assert.equal(await p.textContent('#run-name'), 'renamed run');
@@ -140,7 +140,7 @@ describe('dashboard webview in Chromium', function () {
     await p.waitForSelector('body[data-ready=true]');
     await p.click('#stop');
     await p.click('#export-csv');
-    await p.click('[data-chart=roc] h2 button');
+    await p.click('[data-chart=roc] h2 button.png-export');
     const posted = await p.evaluate(() => (window as unknown as { posted: { type: string; chart?: string; dataUrl?: string; runId?: string }[] }).posted);
     assert.deepEqual(posted.slice(1, 3), [{ type: 'stop', runId: 'r1' }, { type: 'exportCsv' }]);
     const png = posted[3];

@@ -87,7 +87,7 @@ async function exportsWriteFiles(page: import('playwright-core').Page, frame: im
     const csv = await save(() => frame.click('#export-csv'), 'metrics.csv');
     const csvOk = !!csv && !csv.includes(`${path.sep}.l2softmax${path.sep}`) && readFileSync(csv, 'utf8').startsWith('run_id,run_name,loss,') && readFileSync(csv, 'utf8').trim().split('\n').length >= 2;
     console.log(`  ${csvOk ? '✔' : '✘'} Export CSV wrote ${csv ?? 'nothing'} (in the workspace, not the hidden run folder)`);
-    const png = await save(() => frame.click('[data-chart=roc] h2 button'), 'roc.png');
+    const png = await save(() => frame.click('[data-chart=roc] h2 button.png-export'), 'roc.png');
     const pngOk = !!png && readFileSync(png).subarray(1, 4).toString('ascii') === 'PNG';
     console.log(`  ${pngOk ? '✔' : '✘'} PNG export of the ROC chart wrote ${png ?? 'nothing'}`);
     return csvOk && pngOk;
