@@ -7,6 +7,7 @@ import { formatErrors, resolveConfig, setField, DEFAULT_CONFIG, LOSSES, LR_SCHED
 export const USAGE = `Usage: node dist/cli.js train [options]
        node dist/cli.js eval --run DIR [--pairs FILE] ...   (eval --help)
        node dist/cli.js sweep ...                           (sweep --help)
+       node dist/cli.js export --run DIR [--format csv|npy]  (a run's records: scores, norms, embeddings)
        node dist/cli.js gpu-check [--seconds N]             (which GPU backends work here, and how fast)
 
 Trains a face-verification model with the L2-constrained softmax loss (or plain
@@ -137,7 +138,7 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
   const { values, positionals } = parsed;
   if (values.help) return { config: DEFAULT_CONFIG, json: false, help: true };
   const command = positionals[0] ?? 'train';
-  if (command !== 'train' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}" (commands: train, eval, sweep)`);
+  if (command !== 'train' || positionals.length > 1) throw new UsageError(`unknown command "${positionals.join(' ')}" (commands: train, eval, sweep, export)`);
   if (values.resume !== undefined) return resumeOptions(values);
   const base = values.config ? readConfig(values.config) : {};
   const first = resolveConfig(base);

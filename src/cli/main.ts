@@ -15,6 +15,7 @@ import { consoleToStderr } from '../trainer/quiet';
 import { EXIT, trainInFolder } from '../trainer/session';
 import { USAGE, UsageError, parseCli, readConfigFile, type CliOptions } from './args';
 import { evalMain } from './eval';
+import { exportMain } from './export';
 import { gpuCheckMain } from './gpu-check';
 import { formatEpoch, formatStarted, formatSummary } from './report';
 import { sweepMain } from './sweep';
@@ -55,6 +56,7 @@ async function main(): Promise<number> {
   consoleToStderr();
   if (process.argv[2] === 'sweep') return sweepMain(process.argv.slice(3));
   if (process.argv[2] === 'eval') return evalMain(process.argv.slice(3));
+  if (process.argv[2] === 'export') return exportMain(process.argv.slice(3));
   if (process.argv[2] === 'gpu-check') return gpuCheckMain(process.argv.slice(3));
   let opts: CliOptions;
   let dir: string;

@@ -216,6 +216,46 @@ export interface EpochEvent extends Base {
   verification: Verification;
   seconds: number;
   imagesPerSec: number;
+  /** What the run recorded of this verification (records/, docs/run-format.md): written before this event. */
+  records?: EpochRecords;
+}
+
+/** Pearson's and Spearman's correlation of two quantities; null where undefined (a constant one). */
+export interface Correlation {
+  pearson: number | null;
+  spearman: number | null;
+}
+
+/** Verification of the pairs whose images fall in given quality thirds, each pair judged at its fold's threshold. */
+export interface BucketResult {
+  /** 'both high', 'one low' or 'both low' (PAIR_BUCKETS in src/shared/quality.ts). */
+  bucket: string;
+  pairs: number;
+  matched: number;
+  /** null when the bucket has no pairs (no matched pairs for tar, no mismatched for far). */
+  accuracy: number | null;
+  tar: number | null;
+  far: number | null;
+}
+
+/** The records files of one epoch's verification, paths relative to the run folder, and what they show in numbers. */
+export interface EpochRecords {
+  set: string;
+  epoch: string;
+  /** The latest embeddings; null when they were too large to keep (see `note`). */
+  embeddings: string | null;
+  /** Synthetic faces' thumbnails, when drawn. */
+  thumbnails?: string;
+  images: number;
+  pairs: number;
+  /** Pairs whose scores are recorded: all of them, or an evenly spaced sample. */
+  recordedPairs: number;
+  trainSample: number;
+  /** Feature norm f(x) before normalization against image quality. */
+  normQuality: { verify: Correlation; train: Correlation | null };
+  buckets: BucketResult[];
+  /** What was left out, and why. */
+  note?: string;
 }
 
 export interface CheckpointEvent extends Base {
@@ -366,6 +406,22 @@ const SUMMARY = obj({
   reported: optional(nullable(obj({ epoch: int, rule: oneOf('final', 'best-validation'), validationAccuracy: nullable(num), verification: VERIFICATION }))),
 });
 
+const CORRELATION = obj({ pearson: nullable(num), spearman: nullable(num) });
+
+const RECORDS = obj({
+  set: str,
+  epoch: str,
+  embeddings: nullable(str),
+  thumbnails: optional(str),
+  images: int,
+  pairs: int,
+  recordedPairs: int,
+  trainSample: int,
+  normQuality: obj({ verify: CORRELATION, train: nullable(CORRELATION) }),
+  buckets: arrayOf(obj({ bucket: str, pairs: int, matched: int, accuracy: nullable(num), tar: nullable(num), far: nullable(num) })),
+  note: optional(str),
+});
+
 const ADAPTER = obj({ vendor: str, architecture: str, device: str, description: str, hardware: bool });
 
 const BACKEND = obj({ name: str, gpu: bool, gpuName: optional(str), adapter: optional(ADAPTER), description: str });
@@ -406,6 +462,7 @@ const BODY_TABLE: Record<TrainerEventType, Check> = {
     verification: VERIFICATION,
     seconds: num,
     imagesPerSec: num,
+    records: optional(RECORDS),
   }),
   checkpoint: obj({ epoch: int, path: str, step: optional(int), partial: optional(bool) }),
   resumed: obj({ fromEpoch: int, fromStep: int, epochs: int, resume: int }),

@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { cacheDir, cacheImages, checksum, decodeImage, type DecodeOptions } from '../../src/trainer/data/decode-cache';
 import type { TrainerLog } from '../../src/trainer/errors';
 import { encodePng } from '../../src/trainer/data/png';
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
 
 const SIZE = 8;
 const LENGTH = SIZE * SIZE * 3;
@@ -106,5 +108,22 @@ describe('decode cache', () => {
     assert.equal(checksum(Buffer.from('')), 0x811c9dc5);
     assert.equal(checksum(Buffer.from('a')), 0xe40c292c);
     assert.equal(checksum(Buffer.from('foobar')), 0xbf9cf968);
+  });
+
+  it('measures each image once: its file\'s SHA-1 and quality proxies, kept in the index for the next run', async () => {
+    const checker = Buffer.from(Array.from({ length: 64 * 64 }, (_, i) => ((i % 64 >> 2) + (i >> 8)) % 2 ? 200 : 40));
+    const sharpFile = path.join(opts.folder, 'sharp.png');
+    const blurredFile = path.join(opts.folder, 'blurred.png');
+    writeFileSync(sharpFile, await sharp(checker, { raw: { width: 64, height: 64, channels: 1 } }).png().toBuffer());
+    writeFileSync(blurredFile, await sharp(checker, { raw: { width: 64, height: 64, channels: 1 } }).blur(4).png().toBuffer());
+    const first = await cacheImages([sharpFile, blurredFile], opts);
+    await first.close();
+    const [a, b] = first.measures;
+    assert.equal(a?.sha1, createHash('sha1').update(readFileSync(sharpFile)).digest('hex'));
+    assert.ok((a?.sharpness ?? 0) > 10 * (b?.sharpness ?? Infinity), `${a?.sharpness} vs ${b?.sharpness}`);
+    const second = await cacheImages([sharpFile, blurredFile], opts);
+    await second.close();
+    assert.equal(second.decoded, 0);
+    assert.deepEqual(second.measures, first.measures);
   });
 });

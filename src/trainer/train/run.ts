@@ -22,7 +22,8 @@ import { checkProtocol } from '../data/overlap';
 import { EtaEstimator } from '../../shared/eta';
 import { describeError, type TrainerLog } from '../errors';
 import { buildNet, countParameters, type Net } from '../net/model';
-import { classify, runVerification } from '../verify/embed';
+import { classify, verifyEmbedded } from '../verify/embed';
+import { RunRecords } from '../verify/records';
 import { saveCheckpoint, type CheckpointMeta, type EpochProgress } from './checkpoint';
 import { EpochTrainer, emptyProgress, epochStats } from './epoch';
 import { makeOptimizer, type NetOptimizer } from './optimizer';
@@ -89,6 +90,7 @@ class TrainingRun {
   /** Set when the caller's emit or onPhase threw: that error ends the run without calling them again. */
   private callerFailed = false;
   private epochs?: EpochTrainer;
+  private records?: RunRecords;
   private eta?: EtaEstimator;
 
   constructor(private readonly opts: TrainOptions) {
@@ -172,6 +174,8 @@ class TrainingRun {
     });
     this.eta = new EtaEstimator({ batchSize: config.batchSize, verifyImages: data.stats.verifyImages + (data.stats.validationImages ?? 0) });
     this.announce(backend, data, net, restored?.meta);
+    this.records = new RunRecords(opts.outDir, data, config);
+    await this.records.start();
     return restored?.from ?? { epoch: 1, epochStep: 0 };
   }
 
@@ -303,11 +307,12 @@ class TrainingRun {
     this.eta?.pause();
     const net = this.net as Net;
     const data = this.data as Dataset;
-    const verification = await runVerification(net, data, this.config.batchSize);
+    const { verification, embeddings, scores } = await verifyEmbedded(net, data, this.config.batchSize);
     const validation = data.validation ? await classify(net, data.validation.images, data.validation.labels, this.config.batchSize) : null;
+    const records = await this.records?.epoch(epoch, net, this.config.batchSize, embeddings, scores, verification);
     const { summary } = this;
     addEpochToSummary(summary, { epoch, verification, validation }, this.config.reportEpoch);
-    this.emit({ type: 'epoch', epoch, epochs: this.config.epochs, ...epochStats(progress), alpha: summary.alpha, validation, verification });
+    this.emit({ type: 'epoch', epoch, epochs: this.config.epochs, ...epochStats(progress), alpha: summary.alpha, validation, verification, ...(records ? { records } : {}) });
     await this.checkpoint(epoch, steps);
     this.eta?.verified((Date.now() - started) / 1000);
   }

@@ -65,38 +65,76 @@ export interface VerificationSet {
   pairs: PairIndex;
 }
 
-/** The normalized descriptors of a batch: f(x), or f(x) + f(mirror x) with `flip`. */
-function describe(net: Net, xs: tf.Tensor4D, flip: boolean): tf.Tensor2D {
-  let emb = net.embedder.predict(xs) as tf.Tensor2D;
-  if (flip) emb = tf.add(emb, net.embedder.predict(tf.reverse(xs, WIDTH_AXIS)) as tf.Tensor2D);
-  return tf.div(emb, tf.add(tf.sqrt(tf.sum(tf.square(emb), -1, true)), EPS));
+/** Embeddings of a set of images: f(x) before normalization, `dim` values per image. */
+export interface Embeddings {
+  values: Float32Array;
+  dim: number;
+  count: number;
+}
+
+/** f(x) of every image before normalization; with `flip`, f(x) + f(mirror x), the descriptor LFW papers use. */
+export async function embedImages(net: Net, images: ImageSource, batchSize: number, flip = false): Promise<Embeddings> {
+  const out: Embeddings = { values: new Float32Array(0), dim: 0, count: images.count };
+  await inBatches(
+    net,
+    images,
+    batchSize,
+    (xs) => {
+      const emb = net.embedder.predict(xs) as tf.Tensor2D;
+      return flip ? tf.add(emb, net.embedder.predict(tf.reverse(xs, WIDTH_AXIS)) as tf.Tensor2D) : emb;
+    },
+    (values, t, start) => {
+      if (!out.dim) {
+        out.dim = t.shape[1] as number;
+        out.values = new Float32Array(images.count * out.dim);
+      }
+      out.values.set(values, start * out.dim);
+    },
+  );
+  return out;
+}
+
+/** The Euclidean norm of each embedding. */
+export function norms(e: Embeddings): Float32Array {
+  const out = new Float32Array(e.count);
+  for (let i = 0; i < e.count; i++) {
+    let sum = 0;
+    for (let d = 0, o = i * e.dim; d < e.dim; d++) sum += e.values[o + d] * e.values[o + d];
+    out[i] = Math.sqrt(sum);
+  }
+  return out;
+}
+
+/** Cosine similarity of each pair: the dot product of the two embeddings over the product of their norms. */
+export function cosineScores(e: Embeddings, pairs: PairIndex): Float64Array {
+  const length = norms(e);
+  const scores = new Float64Array(pairs.a.length);
+  const { values, dim } = e;
+  for (let k = 0; k < scores.length; k++) {
+    const oa = pairs.a[k] * dim;
+    const ob = pairs.b[k] * dim;
+    let dot = 0;
+    for (let d = 0; d < dim; d++) dot += values[oa + d] * values[ob + d];
+    scores[k] = dot / ((length[pairs.a[k]] + EPS) * (length[pairs.b[k]] + EPS));
+  }
+  return scores;
+}
+
+/** A verification and what it was computed from (the records keep them). */
+export interface VerificationRun {
+  verification: Verification;
+  embeddings: Embeddings;
+  scores: Float64Array;
 }
 
 /** Embeds every verification image once, then scores the pairs by cosine similarity. */
+export async function verifyEmbedded(net: Net, data: VerificationSet, batchSize: number, flip = false): Promise<VerificationRun> {
+  const embeddings = await embedImages(net, data.verify, batchSize, flip);
+  const scores = cosineScores(embeddings, data.pairs);
+  return { verification: verify({ scores, same: data.pairs.same }, data.pairs.fold), embeddings, scores };
+}
+
+/** The verification numbers alone. */
 export async function runVerification(net: Net, data: VerificationSet, batchSize: number, flip = false): Promise<Verification> {
-  let dim = 0;
-  let embeddings = new Float32Array(0);
-  await inBatches(
-    net,
-    data.verify,
-    batchSize,
-    (xs) => describe(net, xs, flip),
-    (values, out, start) => {
-      if (!dim) {
-        dim = out.shape[1] as number;
-        embeddings = new Float32Array(data.verify.count * dim);
-      }
-      embeddings.set(values, start * dim);
-    },
-  );
-  const { a, b, same, fold } = data.pairs;
-  const scores = new Float64Array(a.length);
-  for (let k = 0; k < a.length; k++) {
-    let dot = 0;
-    const oa = a[k] * dim;
-    const ob = b[k] * dim;
-    for (let d = 0; d < dim; d++) dot += embeddings[oa + d] * embeddings[ob + d];
-    scores[k] = dot;
-  }
-  return verify({ scores, same }, fold);
+  return (await verifyEmbedded(net, data, batchSize, flip)).verification;
 }

@@ -1,0 +1,144 @@
+// What the dashboard shows of a run's embedding ("Inside the embedding"), as
+// the host sends it: built from the run's records (src/core/records.ts) into
+// histograms, bounded point samples and a failure list, so the page draws a
+// million pairs from a few kilobytes. Also the messages that ask for it and
+// for an export, checked like every other message from the page.
+
+/** How many failures of each kind the gallery lists, at most. */
+export const GALLERY_SIZE = 24;
+/** Points a scatter gets at most (an evenly spaced sample beyond). */
+export const MAX_POINTS = 4_000;
+/** Bins of the norm histograms and of the score histograms. */
+export const NORM_BINS = 30;
+export const SCORE_BINS = 60;
+
+/** Where the gallery judges pairs: each pair at its fold's 10-fold threshold, or at the threshold of a FAR target. */
+export type OperatingPoint = { kind: 'tenfold' } | { kind: 'far'; far: number };
+
+export interface Histogram {
+  /** Bin edges, one more than counts. */
+  edges: number[];
+  counts: number[];
+}
+
+export interface NormQuality {
+  /** One histogram of feature norms per quality third (low, middle, high), on shared edges. */
+  thirds: Histogram[];
+  /** (quality, norm) points, sampled. */
+  points: { quality: number; norm: number }[];
+  pearson: number | null;
+  spearman: number | null;
+  count: number;
+}
+
+export interface ScoreDistributions {
+  matched: Histogram;
+  mismatched: Histogram;
+  /** The thresholds the ten folds were scored with. */
+  foldThresholds: number[];
+  /** The threshold of each measurable TAR@FAR target. */
+  tarThresholds: { far: number; threshold: number }[];
+  recordedPairs: number;
+  pairs: number;
+}
+
+export interface FeatureSpace {
+  kind: 'pca' | 'features';
+  /** Share of the variance on each axis (PCA). */
+  share: [number, number] | null;
+  /** Where f(x) = 0 lies in the picture. */
+  origin: [number, number];
+  /** Sampled points: x, y, identity index, quality. */
+  points: { x: number; y: number; identity: number; quality: number }[];
+  identities: number;
+  count: number;
+}
+
+export interface FailureImage {
+  index: number;
+  name: string;
+  identity: string;
+  norm: number;
+  quality: number;
+  /** A URL the page may load (a webview resource URI), when the image has a file or a thumbnail. */
+  src?: string;
+}
+
+export interface Failure {
+  pair: number;
+  kind: 'false accept' | 'false reject';
+  score: number;
+  threshold: number;
+  /** How far the score is on the wrong side of the threshold. */
+  margin: number;
+  fold: number;
+  a: FailureImage;
+  b: FailureImage;
+}
+
+export interface FailureGallery {
+  operating: OperatingPoint;
+  falseAccepts: Failure[];
+  falseRejects: Failure[];
+  /** All of each, before the list was cut to GALLERY_SIZE. */
+  counts: { falseAccepts: number; falseRejects: number };
+  /** Why there is no list (a FAR the pairs cannot measure). */
+  note?: string;
+}
+
+export interface EpochInsight {
+  epoch: number;
+  /** Epochs that have records, ascending (the slider's stops). */
+  epochs: number[];
+  quality: 'synthetic' | 'proxy';
+  verify: NormQuality;
+  train: NormQuality | null;
+  scores: ScoreDistributions;
+  space: FeatureSpace;
+  gallery: FailureGallery;
+}
+
+/** The page asks for one epoch of a run (its latest with records when `epoch` is absent). */
+export interface InsightRequest {
+  type: 'insight';
+  runId: string;
+  epoch?: number;
+  operating: OperatingPoint;
+}
+
+/** The page asks the host to export a run's records (it asks where). */
+export interface ExportRecordsRequest {
+  type: 'exportRecords';
+  runId: string;
+  format: 'csv' | 'npy';
+}
+
+export interface InsightReply {
+  type: 'insight';
+  runId: string;
+  insight: EpochInsight | null;
+  /** Why there is none: no records yet, records from before they existed, a damaged file. */
+  reason?: string;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+const MAX_EPOCH = 1_000_000;
+
+function operatingPoint(value: unknown): OperatingPoint | undefined {
+  const o = value as Record<string, unknown> | null;
+  if (typeof o !== 'object' || o === null) return undefined;
+  if (o.kind === 'tenfold') return { kind: 'tenfold' };
+  if (o.kind === 'far' && typeof o.far === 'number' && o.far > 0 && o.far < 1) return { kind: 'far', far: o.far };
+  return undefined;
+}
+
+/** Checks an insight request or an export request from the page; undefined for anything else. */
+export function parseInsightMessage(m: Record<string, unknown>): InsightRequest | ExportRecordsRequest | undefined {
+  if (typeof m.runId !== 'string' || !ID_PATTERN.test(m.runId)) return undefined;
+  if (m.type === 'exportRecords') return m.format === 'csv' || m.format === 'npy' ? { type: 'exportRecords', runId: m.runId, format: m.format } : undefined;
+  if (m.type !== 'insight') return undefined;
+  const operating = operatingPoint(m.operating);
+  if (!operating) return undefined;
+  if (m.epoch === undefined) return { type: 'insight', runId: m.runId, operating };
+  return Number.isInteger(m.epoch) && (m.epoch as number) >= 1 && (m.epoch as number) <= MAX_EPOCH ? { type: 'insight', runId: m.runId, epoch: m.epoch as number, operating } : undefined;
+}
