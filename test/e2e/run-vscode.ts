@@ -105,10 +105,16 @@ async function exportsWriteFiles(page: import('playwright-core').Page, frame: im
 async function reloadRestoresDashboard(page: import('playwright-core').Page, url: string, workspace: string): Promise<boolean> {
   await page.goto(url);
   const t0 = Date.now();
+  let switched = false;
   while (Date.now() - t0 < 90000) {
+    // Only the visible panel loads. When the one in front is not a run's dashboard (the suite's last
+    // sweep dashboard), bring a run's tab forward: hidden panels restore when shown.
+    if (!switched && Date.now() - t0 > 20000) {
+      switched = true;
+      await page.click('.tabs-container .tab:not(.active):not([aria-label*="sweep"])', { timeout: 5000 }).catch(() => undefined);
+    }
     for (const frame of page.frames()) {
       try {
-        // Only the visible panel loads: a run's dashboard or a comparison, whichever was in front.
         const name = await frame.$eval('#run-name', (el) => el.textContent ?? '').catch(() => '');
         const status = await frame.$eval('#run-status', (el) => el.textContent ?? '').catch(() => '');
         const compared = await frame.$$eval('#metrics-table tbody tr', (rows) => rows.length).catch(() => 0);
@@ -300,6 +306,8 @@ async function durableRuns(browser: import('playwright-core').Browser, page: Pag
     try {
       await other.goto(url);
       await other.waitForSelector('.monaco-workbench', { timeout: 90000 });
+      // A user looks at the Runs view first; the extension also activates on a folder that holds runs.
+      await other.click('.activitybar [aria-label^="L2-Softmax"]').catch(() => undefined);
       await other.waitForTimeout(5000);
       await palette(other, 'L2-Softmax: Stop Run');
       const stopped = await waitUntil('the run to stop', 60000, () => diskRuns(workspace).find((r) => r.id === long.id && r.status !== 'running'));
