@@ -35,7 +35,9 @@ function main(): void {
   if (!DAWN_FOLDERS[target]) console.log(`Dawn has no build for ${target}: this VSIX trains without WebGPU.`);
   try {
     const out = `${name}-${target}-${version}.vsix`;
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--ignoreFile', rules, '--out', out], { cwd: ROOT, stdio: 'inherit' });
+    // README images stay relative, so the installed extension's details page shows them from its own folder
+    // (vsce would otherwise point them at a repository URL that does not exist).
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', target, '--ignoreFile', rules, '--no-rewrite-relative-links', '--out', out], { cwd: ROOT, stdio: 'inherit' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

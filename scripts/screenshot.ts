@@ -1,6 +1,7 @@
 // Takes the README screenshot: a real VS Code (code-server) with the extension loaded,
 // the Runs view open and a run's dashboard opened through the command palette.
-//   npx tsx scripts/screenshot.ts <run folder> [<run folder>...] [--out docs/dashboard.png]
+//   npx tsx scripts/screenshot.ts <run folder> [<run folder>...] [--out media/screenshots/dashboard.png]
+// (scripts/walkthrough-shots.ts takes it too, with the walkthrough's images)
 
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { CHROMIUM_ARGS, chromiumPath } from '../test/browser/harness';
 const ROOT = path.resolve(__dirname, '..');
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string', default: 'docs/dashboard.png' }, theme: { type: 'string', default: 'Default Dark Modern' } } });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string', default: 'media/screenshots/dashboard.png' }, theme: { type: 'string', default: 'Default Dark Modern' } } });
   const tmp = mkdtempSync(path.join(tmpdir(), 'l2sm-shot-'));
   const workspace = path.join(tmp, 'workspace');
   const runs = path.join(workspace, '.l2softmax', 'runs');

@@ -13,6 +13,7 @@ SETTINGS.forEach((s, i) => {
     order: i,
   };
   if (s.options) p.enum = s.options;
+  if (s.optionDescriptions) p.enumDescriptions = s.optionDescriptions;
   if (s.min !== undefined) { if (s.exclusiveMin) p.exclusiveMinimum = s.min; else p.minimum = s.min; }
   if (s.max !== undefined) p.maximum = s.max;
   // nodePath picks the executable a run starts: only the user's own (machine) settings may set it, never a workspace's.

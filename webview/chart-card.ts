@@ -59,7 +59,7 @@ export class ChartCard {
     const show = () => {
       const log = !!axisSpec(this.chart, which)?.log;
       button.setAttribute('aria-pressed', String(log));
-      button.textContent = log ? 'Linear' : 'Log';
+      button.textContent = 'Log';
     };
     button.addEventListener('click', () => {
       const spec = axisSpec(this.chart, which);

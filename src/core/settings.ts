@@ -22,19 +22,53 @@ export interface SettingSpec {
   rule: Rule;
   /** The rule's choices, bounds and whether the lower bound is excluded, for forms and package.json. */
   options?: readonly (string | number)[];
+  /** What each choice does, in the order of `options` (package.json's enumDescriptions, the Settings view's picker). */
+  optionDescriptions?: readonly string[];
   min?: number;
   max?: number;
   exclusiveMin?: boolean;
 }
 
-type SpecInput = Omit<SettingSpec, 'rule' | 'options' | 'min' | 'max' | 'exclusiveMin'> & { rule?: Rule };
+type SpecInput = Omit<SettingSpec, 'rule' | 'options' | 'optionDescriptions' | 'min' | 'max' | 'exclusiveMin'> & { rule?: Rule };
+
+/** What each choice of each choice setting does. */
+const OPTION_DESCRIPTIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  loss: {
+    softmax: 'Plain softmax: the baseline, no normalization.',
+    'l2-softmax': 'L2-softmax (Ranjan et al. 2017): features normalized and scaled by alpha, then a linear classifier.',
+    normface: 'NormFace: s cos θ between normalized features and normalized class weights.',
+    cosface: 'CosFace / AM-softmax: s (cos θ − m) for the true class.',
+    arcface: 'ArcFace: s cos(θ + m) for the true class.',
+  },
+  channels: { 1: 'Grayscale.', 3: 'RGB.' },
+  lrSchedule: {
+    constant: 'The learning rate throughout.',
+    step: 'Multiplied by the step factor every step-epochs epochs.',
+    cosine: 'From the learning rate down to 0 over the run along a half cosine.',
+  },
+  optimizer: { adam: 'Adam.', sgd: 'SGD with momentum 0.9.' },
+  device: {
+    auto: 'A GPU when one works (tfjs-node-gpu with CUDA 11.2, else WebGPU on a hardware adapter), else the CPU.',
+    gpu: 'A GPU backend, or fail rather than fall back to the CPU.',
+    webgpu: 'WebGPU only, software adapters included (for tests: far slower than the CPU).',
+    cpu: 'Never a GPU.',
+  },
+  reportEpoch: {
+    final: 'The last epoch.',
+    'best-validation': 'The epoch with the best classification accuracy on held-out images of the training identities.',
+  },
+};
 
 /** A setting with its rule (the field's, unless it is host-only) and the rule's limits spelled out. */
 function setting(input: SpecInput): SettingSpec {
   const rule = input.rule ?? (input.field ? fieldRule(input.field) : undefined);
   if (!rule) throw new Error(`setting ${input.key} has no rule`);
   const spec: SettingSpec = { ...input, rule };
-  if (rule.kind === 'enum') spec.options = rule.values;
+  if (rule.kind === 'enum') {
+    spec.options = rule.values;
+    const described = OPTION_DESCRIPTIONS[input.key] ?? {};
+    spec.optionDescriptions = rule.values.map((v) => described[String(v)] ?? '');
+  }
   if (rule.kind === 'number') {
     if (rule.min !== undefined) spec.min = rule.min;
     if (rule.max !== undefined) spec.max = rule.max;

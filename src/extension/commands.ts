@@ -19,7 +19,7 @@ import { registerOrganizeCommands, selectedRuns } from './organize';
 import { evaluateRun } from './evaluate';
 import { checkGpuSetup } from './gpu-check';
 import { editSetting } from './settings-view';
-import { hostSetting, pathKind, readRunConfig, resetSettings, updateSetting, withAbsolutePaths } from './workspace-config';
+import { hostSetting, l2Settings, pathKind, readRunConfig, resetSettings, updateSetting, withAbsolutePaths } from './workspace-config';
 
 export interface Services {
   store: RunStore;
@@ -181,7 +181,7 @@ export async function configFromSettingsOrSay(what: string): Promise<RunConfig |
     if (action) await openSetting(result.errors[0].field.replace(/^l2softmax\./, ''));
     return undefined;
   }
-  const settings = vscode.workspace.getConfiguration('l2softmax');
+  const settings = l2Settings();
   for (const spec of SETTINGS.filter(isDatasetPath)) {
     const problem = settingProblem(spec, settings.get(spec.key), { loss: result.config.loss, pathKind });
     if (problem?.severity !== 'error') continue;
@@ -286,11 +286,14 @@ async function resumeRun(s: Services, run: RunRecord): Promise<void> {
   await s.dashboards.open(run.id, true);
 }
 
-/** Resolves a command argument to a run, asking with a quick pick when there is none. */
+/** Resolves a command argument to a run: the one named, else the one selected in the Runs view, else a quick pick. */
 async function pickRun(s: Services, arg: RunArg, title: string, filter: (r: RunRecord) => boolean = () => true): Promise<RunRecord | undefined> {
   // Read afresh: the view may be up to a poll behind (a run that has just ended still shows running).
   if (typeof arg === 'string') return s.monitor.poke(arg);
   if (arg && typeof arg === 'object' && typeof arg.id === 'string') return (await s.monitor.poke(arg.id)) ?? arg;
+  // From the palette: the run selected in the Runs view, when it is one that fits.
+  const selected = selectedRuns(s);
+  if (selected.length === 1 && filter(selected[0])) return (await s.monitor.poke(selected[0].id)) ?? selected[0];
   // The monitor keeps the list current: no re-read here. The view's filter applies, unless it hides every candidate.
   const shown = (await s.runs.runs()).filter(filter);
   const candidates = shown.length ? shown : s.runs.all().filter(filter);
@@ -308,7 +311,7 @@ async function pickRun(s: Services, arg: RunArg, title: string, filter: (r: RunR
 
 /** Asks which setting to edit (Edit Setting from the palette). */
 async function pickSetting(): Promise<string | undefined> {
-  const settings = vscode.workspace.getConfiguration('l2softmax');
+  const settings = l2Settings();
   const pick = await vscode.window.showQuickPick(
     SETTINGS.map((spec) => ({ label: spec.label, description: displaySetting(spec, settings.get(spec.key)), detail: `l2softmax.${spec.key}`, key: spec.key })),
     { title: 'Edit which setting?', matchOnDetail: true },

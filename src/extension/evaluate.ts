@@ -9,6 +9,7 @@ import { resolveRuntime } from '../core/runtime';
 import type { RunRecord, RunStore } from '../core/run-store';
 import { parseEventLine } from '../shared/events';
 import { pct, tarText } from '../shared/format';
+import { l2Settings } from './workspace-config';
 
 /** Lines of the CLI's stderr kept for an error message. */
 const STDERR_LINES = 5;
@@ -77,7 +78,7 @@ async function askEvaluation(run: RunRecord): Promise<EvalChoice | undefined> {
 }
 
 function runCli(args: string[], token: vscode.CancellationToken, log: (line: string) => void): Promise<{ code: number | null; stdout: string; stderr: string; cancelled: boolean }> {
-  const runtime = resolveRuntime(vscode.workspace.getConfiguration('l2softmax').get<string>('nodePath', ''));
+  const runtime = resolveRuntime(l2Settings().get<string>('nodePath', ''));
   const child = spawn(runtime.execPath, [...runtime.execArgv, ...args], { env: { ...process.env, ...runtime.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

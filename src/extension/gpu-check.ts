@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { resolveRuntime } from '../core/runtime';
+import { l2Settings } from './workspace-config';
 
 const CHANNEL_NAME = 'L2-Softmax GPU Check';
 /** Dawn's start-up notices on stderr: harmless, and not what the user asked about. */
@@ -19,7 +20,7 @@ export async function checkGpuSetup(): Promise<void> {
   const out = channel;
   out.clear();
   out.show(true);
-  const runtime = resolveRuntime(vscode.workspace.getConfiguration('l2softmax').get<string>('nodePath', ''));
+  const runtime = resolveRuntime(l2Settings().get<string>('nodePath', ''));
   out.appendLine(`${runtime.description}: node dist/cli.js gpu-check (a 30 s training benchmark per usable backend)`);
   const code = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'L2-Softmax: checking the GPU setup and timing each backend', cancellable: true },

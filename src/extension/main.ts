@@ -11,7 +11,7 @@ import { resolveRuntime } from '../core/runtime';
 import { SlurmLauncher } from '../core/slurm';
 import { SweepMonitor } from '../core/sweep-monitor';
 import { SweepStore, sweepsRootFor } from '../core/sweep-store';
-import { notifyEnd, registerCommands } from './commands';
+import { notifyEnd, registerCommands, registerReported } from './commands';
 import { Dashboards } from './dashboard';
 import { RunsView, isGroup } from './runs-view';
 import { SettingsView } from './settings-view';
@@ -20,6 +20,7 @@ import { registerSweepCommands } from './sweep-commands';
 import { SweepDashboards, SweepsView, notifySweepEnds } from './sweeps';
 import { ContextKeys } from './context-keys';
 import { hostSetting } from './workspace-config';
+import { folderNote, restoreActiveFolder, switchFolder } from './workspace-folder';
 
 export interface Api {
   store: RunStore;
@@ -34,12 +35,15 @@ export interface Api {
   sweepDashboards: SweepDashboards;
 }
 
+/** The walkthrough's id in package.json (contributes.walkthroughs). */
+const WALKTHROUGH = 'gettingStarted';
+
 /** Shown above the runs in Restricted Mode, where Start explains itself and offers to trust the workspace. */
 const RESTRICTED_MESSAGE = 'Restricted Mode: these runs are readable, but starting, resuming or evaluating one needs a trusted workspace (Start says how).';
 
 function runsRoot(context: vscode.ExtensionContext): string {
+  const folder = restoreActiveFolder(context)?.uri.fsPath;
   const configured = hostSetting('runsFolder').trim();
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   if (configured) return path.resolve(folder ?? context.globalStorageUri.fsPath, configured);
   return folder ? path.join(folder, '.l2softmax', 'runs') : path.join(context.globalStorageUri.fsPath, 'runs');
 }
@@ -76,7 +80,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     rerunFailed: async (id) => void (await vscode.commands.executeCommand('l2softmax.rerunFailedCells', id)),
   });
   const lastStatus = new Map(monitor.records().map((r) => [r.id, r.status]));
-  const showTrust = () => (runsTree.message = vscode.workspace.isTrusted ? undefined : RESTRICTED_MESSAGE);
+  const showTrust = () => (runsTree.message = [vscode.workspace.isTrusted ? undefined : RESTRICTED_MESSAGE, folderNote()].filter(Boolean).join(' ') || undefined);
   showTrust();
   const contextKeys = new ContextKeys(monitor, sweepMonitor);
 
@@ -123,6 +127,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
       }
     }),
     ...registerCommands({ store, monitor, manager, runs, runsTree, dashboards, output }),
+    registerReported(output, 'l2softmax.switchFolder', () => switchFolder(context)),
+    registerReported(output, 'l2softmax.openWalkthrough', () => vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#${WALKTHROUGH}`, false)),
     ...registerSweepCommands({ store, monitor, manager, sweeps, sweepMonitor, sweepsView, sweepDashboards, slurm, trainerScript, output }),
   );
   return { store, monitor, manager, runs, settings, dashboards, sweeps, sweepMonitor, sweepsView, sweepDashboards };

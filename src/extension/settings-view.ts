@@ -10,7 +10,7 @@ import { SETTINGS, checkSetting, displaySetting, parseNumberInput, settingSpec, 
 import { trainingClasses } from '../core/sweep';
 import { DEFAULT_CONFIG, type LossKind } from '../shared/config';
 import { untrustedMarkdown } from './tooltip';
-import { pathKind, readRunConfig, updateSetting, withAbsolutePaths } from './workspace-config';
+import { getActiveFolder, l2Settings, pathKind, readRunConfig, updateSetting, withAbsolutePaths } from './workspace-config';
 
 export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<SettingSpec | undefined>();
@@ -46,7 +46,7 @@ export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscod
 
   /** What is wrong with each setting now (the rows marked), by key. */
   problems(): Map<string, SettingProblem> {
-    const config = vscode.workspace.getConfiguration('l2softmax');
+    const config = l2Settings();
     const ctx = checkContext(config.get<LossKind>('loss') ?? DEFAULT_CONFIG.loss, this.classes);
     const out = new Map<string, SettingProblem>();
     for (const spec of SETTINGS) {
@@ -57,7 +57,7 @@ export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscod
   }
 
   getTreeItem(spec: SettingSpec): vscode.TreeItem {
-    const config = vscode.workspace.getConfiguration('l2softmax');
+    const config = l2Settings();
     const value = config.get(spec.key);
     const problem = settingProblem(spec, value, checkContext(config.get<LossKind>('loss') ?? DEFAULT_CONFIG.loss, this.classes));
     const item = new vscode.TreeItem(spec.label, vscode.TreeItemCollapsibleState.None);
@@ -68,28 +68,44 @@ export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscod
       ? new vscode.ThemeIcon(problem.severity, new vscode.ThemeColor(problem.severity === 'error' ? 'list.errorForeground' : 'list.warningForeground'))
       : new vscode.ThemeIcon(ICONS[spec.kind]);
     item.command = { command: 'l2softmax.editSetting', title: 'Edit Setting', arguments: [spec.key] };
-    const mark = problem ? `${problem.severity === 'error' ? '⛔' : '⚠'} **${escapeMarkdown(problem.message)}**\n\n` : '';
-    item.tooltip = untrustedMarkdown(mark + settingTooltip(spec, value));
+    // Tooltips that need the disk are left to resolveTreeItem (VS Code resolves only a tooltip that is undefined).
+    if (!DISK_TOOLTIPS.has(spec.key)) item.tooltip = untrustedMarkdown(this.baseTooltip(spec));
     return item;
+  }
+
+  /** The setting's problem, what it is and its value. */
+  private baseTooltip(spec: SettingSpec): string {
+    const config = l2Settings();
+    const value = config.get(spec.key);
+    const problem = settingProblem(spec, value, checkContext(config.get<LossKind>('loss') ?? DEFAULT_CONFIG.loss, this.classes));
+    const mark = problem ? `${problem.severity === 'error' ? '⛔' : '⚠'} **${escapeMarkdown(problem.message)}**\n\n` : '';
+    return mark + settingTooltip(spec, value);
   }
 
   /** Tooltips that need the disk (dataset statistics, alpha_low) are filled in lazily. */
   async resolveTreeItem(item: vscode.TreeItem, spec: SettingSpec): Promise<vscode.TreeItem> {
-    if (!['alpha', 'scale', 'datasetFolder', 'pairsFile', 'minImagesPerIdentity'].includes(spec.key)) return item;
+    item.tooltip = await this.tooltip(spec);
+    return item;
+  }
+
+  /** A row's whole tooltip: for the dataset and scale settings, with the dataset's counts and alpha_low and s_low for it. */
+  async tooltip(spec: SettingSpec): Promise<vscode.MarkdownString> {
+    const base = this.baseTooltip(spec);
     const config = readRunConfig();
-    if (!config.ok) return item;
+    if (!DISK_TOOLTIPS.has(spec.key) || !config.ok) return untrustedMarkdown(base);
     const run = withAbsolutePaths(config.config);
     const s = await summarizeDataset(run);
     const last = run.dataset.path && !s.error ? await lastRunStats(this.store, run.dataset.path) : undefined;
-    const base = item.tooltip instanceof vscode.MarkdownString ? item.tooltip.value : '';
-    item.tooltip = untrustedMarkdown(`${base}\n\n---\n\n${datasetTooltip(s, run, last)}`);
-    return item;
+    return untrustedMarkdown(`${base}\n\n---\n\n${datasetTooltip(s, run, last)}`);
   }
 
   dispose(): void {
     this.subscriptions.forEach((d) => d.dispose());
   }
 }
+
+/** Settings whose tooltips read the dataset (counts, alpha_low, s_low): filled in on hover. */
+const DISK_TOOLTIPS: ReadonlySet<string> = new Set(['alpha', 'scale', 'datasetFolder', 'pairsFile', 'minImagesPerIdentity']);
 
 /** Paths are checked as a run would read them: relative ones in the workspace. */
 function checkContext(loss: LossKind, classes: number | undefined): CheckContext {
@@ -113,7 +129,7 @@ export async function editSetting(key: string): Promise<boolean> {
     void vscode.window.showErrorMessage(`L2-Softmax: there is no setting "${key}".`);
     return false;
   }
-  const config = vscode.workspace.getConfiguration('l2softmax');
+  const config = l2Settings();
   const current = config.get(spec.key);
   let value: unknown;
   switch (spec.kind) {
@@ -122,7 +138,7 @@ export async function editSetting(key: string): Promise<boolean> {
       break;
     case 'enum': {
       const pick = await vscode.window.showQuickPick(
-        (spec.options ?? []).map((o) => ({ label: String(o), description: o === current ? 'current' : undefined, value: o })),
+        (spec.options ?? []).map((o, i) => ({ label: String(o), description: o === current ? 'current' : undefined, detail: spec.optionDescriptions?.[i] || undefined, value: o })),
         { title: spec.label, placeHolder: spec.description },
       );
       if (!pick) return false;
@@ -199,7 +215,7 @@ async function pickPath(spec: SettingSpec, current: string): Promise<string | un
       canSelectFolders: folder,
       canSelectFiles: !folder,
       canSelectMany: false,
-      defaultUri: current ? vscode.Uri.file(current) : vscode.workspace.workspaceFolders?.[0]?.uri,
+      defaultUri: current ? vscode.Uri.file(current) : getActiveFolder()?.uri,
       openLabel: `Use as ${spec.label.toLowerCase()}`,
     });
     target = uris?.[0]?.fsPath;

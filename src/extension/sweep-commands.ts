@@ -16,7 +16,7 @@ import { getField, type RunConfig } from '../shared/config';
 import type { SweepAxis, SweepLauncher, SweepRecord } from '../shared/sweep';
 import { configFromSettingsOrSay, registerReported, requireTrust } from './commands';
 import type { SweepDashboards, SweepNode, SweepsView } from './sweeps';
-import { hostSetting } from './workspace-config';
+import { hostSetting, l2Settings } from './workspace-config';
 
 export interface SweepServices {
   store: RunStore;
@@ -164,7 +164,7 @@ async function askLauncher(cells: number): Promise<SweepLauncher | undefined> {
   // Without Slurm's commands here there is nothing to ask.
   if (!findOnPath('sbatch')) return 'local';
   // Slurm settings are read as slurmOptionsFrom reads them (they are not in the host settings table).
-  const partition = String(vscode.workspace.getConfiguration('l2softmax').get('slurm.partition') ?? '').trim();
+  const partition = String(l2Settings().get('slurm.partition') ?? '').trim();
   const slurm = { label: 'Slurm cluster', description: `one job array of ${cells} tasks${partition ? ` on partition ${partition}` : ''} (l2softmax.slurm.* settings)`, launcher: 'slurm' as const };
   return (await vscode.window.showQuickPick([local, slurm], { title: `Sweep: run ${cells} runs where?` }))?.launcher;
 }
@@ -223,7 +223,7 @@ async function queued(s: SweepServices, sweep: SweepRecord): Promise<void> {
  * the sweep keeps its record with the cells failed.
  */
 async function startOnSlurm(s: SweepServices, def: SweepDefinition & Pick<NewSweep, 'alphaLow' | 'classes'>): Promise<SweepRecord | undefined> {
-  const config = vscode.workspace.getConfiguration('l2softmax');
+  const config = l2Settings();
   const options = slurmOptionsFrom((key) => config.get(key));
   const base = def.base.workers ? def.base : { ...def.base, workers: options.cpusPerTask };
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'L2-Softmax: Slurm sweep' }, async (progress) => {

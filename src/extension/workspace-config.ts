@@ -1,5 +1,6 @@
-// Reading and writing the l2softmax.* settings: reads go through the validated
-// settings table, failed writes are shown to the user.
+// Reading and writing the l2softmax.* settings of the workspace folder this
+// window's runs belong to (one of several in a multi-root workspace): reads go
+// through the validated settings table, failed writes are shown to the user.
 
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -10,20 +11,37 @@ import type { ConfigResult, RunConfig } from '../shared/config';
 
 const reader = new SettingReader((problem) => void vscode.window.showWarningMessage(`L2-Softmax: ${problem}`));
 
+/** The workspace folder whose runs this window shows and whose settings runs take (see workspace-folder.ts). */
+let activeFolder: vscode.WorkspaceFolder | undefined;
+
+export function setActiveFolder(folder: vscode.WorkspaceFolder | undefined): void {
+  activeFolder = folder;
+}
+
+export function getActiveFolder(): vscode.WorkspaceFolder | undefined {
+  return activeFolder ?? vscode.workspace.workspaceFolders?.[0];
+}
+
+/** The l2softmax.* settings as the active folder sees them (its own resource settings included). */
+export function l2Settings(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration('l2softmax', getActiveFolder()?.uri);
+}
+
 /** Snapshots the l2softmax.* settings into a validated run config. */
 export function readRunConfig(): ConfigResult {
-  const config = vscode.workspace.getConfiguration('l2softmax');
+  const config = l2Settings();
   return configFromSettings((key) => config.get(key));
 }
 
 /** A host-only setting, checked: a wrong value is reported once and its default used. */
 export function hostSetting<K extends keyof HostSettings>(key: K): HostSettings[K] {
-  return reader.read(key, vscode.workspace.getConfiguration('l2softmax').get(key));
+  return reader.read(key, l2Settings().get(key));
 }
 
-/** Edits go to the workspace's settings when a folder is open, else to the user's. */
+/** Edits go to the workspace's settings when a folder is open (the active folder's own in a multi-root workspace), else to the user's. */
 export function settingsTarget(): vscode.ConfigurationTarget {
-  return vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  const folders = vscode.workspace.workspaceFolders?.length ?? 0;
+  return folders > 1 ? vscode.ConfigurationTarget.WorkspaceFolder : folders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
 }
 
 /**
@@ -32,7 +50,7 @@ export function settingsTarget(): vscode.ConfigurationTarget {
  */
 export async function updateSetting(key: string, value: unknown, target = settingsTarget()): Promise<boolean> {
   try {
-    await vscode.workspace.getConfiguration('l2softmax').update(key, value, target);
+    await l2Settings().update(key, value, target);
     return true;
   } catch (err) {
     const where = target === vscode.ConfigurationTarget.Global ? 'user settings' : 'workspace settings';
@@ -46,9 +64,9 @@ export async function resetSettings(): Promise<void> {
   for (const spec of SETTINGS) await updateSetting(spec.key, undefined, target);
 }
 
-/** The folder relative dataset paths mean: the workspace's (the first folder's), else the current directory. */
+/** The folder relative dataset paths mean: the active workspace folder, else the current directory. */
 export function workspaceBase(): string {
-  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
+  return getActiveFolder()?.uri.fsPath ?? process.cwd();
 }
 
 /** Relative dataset paths mean "in the workspace": the trainer runs elsewhere (in the run folder). */

@@ -48,9 +48,9 @@ describe('the first hour', () => {
     await config().update('datasetFolder', '/no/such/faces', vscode.ConfigurationTarget.Workspace);
     const shown: Shown[] = [];
     try {
-      const item = api.settings.getTreeItem(api.settings.getChildren().find((s) => s.key === 'datasetFolder')!);
-      assert.equal((item.iconPath as vscode.ThemeIcon).id, 'error');
-      assert.match((item.tooltip as vscode.MarkdownString).value, /does not exist/);
+      const spec = api.settings.getChildren().find((s) => s.key === 'datasetFolder')!;
+      assert.equal((api.settings.getTreeItem(spec).iconPath as vscode.ThemeIcon).id, 'error');
+      assert.match((await api.settings.tooltip(spec)).value, /does not exist/);
       await withStubs({ showErrorMessage: recorder(shown, 'Clear') as typeof vscode.window.showErrorMessage }, async () => {
         assert.equal(await vscode.commands.executeCommand('l2softmax.startRun'), undefined);
       });
@@ -85,15 +85,19 @@ describe('the first hour', () => {
       );
       assert.match(prompt, /alpha_low = 7\.89 \(C = 300 classes\)/);
       assert.equal((validation as vscode.InputBoxValidationMessage).severity, vscode.InputBoxValidationSeverity.Warning);
-      const item = api.settings.getTreeItem(api.settings.getChildren().find((s) => s.key === 'alpha')!);
-      assert.equal((item.iconPath as vscode.ThemeIcon).id, 'warning');
+      const alpha = api.settings.getChildren().find((s) => s.key === 'alpha')!;
+      assert.equal((api.settings.getTreeItem(alpha).iconPath as vscode.ThemeIcon).id, 'warning');
+      // Markdown escapes (alpha\_low, 7\.89) taken out.
+      const tooltip = (await api.settings.tooltip(alpha)).value.replace(/\\/g, '');
+      assert.match(tooltip, /alpha = 4 is below alpha_low = 7\.89/, 'the tooltip does not warn');
+      assert.match(tooltip, /\*\*7\.89\*\*/, 'the tooltip does not give alpha_low for the dataset');
     } finally {
       await config().update('alpha', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
 
-  it('shows the dataset layout root/<identity>/<image> in the tooltip', () => {
-    const item = api.settings.getTreeItem(api.settings.getChildren().find((s) => s.key === 'datasetFolder')!);
-    assert.match((item.tooltip as vscode.MarkdownString).value, /root\/&lt;identity&gt;\/&lt;image&gt;/);
+  it('shows the dataset layout root/<identity>/<image> in the tooltip', async () => {
+    const tooltip = await api.settings.tooltip(api.settings.getChildren().find((s) => s.key === 'datasetFolder')!);
+    assert.match(tooltip.value, /root\/&lt;identity&gt;\/&lt;image&gt;/);
   });
 });
