@@ -11,7 +11,7 @@ import { ChartCard } from './chart-card';
 import { chartToolbar } from './chart-toolbar';
 import { Redraw, retheme, setAxis, type AxisSpec, type LineDataset } from './charts';
 import { h, table } from './dom';
-import { PAPER_COLUMNS, bestEpoch, configDiff, distinctColors, paperCells, paperLatex, paperMarkdown, paperRows, pct, rocPoints, type Point } from './model';
+import { PAPER_COLUMNS, bestEpoch, configDiff, distinctColors, provenanceDiff, paperCells, paperLatex, paperMarkdown, paperRows, pct, rocPoints, type Point } from './model';
 import { DEFAULT_SMOOTHING, X_LABELS, smoothedLoss, xAxisSpec, type XMode } from './step-series';
 import { readTheme, type Theme } from './theme';
 
@@ -162,7 +162,7 @@ export class CompareView {
         b ? `${pct(b.verification.accuracy, 2)} (epoch ${b.epoch})` : '–',
       ];
     });
-    const diff = configDiff(this.runs.map((r) => r.config));
+    const diff = [...configDiff(this.runs.map((r) => r.config)), ...provenanceDiff(this.runs).map((d) => ({ ...d, field: `${d.field} (provenance)` }))];
     this.tables.replaceChildren(
       this.paperTable(),
       h('div', { style: 'height: 12px' }),

@@ -74,6 +74,15 @@ export function configDiff(configs: RunConfig[]): { field: string; values: strin
   return out;
 }
 
+/** The provenance facts (git commit, data fingerprints, versions, backend) whose values differ between runs, for the settings diff. */
+export function provenanceDiff(runs: RunSnapshot[]): { field: string; values: string[] }[] {
+  const facts = runs.map((r) => new Map(r.provenance ?? []));
+  const labels = [...new Set(runs.flatMap((r) => (r.provenance ?? []).map(([label]) => label)))];
+  return labels
+    .map((label) => ({ field: label, values: facts.map((f) => f.get(label) ?? '–') }))
+    .filter((d) => new Set(d.values).size > 1);
+}
+
 /** N visually distinct colours: the theme palette first, then golden-angle hues. */
 export function distinctColors(n: number, palette: string[]): string[] {
   const out: string[] = [];

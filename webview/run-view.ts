@@ -239,6 +239,7 @@ export class RunView {
             st.dataset.overlap ? h('span', { id: 'protocol', class: st.dataset.overlap.identities || st.dataset.overlap.images ? 'overlap' : '' }, 'Protocol ', h('b', {}, protocolText(st.dataset.overlap) ?? '')) : null,
           )
         : null,
+      provenanceLine(r),
       annotations(r, this.post),
       r.reason && r.status !== 'completed' ? h('div', { class: 'reason', id: 'reason' }, r.reason) : null,
       ...r.warnings.map((w) => h('div', { class: 'warning' }, `⚠ ${w}`)),
@@ -346,6 +347,13 @@ function scaleOf(config: RunSnapshot['config']): { name: string; title: string; 
   if (config.loss === 'l2-softmax') return { name: 'alpha', title: 'Alpha', trainable: config.alphaTrainable };
   if (hasScaleS(config.loss)) return { name: 's', title: 'Scale s', trainable: config.scaleTrainable };
   return undefined;
+}
+
+/** Where the run came from: the git commit it was started at, its data's fingerprints, what created and trained it. */
+function provenanceLine(r: RunSnapshot): HTMLElement | null {
+  const facts = (r.provenance ?? []).filter(([label]) => label !== 'backend');
+  if (!facts.length) return null;
+  return h('div', { class: 'facts', id: 'provenance' }, facts.map(([label, value]) => h('span', { 'data-fact': label }, `${label[0].toUpperCase()}${label.slice(1)} `, h('b', {}, value))));
 }
 
 /** The run's tags and note, each with its edit button. */

@@ -5,6 +5,7 @@ import { formatDuration, pct, secondsLeft, tarAtFar, tarText } from '../shared/f
 import { bestOnTestText, reportedResult } from '../shared/summary';
 import { markdown } from './markdown';
 import type { RunRecord } from './run-store';
+import { provenanceFacts } from '../shared/run';
 
 export { formatDuration, pct } from '../shared/format';
 
@@ -87,6 +88,8 @@ export function runTooltip(record: RunRecord): string {
         (best ? markdown`; ${best}` : ''),
     );
   }
+  const provenance = provenanceFacts(record).filter(([label]) => label !== 'backend');
+  if (provenance.length) parts.push(provenance.map(([label, value]) => markdown`${label}: ${value}`).join('  \n'));
   if (record.backend) parts.push(markdown`Backend: ${record.backend.description}`);
   parts.push(markdown`Started ${new Date(record.startedAt ?? record.createdAt).toLocaleString()}`);
   const rows = configRows(record.config).map(([k, v]) => markdown`| ${k} | ${v} |`);

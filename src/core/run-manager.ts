@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import type { RunConfig } from '../shared/config';
-import { ACTIVE_STATUSES, RUN_FILES, cleanAnnotations, type ControlRequest, type RunAnnotations, type RunRecord } from '../shared/run';
+import { ACTIVE_STATUSES, RUN_FILES, cleanAnnotations, type ControlRequest, type Provenance, type RunAnnotations, type RunRecord } from '../shared/run';
 import { writeFileAtomic } from './atomic-file';
 import { Emitter, type Disposable } from './emitter';
 import type { RunLauncher } from './launcher';
@@ -78,9 +78,9 @@ export class RunManager implements Disposable {
     return !!this.releaseLock;
   }
 
-  /** Records a new run in the queue and starts it when a slot is free. */
-  async start(config: RunConfig, name: string): Promise<RunRecord> {
-    const record = await this.opts.store.create(config, name);
+  /** Records a new run in the queue (with where it came from) and starts it when a slot is free. */
+  async start(config: RunConfig, name: string, provenance?: Provenance): Promise<RunRecord> {
+    const record = await this.opts.store.create(config, name, { provenance });
     await this.opts.monitor.poke(record.id);
     await this.pump();
     return this.opts.monitor.get(record.id) ?? record;

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
-import { ACTIVE_STATUSES, RUN_FILES, RUN_FORMAT_VERSION, type Heartbeat, type Launcher, type RunRecord, type SchedulerJob } from '../shared/run';
+import { ACTIVE_STATUSES, RUN_FILES, RUN_FORMAT_VERSION, type Heartbeat, type Launcher, type Provenance, type RunRecord, type SchedulerJob } from '../shared/run';
 import { writeFileAtomic } from './atomic-file';
 import { effectiveStatus } from './liveness';
 import { isHeartbeat, isRunRecord } from './run-follower';
@@ -52,7 +52,7 @@ export class RunStore {
    * `id` picks the folder name (it may exist already, e.g. the CLI's --out);
    * `job` marks a run its launcher is submitting to a scheduler.
    */
-  async create(config: RunConfig, name: string, opts: { now?: Date; id?: string; launcher?: Launcher; job?: SchedulerJob } = {}): Promise<RunRecord> {
+  async create(config: RunConfig, name: string, opts: { now?: Date; id?: string; launcher?: Launcher; job?: SchedulerJob; provenance?: Provenance } = {}): Promise<RunRecord> {
     const now = opts.now ?? new Date();
     const launcher = opts.launcher ?? 'local';
     let id = opts.id;
@@ -63,6 +63,7 @@ export class RunStore {
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o700 });
     const record: RunRecord = { format: RUN_FORMAT_VERSION, id, name, status: 'queued', config, createdAt: now.toISOString(), launcher };
     if (opts.job) record.job = opts.job;
+    if (opts.provenance) record.provenance = opts.provenance;
     if (launcher === 'cli') Object.assign(record, { status: 'running', startedAt: record.createdAt, launchedAt: record.createdAt });
     await writeFileAtomic(this.file(id, RUN_FILES.config), JSON.stringify(config, null, 2), 0o600);
     await this.save(record);

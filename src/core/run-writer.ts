@@ -85,6 +85,7 @@ export class RunWriter {
     const now = new Date((opts.now ?? Date.now)()).toISOString();
     const owner: RunOwner = { host: hostname(), pid: process.pid, ...(opts.jobId ? { jobId: opts.jobId } : {}) };
     Object.assign(record, { format: RUN_FORMAT_VERSION, status: 'running', launcher: opts.launcher, owner, pid: process.pid, trainerVersion: TRAINER_VERSION });
+    record.provenance = { ...record.provenance, node: process.version };
     delete record.resumeRequested;
     record.startedAt ??= now;
     record.launchedAt ??= now;

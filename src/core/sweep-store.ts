@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import type { RunConfig } from '../shared/config';
-import type { SchedulerJob } from '../shared/run';
+import type { Provenance, SchedulerJob } from '../shared/run';
 import { SWEEP_FILES, SWEEP_FORMAT_VERSION, type SlurmOptions, type SweepCell, type SweepLauncher, type SweepRecord } from '../shared/sweep';
 import { writeFileAtomic } from './atomic-file';
 import { isRunId, type RunStore } from './run-store';
@@ -34,6 +34,8 @@ export interface NewSweep extends SweepDefinition {
   slurm?: SlurmOptions;
   alphaLow?: number;
   classes?: number;
+  /** Recorded in each cell's run (the code's git state, what created it). */
+  provenance?: Provenance;
 }
 
 export class SweepStore {
@@ -126,7 +128,7 @@ export class SweepStore {
     if (def.slurm) record.slurm = def.slurm;
     await this.save(record);
     for (const cell of cells) {
-      await runs.create(expanded[cell.index].config, runName(record, cell), { id: cell.runId, now: new Date(now.getTime() + cell.index), launcher: def.launcher, job: submitting(def.launcher, now) });
+      await runs.create(expanded[cell.index].config, runName(record, cell), { id: cell.runId, now: new Date(now.getTime() + cell.index), launcher: def.launcher, job: submitting(def.launcher, now), provenance: def.provenance });
     }
     return record;
   }
@@ -135,7 +137,7 @@ export class SweepStore {
    * Gives cells new runs (same config, fresh start), keeping their previous
    * runs as ordinary runs; returns the sweep with the new run ids.
    */
-  async rerun(id: string, indexes: number[], runs: RunStore, now = new Date()): Promise<SweepRecord> {
+  async rerun(id: string, indexes: number[], runs: RunStore, now = new Date(), provenance?: Provenance): Promise<SweepRecord> {
     const before = await this.get(id);
     const configs = new Map<number, RunConfig>();
     for (const index of indexes) {
@@ -158,7 +160,7 @@ export class SweepStore {
       if (!cell) continue;
       // The cell's config as it was created (a later edit of the settings does not change a sweep).
       const config = configs.get(index) ?? expanded[index].config;
-      await runs.create(config, runName(record, cell), { id: cell.runId, now: new Date(now.getTime() + index), launcher: record.launcher, job: submitting(record.launcher, now) });
+      await runs.create(config, runName(record, cell), { id: cell.runId, now: new Date(now.getTime() + index), launcher: record.launcher, job: submitting(record.launcher, now), provenance });
     }
     return record;
   }

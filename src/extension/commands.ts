@@ -6,6 +6,7 @@ import { summarizeDataset } from '../core/dataset-summary';
 import { resultLine, suggestAlpha } from '../core/format';
 import type { RunManager } from '../core/run-manager';
 import type { RunMonitor } from '../core/run-monitor';
+import { hostProvenance } from '../core/provenance';
 import { defaultRunName, rerunName } from '../core/run-names';
 import { ACTIVE, type RunRecord, type RunStore } from '../core/run-store';
 import { checkResume } from '../core/resume';
@@ -13,13 +14,15 @@ import { isDatasetPath, scaleBoundFor, settingProblem } from '../core/setting-ch
 import { SETTINGS, displaySetting } from '../core/settings';
 import { trainingClasses } from '../core/sweep';
 import { formatErrors, type RunConfig } from '../shared/config';
+import type { Provenance } from '../shared/run';
+import { workspaceGit } from './git';
 import type { Dashboards } from './dashboard';
 import type { RunsNode, RunsView } from './runs-view';
 import { registerOrganizeCommands, selectedRuns } from './organize';
 import { evaluateRun } from './evaluate';
 import { checkGpuSetup } from './gpu-check';
 import { editSetting } from './settings-view';
-import { hostSetting, l2Settings, pathKind, readRunConfig, resetSettings, updateSetting, withAbsolutePaths } from './workspace-config';
+import { getActiveFolder, hostSetting, l2Settings, pathKind, readRunConfig, resetSettings, updateSetting, withAbsolutePaths } from './workspace-config';
 
 export interface Services {
   store: RunStore;
@@ -212,8 +215,14 @@ async function confirmScale(config: RunConfig): Promise<boolean> {
   return action === 'Start Anyway';
 }
 
+/** Where a run started from this window comes from: the active folder's git state and this extension. */
+export async function newRunProvenance(runsRoot: string): Promise<Provenance> {
+  const folder = getActiveFolder();
+  return hostProvenance('extension', folder ? await workspaceGit(folder.uri, runsRoot) : undefined);
+}
+
 async function launch(s: Services, config: RunRecord['config'], name: string): Promise<RunRecord> {
-  const run = await s.manager.start(config, name);
+  const run = await s.manager.start(config, name, await newRunProvenance(s.store.root));
   s.output.info(`[${name}] ${run.status === 'queued' ? 'queued' : 'started'} (run ${run.id})`);
   if (run.status === 'queued') {
     void vscode.window.showInformationMessage(`L2-Softmax: "${name}" is queued: ${s.manager.runningCount()} run(s) already use the l2softmax.maxConcurrentRuns limit.`);

@@ -12,6 +12,7 @@ import type { RunMonitor } from '../core/run-monitor';
 import type { RunRecord, RunStore } from '../core/run-store';
 import { DASHBOARD_FOLLOW_MS, SnapshotBuilder, isPanelState, parseWebviewMessage, type HostMessage, type PanelState, type RunSnapshot, type SweepPanelState } from '../shared/dashboard';
 import type { TrainerEvent } from '../shared/events';
+import { provenanceFacts } from '../shared/run';
 import { workspaceBase } from './workspace-config';
 
 const VIEW_TYPE = 'l2softmax.dashboard';
@@ -143,7 +144,7 @@ export class Dashboards implements vscode.Disposable {
   async load(runId: string): Promise<{ snapshot: RunSnapshot; follower: RunFollower } | undefined> {
     const record: RunRecord | undefined = this.monitor.get(runId) ?? (await this.store.view(runId));
     if (!record) return undefined;
-    const base = { id: record.id, name: record.name, status: record.status, reason: record.reason, config: record.config, createdAt: record.createdAt, phase: this.monitor.phase(runId), tags: record.tags, note: record.note };
+    const base = { id: record.id, name: record.name, status: record.status, reason: record.reason, config: record.config, createdAt: record.createdAt, phase: this.monitor.phase(runId), tags: record.tags, note: record.note, provenance: provenanceFacts(record) };
     const builder = new SnapshotBuilder(base);
     const follower = new RunFollower(this.store.dir(runId));
     const update = await follower.poll((events, reset) => {

@@ -14,7 +14,7 @@ import type { NewSweep, SweepStore } from '../core/sweep-store';
 import type { SettingSpec } from '../core/settings';
 import { getField, type RunConfig } from '../shared/config';
 import type { SweepAxis, SweepLauncher, SweepRecord } from '../shared/sweep';
-import { configFromSettingsOrSay, registerReported, requireTrust } from './commands';
+import { configFromSettingsOrSay, newRunProvenance, registerReported, requireTrust } from './commands';
 import type { SweepDashboards, SweepNode, SweepsView } from './sweeps';
 import { hostSetting, l2Settings } from './workspace-config';
 
@@ -201,7 +201,8 @@ async function startSweep(s: SweepServices): Promise<SweepRecord | undefined> {
   if (problem) throw new Error(problem);
   const launcher = await askLauncher(expandSweep(def).length);
   if (!launcher) return undefined;
-  const sweep = launcher === 'slurm' ? await startOnSlurm(s, def) : await s.sweeps.create({ ...def, launcher }, s.store);
+  const provenance = await newRunProvenance(s.store.root);
+  const sweep = launcher === 'slurm' ? await startOnSlurm(s, { ...def, provenance }) : await s.sweeps.create({ ...def, launcher, provenance }, s.store);
   if (!sweep) return undefined;
   s.output.info(`sweep "${sweep.name}" (${sweep.id}): ${sweep.cells.length} runs on ${launcher === 'slurm' ? 'Slurm' : "this machine's queue"}`);
   await queued(s, sweep);
@@ -222,7 +223,7 @@ async function queued(s: SweepServices, sweep: SweepRecord): Promise<void> {
  * submits it as one job array; sbatch's refusal reaches the user verbatim and
  * the sweep keeps its record with the cells failed.
  */
-async function startOnSlurm(s: SweepServices, def: SweepDefinition & Pick<NewSweep, 'alphaLow' | 'classes'>): Promise<SweepRecord | undefined> {
+async function startOnSlurm(s: SweepServices, def: SweepDefinition & Pick<NewSweep, 'alphaLow' | 'classes' | 'provenance'>): Promise<SweepRecord | undefined> {
   const config = l2Settings();
   const options = slurmOptionsFrom((key) => config.get(key));
   const base = def.base.workers ? def.base : { ...def.base, workers: options.cpusPerTask };
@@ -260,7 +261,7 @@ async function rerunFailed(s: SweepServices, sweepId: string): Promise<void> {
     void vscode.window.showInformationMessage(`L2-Softmax: every cell of "${snap.sweep.name}" completed or is still going.`);
     return;
   }
-  const sweep = await s.sweeps.rerun(sweepId, cells.map((c) => c.index), s.store);
+  const sweep = await s.sweeps.rerun(sweepId, cells.map((c) => c.index), s.store, new Date(), await newRunProvenance(s.store.root));
   if (sweep.launcher === 'slurm') {
     try {
       await s.slurm.submit(sweep, cells.map((c) => c.index));

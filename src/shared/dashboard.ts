@@ -51,6 +51,8 @@ export interface RunSnapshot {
   /** The user's tags and note (run.json). */
   tags?: string[];
   note?: string;
+  /** Where the run came from (provenanceFacts): git commit, dataset and pairs fingerprints, versions, backend. */
+  provenance?: [string, string][];
 }
 
 export type SnapshotBase = Omit<RunSnapshot, 'steps' | 'epochs' | 'warnings'>;

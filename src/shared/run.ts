@@ -124,6 +124,41 @@ export interface RunRecord {
   note?: string;
   /** Listed first in the Runs view. */
   pinned?: boolean;
+  /** Where the run came from: the code's git state and who created it (at creation), the trainer's Node.js (at takeover). */
+  provenance?: Provenance;
+}
+
+/** The workspace's git state when a run was created. */
+export interface GitState {
+  commit: string;
+  /** Uncommitted changes outside the runs folder (tracked or not). */
+  dirty: boolean;
+  branch?: string;
+}
+
+export interface Provenance {
+  /** Absent when the workspace is not in a git repository (or git could not say). */
+  git?: GitState;
+  /** What created the run, e.g. "L2-Softmax Lab 0.1.0 (extension)" or "... (CLI)". */
+  createdBy?: string;
+  /** The trainer's Node.js version, e.g. "v20.20.2" (the latest trainer's, after a resume). */
+  node?: string;
+}
+
+/** The facts a run's provenance is compared by, in display order: label and value (missing ones left out). */
+export function provenanceFacts(record: Pick<RunRecord, 'provenance' | 'trainerVersion' | 'fingerprint' | 'backend'>): [string, string][] {
+  const p = record.provenance ?? {};
+  const fp = record.fingerprint;
+  const facts: [string, string | undefined][] = [
+    ['git commit', p.git ? `${p.git.commit.slice(0, 12)}${p.git.dirty ? ' (dirty)' : ''}${p.git.branch ? ` on ${p.git.branch}` : ''}` : undefined],
+    ['dataset', fp ? `${fp.files ? `${fp.files.toLocaleString('en-US')} files, ${(fp.bytes / 1e6).toFixed(1)} MB, ` : ''}listing ${fp.hash}` : undefined],
+    ['pairs file', fp?.pairs],
+    ['created by', p.createdBy],
+    ['trainer', record.trainerVersion],
+    ['Node.js', p.node],
+    ['backend', record.backend?.description],
+  ];
+  return facts.filter((f): f is [string, string] => typeof f[1] === 'string' && f[1] !== '');
 }
 
 /** What a user may change about a run at any time (through control.json while a trainer owns it). */
