@@ -38,6 +38,7 @@ import {
 import { imageView, type Dataset, type ImageSource, type PairIndex } from '../data/dataset';
 import { pickFacts, type ImageFacts } from '../data/image-facts';
 import { encodePng } from '../data/png';
+import { TrainerError, isDiskError } from '../errors';
 import { Rng, hashSeed } from '../data/rng';
 import type { Net } from '../net/model';
 import { embedImages, norms, type Embeddings } from './embed';
@@ -153,9 +154,21 @@ export class RunRecords {
   /** The set file and the thumbnails, once per trainer session (a resume writes the same set again). */
   async start(): Promise<void> {
     if (!this.enabled) return;
-    await makePrivateDir(path.join(this.dir, RECORDS_DIR));
-    await writeFileAtomic(path.join(this.dir, RECORDS_SET), this.setFile(), PRIVATE_FILE_MODE);
-    if (!this.data.facts?.verify.files) this.thumbnails = await this.drawThumbnails();
+    await this.writing(async () => {
+      await makePrivateDir(path.join(this.dir, RECORDS_DIR));
+      await writeFileAtomic(path.join(this.dir, RECORDS_SET), this.setFile(), PRIVATE_FILE_MODE);
+      if (!this.data.facts?.verify.files) this.thumbnails = await this.drawThumbnails();
+    });
+  }
+
+  /** Runs a write; a full or read-only disk becomes a 'disk' error that names the records folder. */
+  private async writing<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isDiskError(err)) throw err;
+      throw new TrainerError('disk', `Could not write the verification records to ${path.join(this.dir, RECORDS_DIR)}: ${(err as Error).message}. Free disk space, then resume the run.`);
+    }
   }
 
   private setFile(): Uint8Array {
@@ -201,24 +214,34 @@ export class RunRecords {
     // Drawn into a folder of its own, then renamed into place: readers see all of them or none.
     const tmp = `${target}.${process.pid}.tmp`;
     await fs.rm(tmp, { recursive: true, force: true });
-    await makePrivateDir(tmp);
-    const { imageSize: side, channels } = this.config;
-    for (let start = 0; start < images.count; start += THUMB_BATCH) {
-      const idx = Array.from({ length: Math.min(THUMB_BATCH, images.count - start) }, (_, i) => start + i);
-      const pixels = await images.batch(idx);
-      const len = side * side * channels;
-      for (let k = 0; k < idx.length; k++) {
-        const unit = Float32Array.from(pixels.subarray(k * len, (k + 1) * len), (v) => (v + 1) / 2);
-        await fs.writeFile(path.join(tmp, path.basename(thumbnailFile(idx[k]))), encodePng(unit, side, side, channels), { mode: PRIVATE_FILE_MODE });
+    try {
+      await makePrivateDir(tmp);
+      const { imageSize: side, channels } = this.config;
+      for (let start = 0; start < images.count; start += THUMB_BATCH) {
+        const idx = Array.from({ length: Math.min(THUMB_BATCH, images.count - start) }, (_, i) => start + i);
+        const pixels = await images.batch(idx);
+        const len = side * side * channels;
+        for (let k = 0; k < idx.length; k++) {
+          const unit = Float32Array.from(pixels.subarray(k * len, (k + 1) * len), (v) => (v + 1) / 2);
+          await fs.writeFile(path.join(tmp, path.basename(thumbnailFile(idx[k]))), encodePng(unit, side, side, channels), { mode: PRIVATE_FILE_MODE });
+        }
       }
+      await fs.rename(tmp, target);
+    } catch (err) {
+      // A full disk must not leave half a folder of thumbnails behind.
+      await fs.rm(tmp, { recursive: true, force: true });
+      throw err;
     }
-    await fs.rename(tmp, target);
     return THUMBNAILS_DIR;
   }
 
   /** Records one epoch's verification (its embeddings and scores), then says what the epoch event carries. */
   async epoch(epoch: number, net: Net, batchSize: number, embeddings: Embeddings, scores: Float64Array, verification: Verification): Promise<EpochRecords | undefined> {
     if (!this.enabled) return undefined;
+    return this.writing(() => this.writeEpoch(epoch, net, batchSize, embeddings, scores, verification));
+  }
+
+  private async writeEpoch(epoch: number, net: Net, batchSize: number, embeddings: Embeddings, scores: Float64Array, verification: Verification): Promise<EpochRecords> {
     const imageNorm = norms(embeddings);
     const trainNorm = norms(await embedImages(net, this.sampleImages, batchSize));
     const projection = project2d(embeddings);
