@@ -5,12 +5,14 @@ import type { Chart } from 'chart.js';
 import { hasScaleS } from '../src/shared/config';
 import { applyEvent, type ChartId, type RunSnapshot, type WebviewMessage } from '../src/shared/dashboard';
 import { FAR_TARGETS, type TrainerEvent } from '../src/shared/events';
+import type { InsightReply } from '../src/shared/insight';
 import { tarText } from '../src/shared/format';
 import { reportLabel, reportedEpoch } from '../src/shared/summary';
 import { ChartCard } from './chart-card';
 import { chartToolbar } from './chart-toolbar';
 import { Redraw, retheme, setAxis, type AxisSpec, type LineDataset } from './charts';
 import { h, table } from './dom';
+import { EmbeddingView } from './embedding-view';
 import { PAPER_COLUMNS, bestEpoch, configDiff, distinctColors, provenanceDiff, paperCells, paperLatex, paperMarkdown, paperRows, pct, rocPoints, type Point } from './model';
 import { DEFAULT_SMOOTHING, X_LABELS, smoothedLoss, xAxisSpec, type XMode } from './step-series';
 import { readTheme, type Theme } from './theme';
@@ -94,6 +96,8 @@ export class CompareView {
   private tables!: HTMLElement;
   private readonly view: StepView = { smoothing: DEFAULT_SMOOTHING, xMode: 'epoch' };
   readonly cards = new Map<ChartId, ChartCard>();
+  /** Softmax and L2 (or any runs) side by side inside the embedding: norm against quality, feature space. */
+  embedding?: EmbeddingView;
 
   constructor(
     private readonly root: HTMLElement,
@@ -142,6 +146,13 @@ export class CompareView {
       this.charts.set(curve.id, card.chart);
     }
     this.renderTables();
+    this.root.append(h('div', { style: 'height: 12px' }));
+    this.embedding = new EmbeddingView(this.root, this.runs, this.post);
+  }
+
+  /** The host's answer to the embedding view's request for one run. */
+  insight(reply: InsightReply): void {
+    this.embedding?.insight(reply);
   }
 
   private renderTables(): void {
@@ -218,7 +229,10 @@ export class CompareView {
       if (curve.id === 'alpha') chart.data.datasets[this.runs.length + i].data = boundLine(run);
       this.redraw.mark(chart);
     }
-    if (e.type === 'epoch') this.renderTables();
+    if (e.type === 'epoch') {
+      this.renderTables();
+      this.embedding?.epochArrived(runId, e);
+    }
   }
 
   /** New smoothing or x unit for the step curves. */
@@ -255,11 +269,13 @@ export class CompareView {
       this.redraw.mark(chart);
     }
     this.renderTables();
+    this.embedding?.retheme();
   }
 
   dispose(): void {
     for (const c of this.charts.values()) c.destroy();
     this.charts.clear();
+    this.embedding?.dispose();
   }
 }
 

@@ -67,6 +67,9 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
     case 'notice':
       notice(m.level, m.message);
       break;
+    case 'insight':
+      if (view instanceof RunView || view instanceof CompareView) view.insight(m);
+      break;
   }
 });
 

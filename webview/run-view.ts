@@ -7,11 +7,13 @@ import { HEAD_NAMES, hasScaleS, headParameters } from '../src/shared/config';
 import { FAR_TARGETS, type TrainerEvent, type Verification } from '../src/shared/events';
 import { protocolText, tarText } from '../src/shared/format';
 import { reportLabel, reportedEpoch } from '../src/shared/summary';
+import type { InsightReply } from '../src/shared/insight';
 import { PHASE_TEXT, type TrainerPhase } from '../src/shared/run';
 import { ChartCard, type CardSpec } from './chart-card';
 import { chartToolbar } from './chart-toolbar';
 import { Redraw, retheme, setAxis } from './charts';
 import { h, table } from './dom';
+import { EmbeddingView } from './embedding-view';
 import { bestEpoch, etaSeconds, formatDuration, pct, rocPoints, type Point } from './model';
 import { RunSeries, xAxisSpec, type XMode } from './step-series';
 import { readTheme, withAlpha, type Theme } from './theme';
@@ -28,6 +30,8 @@ export class RunView {
   private readonly redraw = new Redraw();
   private header!: HTMLElement;
   private headerQueued = false;
+  /** "Inside the embedding": the run's records (norms, scores, feature space, failures). */
+  embedding?: EmbeddingView;
   private table!: HTMLElement;
 
   constructor(
@@ -62,6 +66,7 @@ export class RunView {
         this.updateRoc();
         this.renderTable();
         this.renderHeader();
+        this.embedding?.epochArrived(this.run.id, e);
         break;
       case 'evaluation':
         this.renderTable();
@@ -111,6 +116,13 @@ export class RunView {
     }
     this.updateRoc();
     this.renderTable();
+    this.root.append(h('div', { style: 'height: 12px' }));
+    this.embedding = new EmbeddingView(this.root, [this.run], this.post);
+  }
+
+  /** The host's answer to the embedding view's request. */
+  insight(reply: InsightReply): void {
+    this.embedding?.insight(reply);
   }
 
   /** Every chart of the dashboard: the step charts (zoomable, smoothed, in the chosen x unit), verification and ROC. */
@@ -318,11 +330,13 @@ export class RunView {
       });
       this.redraw.mark(chart);
     }
+    this.embedding?.retheme();
   }
 
   dispose(): void {
     for (const c of this.charts.values()) c.destroy();
     this.charts.clear();
+    this.embedding?.dispose();
   }
 }
 

@@ -194,12 +194,14 @@ function failureImage(view: RunRecordsView, i: number, src: ImageSrc, files: str
   const names = metaList(view.set, M.names);
   const identities = metaList(view.set, M.identities);
   const identity = need(view.set, T.imageIdentity, 'I32');
+  const degradations = tensor(view.set, T.imageDegradations, 'U8');
   return {
     index: i,
     name: names[i] ?? String(i),
     identity: identities[identity[i]] ?? String(identity[i]),
     norm: need(view.epoch, T.imageNorm, 'F32')[i],
     quality: need(view.set, T.imageQuality, 'F32')[i],
+    ...(degradations ? { degradations: degradationNames(degradations[i]) } : {}),
     src: src(i, files[i]),
   };
 }

@@ -13,6 +13,7 @@ import type { RunRecord, RunStore } from '../core/run-store';
 import { DASHBOARD_FOLLOW_MS, SnapshotBuilder, isPanelState, parseWebviewMessage, type HostMessage, type PanelState, type RunSnapshot, type SweepPanelState } from '../shared/dashboard';
 import type { TrainerEvent } from '../shared/events';
 import { provenanceFacts } from '../shared/run';
+import { exportRunRecords, imageRoots, insightReply } from './insight';
 import { workspaceBase } from './workspace-config';
 
 const VIEW_TYPE = 'l2softmax.dashboard';
@@ -124,7 +125,10 @@ export class Dashboards implements vscode.Disposable {
   }
 
   private attach(panel: vscode.WebviewPanel, state: PanelState): void {
-    panel.webview.options = this.options();
+    const base = this.options();
+    // The embedding views' thumbnails: the runs' folders and image folders.
+    const runs = state.runIds.map((id) => ({ dir: this.store.dir(id), record: this.monitor.get(id) }));
+    panel.webview.options = { ...base, localResourceRoots: [...(base.localResourceRoots ?? []), ...imageRoots(runs)] };
     panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'activity.svg');
     const p = new Panel(panel, state, this, this.context.extensionUri);
     this.panels.add(p);
@@ -222,6 +226,14 @@ class Panel {
       case 'editNote':
         if (this.state.runIds.includes(message.runId)) await vscode.commands.executeCommand(`l2softmax.${message.type}`, message.runId);
         return;
+      case 'insight':
+        if (this.state.runIds.includes(message.runId)) this.post(await insightReply(this.owner.store.dir(message.runId), message, this.panel.webview));
+        return;
+      case 'exportRecords': {
+        const done = this.state.runIds.includes(message.runId) ? await exportRunRecords(this.owner.store.dir(message.runId), message) : undefined;
+        if (done) this.notice(done.level, done.message);
+        return;
+      }
     }
   }
 

@@ -6,6 +6,7 @@
 
 import type { RunConfig } from './config';
 import type { EpochEvent, EvaluationEvent, FinishedEvent, ResumedEvent, StartedEvent, StepEvent, TrainerEvent } from './events';
+import { INSIGHT_CHART_IDS, parseInsightMessage, type ExportRecordsRequest, type InsightChartId, type InsightReply, type InsightRequest } from './insight';
 import type { RunStatus } from './run';
 import type { SweepSnapshot } from './sweep';
 
@@ -73,11 +74,13 @@ export type HostMessage =
   | { type: 'status'; runId: string; status: RunStatus; name: string; reason?: string; phase?: string; tags?: string[]; note?: string }
   /** A sweep's dashboard: the whole sweep again whenever one of its cells changed (a few dozen cells). */
   | { type: 'sweep'; snapshot: SweepSnapshot }
-  | { type: 'notice'; level: 'info' | 'error'; message: string };
+  | { type: 'notice'; level: 'info' | 'error'; message: string }
+  /** An epoch of a run's records as the "Inside the embedding" views draw it (src/shared/insight.ts). */
+  | InsightReply;
 
-export type ChartId = 'loss' | 'accuracy' | 'alpha' | 'norm' | 'verification' | 'roc' | 'sweep-accuracy' | 'sweep-tar';
+export type ChartId = 'loss' | 'accuracy' | 'alpha' | 'norm' | 'verification' | 'roc' | 'sweep-accuracy' | 'sweep-tar' | InsightChartId;
 
-export const CHART_IDS: readonly ChartId[] = ['loss', 'accuracy', 'alpha', 'norm', 'verification', 'roc', 'sweep-accuracy', 'sweep-tar'];
+export const CHART_IDS: readonly ChartId[] = ['loss', 'accuracy', 'alpha', 'norm', 'verification', 'roc', 'sweep-accuracy', 'sweep-tar', ...INSIGHT_CHART_IDS];
 
 export type WebviewMessage =
   | { type: 'ready' }
@@ -93,7 +96,10 @@ export type WebviewMessage =
   | { type: 'openRun'; runId: string }
   | { type: 'compareRuns'; runIds: string[] }
   | { type: 'rerunFailed' }
-  | { type: 'stopSweep' };
+  | { type: 'stopSweep' }
+  /** "Inside the embedding": an epoch of a run's records, or their export as CSV or .npy. */
+  | InsightRequest
+  | ExportRecordsRequest;
 
 /** Persisted by the webview (vscode.setState) so a reload restores the same panel. */
 export interface PanelState {
@@ -138,6 +144,9 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | undefined 
       return Array.isArray(m.runIds) && m.runIds.length >= 1 && m.runIds.length <= MAX_COMPARE && m.runIds.every((id) => typeof id === 'string' && ID_PATTERN.test(id))
         ? { type: 'compareRuns', runIds: m.runIds as string[] }
         : undefined;
+    case 'insight':
+    case 'exportRecords':
+      return parseInsightMessage(m);
     default:
       return undefined;
   }

@@ -4,6 +4,10 @@
 // million pairs from a few kilobytes. Also the messages that ask for it and
 // for an export, checked like every other message from the page.
 
+/** The charts of the embedding views (PNG export names them). */
+export const INSIGHT_CHART_IDS = ['norm-quality', 'norm-thirds', 'train-norm-quality', 'scores', 'feature-space'] as const;
+export type InsightChartId = (typeof INSIGHT_CHART_IDS)[number];
+
 /** How many failures of each kind the gallery lists, at most. */
 export const GALLERY_SIZE = 24;
 /** Points a scatter gets at most (an evenly spaced sample beyond). */
@@ -60,6 +64,8 @@ export interface FailureImage {
   identity: string;
   norm: number;
   quality: number;
+  /** Synthetic faces: their degradations in words ("blur + noise"; "none"). */
+  degradations?: string;
   /** A URL the page may load (a webview resource URI), when the image has a file or a thumbnail. */
   src?: string;
 }

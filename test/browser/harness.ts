@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const ROOT = path.resolve(__dirname, '../..');
+/** Runs recorded with their records (test/fixtures/records/make.ts). */
+export const RECORDED_RUNS = path.join(ROOT, 'test', 'fixtures', 'records');
 
 export function chromiumPath(): string {
   const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean) as string[];
@@ -30,7 +32,7 @@ const FILES: Record<string, [string, string]> = {
 
 function page(theme: string, state: string): string {
   return `<!DOCTYPE html><html><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src http://127.0.0.1:*; script-src 'nonce-test'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src http://127.0.0.1:*; script-src 'nonce-test'; img-src http://127.0.0.1:* data:">
 <link rel="stylesheet" href="/themes.css"><link rel="stylesheet" href="/dashboard.css"></head>
 <body class="${theme}"><div id="app" data-state='${state}'></div>
 <script nonce="test">
@@ -48,6 +50,18 @@ export async function serve(): Promise<{ url: string; server: Server }> {
     if (file) {
       res.writeHead(200, { 'content-type': file[1] });
       res.end(readFileSync(path.join(ROOT, file[0])));
+      return;
+    }
+    // Recorded runs' thumbnails, standing in for a webview's local resource roots (img-src as VS Code's cspSource).
+    const thumb = /^\/records\/(softmax|l2)\/records\/thumbs\/(\d+)\.png$/.exec(url.pathname);
+    if (thumb && existsSync(path.join(RECORDED_RUNS, thumb[1], 'records', 'thumbs', `${thumb[2]}.png`))) {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.end(readFileSync(path.join(RECORDED_RUNS, thumb[1], 'records', 'thumbs', `${thumb[2]}.png`)));
+      return;
+    }
+    // Chromium asks for one after a page has been open a while: no console error for it.
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end();
       return;
     }
     if (url.pathname === '/') {

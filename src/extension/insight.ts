@@ -1,0 +1,59 @@
+// The host's side of "Inside the embedding": answers a dashboard's request for
+// an epoch of a run's records (src/core/records.ts builds it; image files become
+// webview URIs here, so thumbnails load through the panel's local resource
+// roots, never inlined), exports records where the user chooses, and names the
+// folders a panel may load images from.
+
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { epochInsight, exportRecords, imageFile } from '../core/records';
+import type { RunRecord } from '../core/run-store';
+import type { ExportRecordsRequest, InsightReply, InsightRequest } from '../shared/insight';
+import { THUMBNAILS_DIR } from '../shared/records';
+
+/** One epoch of a run's records for the page; a reason instead when there are none or they cannot be read. */
+export async function insightReply(runDir: string, request: InsightRequest, webview: vscode.Webview): Promise<InsightReply> {
+  const thumbnails = existsSync(path.join(runDir, THUMBNAILS_DIR));
+  const src = (image: number, file: string | undefined) => (file || thumbnails ? webview.asWebviewUri(vscode.Uri.file(imageFile(runDir, image, file))).toString() : undefined);
+  try {
+    const insight = await epochInsight(runDir, request.epoch, request.operating, src);
+    return { type: 'insight', runId: request.runId, insight: insight ?? null, ...(insight ? {} : { reason: 'No records yet: they appear after the first verification (runs from before records existed have none).' }) };
+  } catch (err) {
+    return { type: 'insight', runId: request.runId, insight: null, reason: `The records cannot be read: ${(err as Error).message}` };
+  }
+}
+
+/** Asks for a folder and writes the run's latest recorded epoch there; returns what to tell the user. */
+export async function exportRunRecords(runDir: string, request: ExportRecordsRequest): Promise<{ level: 'info' | 'error'; message: string } | undefined> {
+  // The workspace, not the run folder: only a trainer writes there.
+  const defaultDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFolders: true,
+    canSelectFiles: false,
+    canSelectMany: false,
+    defaultUri: vscode.Uri.file(defaultDir),
+    openLabel: `Export ${request.format === 'csv' ? 'CSV' : '.npy'} here`,
+    title: 'Export the run\'s records (scores, norms, qualities, embeddings)',
+  });
+  if (!picked?.[0]) return undefined;
+  try {
+    const out = path.join(picked[0].fsPath, `${path.basename(runDir)}-records-${request.format}`);
+    const result = await exportRecords(runDir, out, request.format);
+    return { level: 'info', message: `Exported epoch ${result.epoch}'s records (${result.files.length} files) to ${out}` };
+  } catch (err) {
+    return { level: 'error', message: `Could not export the records: ${(err as Error).message}` };
+  }
+}
+
+/** Folders a panel of these runs may load images from: the runs (synthetic thumbnails) and their image folders. */
+export function imageRoots(runs: { dir: string; record: RunRecord | undefined }[]): vscode.Uri[] {
+  const folders = new Set<string>();
+  for (const { dir, record } of runs) {
+    folders.add(dir);
+    const d = record?.config.dataset;
+    for (const p of [d?.path, d?.pairsImages, d?.pairsFile ? path.dirname(d.pairsFile) : undefined]) if (p && path.isAbsolute(p)) folders.add(p);
+  }
+  return [...folders].map((f) => vscode.Uri.file(f));
+}
