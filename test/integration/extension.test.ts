@@ -117,7 +117,7 @@ describe('L2-Softmax Lab in VS Code', () => {
     const item = api.runs.getTreeItem(items[0]);
     assert.equal(item.contextValue, 'run.completed');
     assert.equal((item.iconPath as vscode.ThemeIcon).id, 'pass');
-    assert.match(String(item.description), /^acc \d+\.\d% · TAR@1e-3 /);
+    assert.match(String(item.description), /^acc \d+\.\d% \(final epoch \d+\) · TAR@1e-3 /);
     assert.match(String(item.label), /^L2 α=24 · synthetic · \d\d:\d\d( \(\d+\))?$/, 'the default name says what and when');
     const dir = api.store.dir(run.id);
     for (const f of ['run.json', 'events.jsonl', 'trainer.log', 'config.json', 'verification-pairs.txt', 'checkpoints/epoch-001/model.json']) {
