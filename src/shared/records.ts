@@ -31,7 +31,7 @@ export const MAX_RECORDED_IMAGES = 1_000_000;
 /** The embeddings file stays under this; a larger one is not written (the epoch says so). */
 export const MAX_EMBEDDING_BYTES = 256 * 1024 * 1024;
 /** Training images whose norms every epoch records: a fixed, seeded sample. */
-export const TRAIN_SAMPLE = 2_000;
+export const TRAIN_SAMPLE = 1_000;
 /** Synthetic verification faces drawn as thumbnails at most. */
 export const MAX_THUMBNAILS = 20_000;
 
