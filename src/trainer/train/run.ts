@@ -2,9 +2,10 @@
 // from a checkpoint to resume a run) -> epochs (their steps: epoch.ts; one step,
 // here or data-parallel: step.ts), each epoch ending with LFW-protocol
 // verification (../verify/embed.ts), its records (../verify/records.ts) and a
-// checkpoint. Reports everything as protocol events through `emit`. Training failures become events and a `failed`
-// status; what the caller's own `emit` or `onPhase` throw (say, its run folder
-// cannot be written) propagates instead, after cleanup.
+// checkpoint. Reports everything as protocol events through `emit`. Training
+// failures become events and a `failed` status; what the caller's own `emit` or
+// `onPhase` throw (say, its run folder cannot be written) propagates instead,
+// after cleanup.
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
