@@ -222,7 +222,7 @@ async function reloadWindow(page: Page): Promise<void> {
 
 /** Waits for the Runs view to list a run named `name` with the codicon of its status (e.g. "pass" for completed). */
 async function runsViewShows(page: Page, name: string, icon: string): Promise<boolean> {
-  await page.click('.activitybar [aria-label^="L2-Softmax"]').catch(() => undefined);
+  await showRunsView(page);
   const t0 = Date.now();
   while (Date.now() - t0 < 60000) {
     const found = await page
@@ -307,7 +307,7 @@ async function durableRuns(browser: import('playwright-core').Browser, page: Pag
       await other.goto(url);
       await other.waitForSelector('.monaco-workbench', { timeout: 90000 });
       // A user looks at the Runs view first; the extension also activates on a folder that holds runs.
-      await other.click('.activitybar [aria-label^="L2-Softmax"]').catch(() => undefined);
+      await showRunsView(other);
       await other.waitForTimeout(5000);
       await palette(other, 'L2-Softmax: Stop Run');
       const stopped = await waitUntil('the run to stop', 60000, () => diskRuns(workspace).find((r) => r.id === long.id && r.status !== 'running'));
@@ -335,8 +335,15 @@ async function answer(page: Page, text: string): Promise<void> {
 }
 
 /** Selects the Runs view's first two rows (click, Ctrl+click) and looks for Compare Runs among the view's title actions. */
-async function compareInViewTitle(page: Page): Promise<boolean> {
+/** Opens the L2-Softmax side bar unless it is open already (clicking its icon again would close it). */
+async function showRunsView(page: Page): Promise<void> {
+  if (await page.isVisible('[id="workbench.view.extension.l2softmax"]').catch(() => false)) return;
   await page.click('.activitybar [aria-label^="L2-Softmax"]').catch(() => undefined);
+  await page.waitForSelector('[id="workbench.view.extension.l2softmax"]', { timeout: 10000 }).catch(() => undefined);
+}
+
+async function compareInViewTitle(page: Page): Promise<boolean> {
+  await showRunsView(page);
   const rows = page.locator('[id="workbench.view.extension.l2softmax"] .monaco-list-row');
   await rows.nth(0).click();
   await rows.nth(1).click({ modifiers: ['Control'] });
