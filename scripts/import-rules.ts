@@ -28,7 +28,7 @@ export interface Violation {
 type Target = { kind: 'local'; module: string } | { kind: 'builtin' } | { kind: 'package'; name: string };
 
 /** The src/core modules the trainer may use: the run folder it writes, how files are written durably and user-only (the decode cache too), and the facts it shares with the host. */
-const TRAINER_CORE_MODULES = new Set(['src/core/run-writer', 'src/core/atomic-file', 'src/core/fingerprint', 'src/core/checkpoints']);
+const TRAINER_CORE_MODULES = new Set(['src/core/run-writer', 'src/core/atomic-file', 'src/core/fingerprint', 'src/core/checkpoints', 'src/core/nvidia-smi']);
 const WEBVIEW_PACKAGES = new Set(['chart.js', 'chartjs-plugin-zoom']);
 
 const within = (module: string, dir: string) => module.startsWith(dir + '/');

@@ -51,13 +51,21 @@ export class RunView {
     if (e.type === 'epoch' && this.run.epochs.some((x) => x.epoch === e.epoch)) return;
     if (e.type === 'warning' && this.run.warnings.includes(e.message)) return;
     if (e.type === 'evaluation' && this.run.evaluations?.some((x) => x.time === e.time)) return;
+    if (e.type === 'system' && this.run.system?.time.length && e.time <= this.run.system.time[this.run.system.time.length - 1]) return;
     applyEvent(this.run, e);
     switch (e.type) {
       case 'step':
         if (boundSeries(this.run.steps)) this.data.rebuild();
         else this.data.pushStep(this.run.steps.step.length - 1);
         this.data.updateAlphaLow();
-        for (const id of ['loss', 'accuracy', 'alpha', 'norm'] as ChartId[]) this.redraw.mark(this.charts.get(id));
+        // The first step is the wall-time origin of the system charts.
+        if (this.run.steps.step.length === 1) this.data.rebuildSystem();
+        for (const id of [...STEP_CHARTS, ...SYSTEM_CHARTS]) this.redraw.mark(this.charts.get(id));
+        this.renderHeaderSoon();
+        break;
+      case 'system':
+        this.data.pushSystem((this.run.system?.time.length ?? 1) - 1);
+        for (const id of SYSTEM_CHARTS) this.redraw.mark(this.charts.get(id));
         this.renderHeaderSoon();
         break;
       case 'epoch':
@@ -132,6 +140,7 @@ export class RunView {
     const c = datasetColors(t);
     const steps = { zoom: true, describeX: (x: number) => d.describe(x) };
     const x = xAxisSpec(d.xMode);
+    const wall = xAxisSpec('time');
     const scale = scaleOf(this.run.config);
     const specs: CardSpec[] = [
       { id: 'loss', title: 'Training loss', x, y: { title: 'cross-entropy' }, behaviour: steps, logToggle: 'y', datasets: [
@@ -160,6 +169,19 @@ export class RunView {
         { label: 'min–max', data: d.normMax, borderColor: c.norm[1][0], borderWidth: 0.5, backgroundColor: c.norm[1][1], fill: '-1' },
         { label: 'mean', data: d.normMean.raw, borderColor: c.norm[2], borderWidth: 1 },
         { label: 'mean smoothed', data: d.normMean.smooth, borderColor: c.norm[3], borderWidth: 2 },
+      ] },
+      { id: 'throughput', title: 'Throughput', x, y: { title: 'images/s' }, behaviour: steps, datasets: [
+        { label: 'per step', data: d.throughput.raw, borderColor: c.throughput[0], borderWidth: 1 },
+        { label: 'smoothed', data: d.throughput.smooth, borderColor: c.throughput[1], borderWidth: 2 },
+      ] },
+      { id: 'system', title: 'CPU and GPU use', x: wall, y: { title: '%' }, behaviour: { zoom: true }, datasets: [
+        { label: 'trainer CPU (% of one core)', data: d.cpu, borderColor: c.system[0], borderWidth: 2 },
+        { label: 'machine CPU (% of all cores)', data: d.systemCpu, borderColor: c.system[1], borderWidth: 1 },
+        { label: 'GPU utilization', data: d.gpuUtilization, borderColor: c.system[2], borderWidth: 2 },
+      ] },
+      { id: 'memory', title: 'Memory', x: wall, y: { title: 'MB' }, behaviour: { zoom: true }, datasets: [
+        { label: 'trainer resident memory', data: d.rss, borderColor: c.memory[0], borderWidth: 2 },
+        { label: 'GPU memory used', data: d.gpuMemory, borderColor: c.memory[1], borderWidth: 2 },
       ] },
       { id: 'verification', title: 'Verification accuracy (10-fold)', x: { title: 'epoch', min: 1, integer: true }, y: { title: 'accuracy', percent: true }, datasets: [
         { label: '_lo', data: d.verificationLo, borderColor: c.verification[0] },
@@ -236,6 +258,7 @@ export class RunView {
         st?.workers && st.workers > 1 ? h('span', {}, 'Threads ', h('b', { id: 'threads' }, String(st.workers))) : null,
         h('span', {}, 'Epoch ', h('b', { id: 'epoch' }, `${r.status === 'running' ? Math.max(epochNow, 1) : (last?.epoch ?? 0)}/${c.epochs}`)),
         h('span', {}, 'Images/s ', h('b', { id: 'rate' }, rate ? Math.round(rate).toLocaleString() : '–')),
+        systemFacts(r),
         r.status === 'running' ? h('span', {}, 'ETA ', h('b', { id: 'eta' }, formatDuration(etaSeconds(r)))) : null,
         r.finished ? h('span', {}, 'Took ', h('b', {}, formatDuration(r.finished.summary.seconds))) : null,
       ),
@@ -341,7 +364,28 @@ export class RunView {
 }
 
 /** The charts whose x is the step (or epoch, or wall time) of a step event. */
-const STEP_CHARTS: readonly ChartId[] = ['loss', 'accuracy', 'alpha', 'norm'];
+const STEP_CHARTS: readonly ChartId[] = ['loss', 'accuracy', 'alpha', 'norm', 'throughput'];
+/** The charts of the trainer's system samples, against wall time. */
+const SYSTEM_CHARTS: readonly ChartId[] = ['system', 'memory'];
+
+/** The latest system sample in the header: the trainer's CPU and memory, the GPUs' use. */
+function systemFacts(r: RunSnapshot): HTMLElement | null {
+  const s = r.system;
+  const n = s?.time.length ?? 0;
+  if (!s || !n || r.status !== 'running') return null;
+  const gpu = s.gpuUtilization[n - 1];
+  const memory = s.gpuMemory[n - 1];
+  const total = s.gpuMemoryTotal[n - 1];
+  return h(
+    'span',
+    { id: 'system-facts' },
+    'CPU ',
+    h('b', {}, `${Math.round(s.cpu[n - 1])}%`),
+    ' · RSS ',
+    h('b', {}, `${Math.round(s.rss[n - 1] / 1e6).toLocaleString()} MB`),
+    gpu !== null ? [' · GPU ', h('b', {}, `${Math.round(gpu)}%${memory !== null && total !== null ? `, ${(memory / 1024).toFixed(1)}/${(total / 1024).toFixed(0)} GiB` : ''}`)] : null,
+  );
+}
 
 /** Each chart's dataset colours in dataset order ([border, fill] for bands): one place for drawing and re-theming. */
 function datasetColors(t: Theme) {
@@ -353,6 +397,9 @@ function datasetColors(t: Theme) {
     norm: [norm, [norm, withAlpha(t.palette[2], 0.18)] as [string, string], norm, t.palette[2]],
     verification: ['transparent', ['transparent', t.band] as [string, string], t.smooth],
     roc: [t.smooth, t.palette[1]],
+    throughput: [t.loss, t.smooth],
+    system: [t.palette[0], withAlpha(t.palette[5], 0.8), t.palette[2]],
+    memory: [t.palette[3], t.palette[1]],
   };
 }
 

@@ -1,7 +1,8 @@
 // A run's chart data, held here (not inside Chart.js) so live points append in
 // O(1): every step series raw and smoothed (one smoothing weight for all), the
-// per-epoch points, alpha_low, and the x of each point in the chosen unit
-// (steps, epochs, or wall time since the first step). Pure: unit-tested in Node.
+// per-epoch points, alpha_low, the x of each point in the chosen unit (steps,
+// epochs, or wall time since the first step), and the system samples against
+// wall time. Pure: unit-tested in Node.
 
 import type { RunSnapshot } from '../src/shared/dashboard';
 import type { EpochEvent } from '../src/shared/events';
@@ -37,6 +38,10 @@ export function smoothedLoss(run: RunSnapshot, weight: number, mode: XMode): Poi
   return run.steps.loss.map((y, i) => ({ x: stepX(run, i, mode), y: ema.next(y) }));
 }
 
+const MB = 1e6;
+/** nvidia-smi reports MiB. */
+const MIB = 1024 * 1024;
+
 /** A step series and its smoothed copy. */
 class Smoothed {
   readonly raw: Point[] = [];
@@ -64,6 +69,7 @@ export class RunSeries {
   readonly accuracy: Smoothed;
   readonly alpha: Smoothed;
   readonly normMean: Smoothed;
+  readonly throughput: Smoothed;
   readonly normMin: Point[] = [];
   readonly normMax: Point[] = [];
   readonly epochLoss: Point[] = [];
@@ -73,6 +79,12 @@ export class RunSeries {
   readonly verification: Point[] = [];
   readonly verificationLo: Point[] = [];
   readonly verificationHi: Point[] = [];
+  /** System samples against seconds since the first step: CPU (percent of one core, and of the machine), GPU utilization (percent), memory (MB). */
+  readonly cpu: Point[] = [];
+  readonly systemCpu: Point[] = [];
+  readonly gpuUtilization: Point[] = [];
+  readonly rss: Point[] = [];
+  readonly gpuMemory: Point[] = [];
 
   constructor(
     private readonly run: RunSnapshot,
@@ -83,6 +95,7 @@ export class RunSeries {
     this.accuracy = new Smoothed(weight);
     this.alpha = new Smoothed(weight);
     this.normMean = new Smoothed(weight);
+    this.throughput = new Smoothed(weight);
     this.rebuild();
   }
 
@@ -98,11 +111,33 @@ export class RunSeries {
   rebuild(weight = this.weight, mode = this.mode): void {
     this.weight = weight;
     this.mode = mode;
-    for (const s of [this.loss, this.accuracy, this.alpha, this.normMean]) s.clear(weight);
+    for (const s of [this.loss, this.accuracy, this.alpha, this.normMean, this.throughput]) s.clear(weight);
     for (const a of [this.normMin, this.normMax, this.epochLoss, this.epochAccuracy, this.validation, this.verification, this.verificationLo, this.verificationHi]) a.length = 0;
     for (let i = 0; i < this.run.steps.step.length; i++) this.pushStep(i);
     for (const e of this.run.epochs) this.pushEpoch(e);
     this.updateAlphaLow();
+    this.rebuildSystem();
+  }
+
+  /** Recomputes the system points (the wall-time origin moves when the first step arrives). */
+  rebuildSystem(): void {
+    for (const a of [this.cpu, this.systemCpu, this.gpuUtilization, this.rss, this.gpuMemory]) a.length = 0;
+    for (let i = 0; i < (this.run.system?.time.length ?? 0); i++) this.pushSystem(i);
+  }
+
+  /** Adds system sample `i` of the run's samples. */
+  pushSystem(i: number): void {
+    const s = this.run.system;
+    if (!s) return;
+    const origin = this.run.steps.time[0] ?? s.time[0];
+    const x = (s.time[i] - origin) / 1000;
+    this.cpu.push({ x, y: s.cpu[i] });
+    this.systemCpu.push({ x, y: s.systemCpu[i] });
+    this.rss.push({ x, y: s.rss[i] / MB });
+    const util = s.gpuUtilization[i];
+    const memory = s.gpuMemory[i];
+    if (util !== null && util !== undefined) this.gpuUtilization.push({ x, y: util });
+    if (memory !== null && memory !== undefined) this.gpuMemory.push({ x, y: (memory * MIB) / MB });
   }
 
   private get stepsPerEpoch(): number {
@@ -130,6 +165,7 @@ export class RunSeries {
     const alpha = st.alpha[i];
     if (alpha !== null && alpha !== undefined) this.alpha.push(x, alpha);
     this.normMean.push(x, st.normMean[i]);
+    this.throughput.push(x, st.imagesPerSec[i]);
     this.normMin.push({ x, y: st.normMin[i] });
     this.normMax.push({ x, y: st.normMax[i] });
   }

@@ -11,7 +11,8 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { EXIT } from '../trainer/session';
 import { BENCH_BACKENDS, BENCH_WORKLOAD, benchBackend, type BenchBackend, type BenchResult } from './gpu-bench';
-import { CUDA_LIBRARIES, VULKAN_LOADER, checkLibraries, dawnAdapters, dawnDir, nvidiaGpus, vulkanDrivers, vulkanLoader } from './gpu-probe';
+import { cudaAdvice, gatherCudaFacts } from '../core/cuda-check';
+import { VULKAN_LOADER, dawnAdapters, dawnDir, vulkanDrivers, vulkanLoader } from './gpu-probe';
 import { adapterLine } from '../trainer/backend/webgpu';
 import { UsageError } from './args';
 
@@ -115,15 +116,11 @@ async function reportWebGpu(): Promise<boolean> {
   return usable.length > 0;
 }
 
-/** The NVIDIA driver and the CUDA 11.2 / cuDNN 8 libraries tfjs-node-gpu needs. */
+/** The NVIDIA driver, tfjs-node-gpu and the CUDA 11.2 / cuDNN 8 libraries it needs: whether each loads, from where, and what to install otherwise. */
 function reportCuda(): void {
   out();
   out('tfjs-node-gpu (TensorFlow 2.9.1: NVIDIA only, CUDA 11.2 and cuDNN 8.1)');
-  const gpus = nvidiaGpus();
-  out(`  NVIDIA driver: ${gpus?.length ? gpus.join('; ') : 'none (nvidia-smi not found or found no GPU)'}`);
-  for (const lib of checkLibraries(CUDA_LIBRARIES)) {
-    out(`  ${lib.name}: ${lib.path ?? `missing${lib.others.length ? ` (found ${lib.others.join(', ')}: another version, which TensorFlow 2.9 does not load)` : ''}`}`);
-  }
+  for (const line of cudaAdvice(gatherCudaFacts(__dirname))) out(`  ${line}`);
 }
 
 /** Runs `gpu-check --bench NAME` in a child process of this same Node and CLI; its last stdout line is the result. */

@@ -143,9 +143,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       const run = await pickRun(s, arg, 'Evaluate which run?', (r) => !ACTIVE.has(r.status) && !!r.checkpoint);
       if (run && requireTrust()) await evaluateRun(s.store, run, s.output, (id) => s.dashboards.open(id));
     }),
-    reg('l2softmax.checkGpu', async () => {
-      if (requireTrust()) await checkGpuSetup();
-    }),
+    reg('l2softmax.checkGpu', async (opts?: { bench?: boolean }) => (requireTrust() ? checkGpuSetup(opts) : undefined)),
     ...registerOrganizeCommands(s, reg, (arg, title) => pickRun(s, arg, title)),
   ];
 }

@@ -8,6 +8,7 @@ import type { RunConfig } from './config';
 import type { EpochEvent, EvaluationEvent, FinishedEvent, ResumedEvent, StartedEvent, StepEvent, TrainerEvent } from './events';
 import { INSIGHT_CHART_IDS, parseInsightMessage, type ExportRecordsRequest, type InsightChartId, type InsightReply, type InsightRequest } from './insight';
 import type { RunStatus } from './run';
+import { copySystem, emptySystem, pushSystem, type SystemSeries } from './system';
 import type { SweepSnapshot } from './sweep';
 
 /** Step events in columns: compact to send, and what the charts consume. */
@@ -40,6 +41,8 @@ export interface RunSnapshot {
   finished?: FinishedEvent;
   /** Checkpoints verified after training (`eval`), oldest first; a resume keeps them. */
   evaluations?: EvaluationEvent[];
+  /** What the trainer cost the machine: its `system` samples (CPU, memory, GPU). */
+  system?: SystemSeries;
   warnings: string[];
   /** Warnings after the first MAX_WARNINGS, counted but not kept. */
   droppedWarnings?: number;
@@ -78,9 +81,9 @@ export type HostMessage =
   /** An epoch of a run's records as the "Inside the embedding" views draw it (src/shared/insight.ts). */
   | InsightReply;
 
-export type ChartId = 'loss' | 'accuracy' | 'alpha' | 'norm' | 'verification' | 'roc' | 'sweep-accuracy' | 'sweep-tar' | InsightChartId;
+export type ChartId = 'loss' | 'accuracy' | 'alpha' | 'norm' | 'throughput' | 'system' | 'memory' | 'verification' | 'roc' | 'sweep-accuracy' | 'sweep-tar' | InsightChartId;
 
-export const CHART_IDS: readonly ChartId[] = ['loss', 'accuracy', 'alpha', 'norm', 'verification', 'roc', 'sweep-accuracy', 'sweep-tar', ...INSIGHT_CHART_IDS];
+export const CHART_IDS: readonly ChartId[] = ['loss', 'accuracy', 'alpha', 'norm', 'throughput', 'system', 'memory', 'verification', 'roc', 'sweep-accuracy', 'sweep-tar', ...INSIGHT_CHART_IDS];
 
 export type WebviewMessage =
   | { type: 'ready' }
@@ -230,6 +233,7 @@ export class SnapshotBuilder {
   private steps = emptySeries();
   private epochs: EpochEvent[] = [];
   private evaluations: EvaluationEvent[] = [];
+  private system = emptySystem();
   private warnings: string[] = [];
   private droppedWarnings = 0;
   private started?: StartedEvent;
@@ -275,6 +279,9 @@ export class SnapshotBuilder {
       case 'evaluation':
         this.evaluations.push(e);
         break;
+      case 'system':
+        pushSystem(this.system, e);
+        break;
       case 'finished':
         this.finished = e;
         break;
@@ -286,6 +293,7 @@ export class SnapshotBuilder {
     this.steps = emptySeries();
     this.epochs = [];
     this.evaluations = [];
+    this.system = emptySystem();
     this.warnings = [];
     this.droppedWarnings = 0;
     this.started = this.finished = undefined;
@@ -300,6 +308,7 @@ export class SnapshotBuilder {
     if (this.started) snap.started = this.started;
     if (this.finished) snap.finished = this.finished;
     if (this.evaluations.length) snap.evaluations = this.evaluations.slice();
+    if (this.system.time.length) snap.system = copySystem(this.system);
     if (this.stepEvents > this.steps.step.length) snap.stepEvents = this.stepEvents;
     if (this.droppedWarnings) snap.droppedWarnings = this.droppedWarnings;
     if (this.skipped) snap.skipped = this.skipped;
@@ -356,6 +365,9 @@ export function applyEvent(snap: RunSnapshot, e: TrainerEvent): void {
       break;
     case 'evaluation':
       (snap.evaluations ??= []).push(e);
+      break;
+    case 'system':
+      pushSystem((snap.system ??= emptySystem()), e);
       break;
     case 'finished':
       snap.finished = e;

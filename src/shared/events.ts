@@ -301,6 +301,30 @@ export interface EvaluationEvent extends Base {
   seconds: number;
 }
 
+/** One GPU as nvidia-smi reported it in a `system` sample. */
+export interface GpuSample {
+  index: number;
+  name: string;
+  /** Percent busy; null where the driver cannot say. */
+  utilization: number | null;
+  /** MiB. */
+  memoryUsed: number | null;
+  memoryTotal: number | null;
+}
+
+/** What the trainer costs the machine, sampled every few seconds (src/trainer/system-monitor.ts). */
+export interface SystemEvent extends Base {
+  type: 'system';
+  /** The trainer process's CPU use since the last sample, in percent of one core (200 = two cores busy), worker threads included. */
+  cpu: number;
+  /** The whole machine's CPU use since the last sample, in percent of all its cores. */
+  systemCpu: number;
+  /** The trainer's resident memory, bytes. */
+  rss: number;
+  /** NVIDIA GPUs (nvidia-smi), when there are any. */
+  gpus?: GpuSample[];
+}
+
 export interface LogEvent extends Base {
   type: 'log';
   level: 'debug' | 'info';
@@ -334,6 +358,7 @@ export type TrainerEvent =
   | CheckpointEvent
   | ResumedEvent
   | EvaluationEvent
+  | SystemEvent
   | LogEvent
   | WarningEvent
   | ErrorEvent
@@ -475,6 +500,7 @@ const BODY_TABLE: Record<TrainerEventType, Check> = {
     images: int,
     seconds: num,
   }),
+  system: obj({ cpu: num, systemCpu: num, rss: num, gpus: optional(arrayOf(obj({ index: int, name: str, utilization: nullable(num), memoryUsed: nullable(num), memoryTotal: nullable(num) }))) }),
   log: obj({ level: str, message: str }),
   warning: obj({ code: str, message: str }),
   error: obj({ code: str, message: str }),

@@ -10,6 +10,7 @@ import { fingerprintDataset } from '../core/fingerprint';
 import { RunFolderError, RunWriter } from '../core/run-writer';
 import { releaseBackend } from './backend/select';
 import { latestCheckpoint } from './train/checkpoint';
+import { SystemMonitor } from './system-monitor';
 import { train } from './train/run';
 
 /** Process exit codes, shared by the trainer process and the CLI. */
@@ -53,6 +54,8 @@ export async function trainInFolder(opts: SessionOptions): Promise<number> {
       if (!found) return refuse(emit, 'resume', `Cannot resume: ${opts.dir} holds no complete checkpoint.`, EXIT.failed);
       resume = { checkpointDir: found.dir, count: writer.resumes };
     }
+    const system = new SystemMonitor(emit);
+    system.start();
     const status = await train({
       config: resolved.config,
       outDir: opts.dir,
@@ -60,7 +63,7 @@ export async function trainInFolder(opts: SessionOptions): Promise<number> {
       shouldStop: () => opts.shouldStop() || writer.stopRequested(),
       onPhase: (phase) => writer.setPhase(phase),
       resume,
-    });
+    }).finally(() => system.stop());
     return exitCode(status);
   } catch (err) {
     const message = (err as Error).message;
