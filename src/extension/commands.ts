@@ -43,7 +43,7 @@ export function registerReported(output: vscode.LogOutputChannel, id: string, fn
       return await fn(...args);
     } catch (err) {
       output.error(`${id}: ${(err as Error).stack ?? err}`);
-      void vscode.window.showErrorMessage(`L2-Softmax: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: {0}', (err as Error).message));
       return undefined;
     }
   });
@@ -70,13 +70,13 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       if (runs.length < 2) {
         const picks = await vscode.window.showQuickPick(
           s.runs.all().map((r) => ({ label: r.name, description: r.status, run: r, picked: runs.some((x) => x.id === r.id) })),
-          { canPickMany: true, title: 'Compare runs', placeHolder: 'Select two or more runs' },
+          { canPickMany: true, title: vscode.l10n.t('Compare runs'), placeHolder: vscode.l10n.t('Select two or more runs') },
         );
         if (!picks) return;
         runs = picks.map((p) => p.run);
       }
       if (runs.length < 2) {
-        void vscode.window.showWarningMessage('L2-Softmax: select at least two runs to compare (Ctrl/Cmd+click in the Runs view).');
+        void vscode.window.showWarningMessage(vscode.l10n.t('L2-Softmax: select at least two runs to compare (Ctrl/Cmd+click in the Runs view).'));
         return;
       }
       await s.dashboards.compare(runs.map((r) => r.id));
@@ -92,8 +92,8 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       if (!first) return;
       const runs = selected?.length ? selected.filter((r) => !ACTIVE.has(r.status)) : [first];
       const what = runs.length === 1 ? `run "${runs[0].name}"` : `${runs.length} runs`;
-      const ok = await vscode.window.showWarningMessage(`Delete ${what} with its checkpoints and logs?`, { modal: true }, 'Delete');
-      if (ok !== 'Delete') return;
+      const ok = await vscode.window.showWarningMessage(vscode.l10n.t('Delete {0} with its checkpoints and logs?', what), { modal: true }, vscode.l10n.t('Delete'));
+      if (ok !== vscode.l10n.t('Delete')) return;
       for (const run of runs) {
         s.dashboards.close(run.id);
         await s.manager.delete(run.id);
@@ -104,7 +104,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       const run = await pickRun(s, arg, 'Rename which run?');
       if (!run) return;
       const name = await vscode.window.showInputBox({
-        title: 'Rename run',
+        title: vscode.l10n.t('Rename run'),
         value: run.name,
         validateInput: (t) => (t.trim() ? undefined : 'A run needs a name.'),
       });
@@ -125,7 +125,7 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       if (!run) return;
       const file = s.store.file(run.id, 'trainer.log');
       if (!existsSync(file)) {
-        void vscode.window.showInformationMessage(`L2-Softmax: run "${run.name}" has no log yet (it never started).`);
+        void vscode.window.showInformationMessage(vscode.l10n.t('L2-Softmax: run "{0}" has no log yet (it never started).', run.name));
         return;
       }
       await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
@@ -135,8 +135,8 @@ export function registerCommands(s: Services): vscode.Disposable[] {
       return k ? editSetting(k) : false;
     }),
     reg('l2softmax.resetSettings', async () => {
-      const ok = await vscode.window.showWarningMessage('Reset every L2-Softmax setting of this workspace to its default?', { modal: true }, 'Reset');
-      if (ok === 'Reset') await resetSettings();
+      const ok = await vscode.window.showWarningMessage(vscode.l10n.t('Reset every L2-Softmax setting of this workspace to its default?'), { modal: true }, vscode.l10n.t('Reset'));
+      if (ok === vscode.l10n.t('Reset')) await resetSettings();
     }),
     reg('l2softmax.suggestAlpha', () => suggest()),
     reg('l2softmax.evaluateRun', async (arg: RunArg) => {
@@ -152,8 +152,8 @@ export function requireTrust(): boolean {
   if (vscode.workspace.isTrusted) return true;
   void vscode.window
     .showErrorMessage(
-      'L2-Softmax: this workspace is in Restricted Mode. Training runs Node.js with this workspace\'s settings (dataset folders, runs folder), so starting, resuming or evaluating a run needs a trusted workspace. Runs already here stay readable.',
-      'Manage Workspace Trust',
+      vscode.l10n.t("L2-Softmax: this workspace is in Restricted Mode. Training runs Node.js with this workspace's settings (dataset folders, runs folder), so starting, resuming or evaluating a run needs a trusted workspace. Runs already here stay readable."),
+      vscode.l10n.t('Manage Workspace Trust'),
     )
     .then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
   return false;
@@ -178,7 +178,7 @@ function openSetting(key: string): Thenable<unknown> {
 export async function configFromSettingsOrSay(what: string): Promise<RunConfig | undefined> {
   const result = readRunConfig();
   if (!result.ok) {
-    const action = await vscode.window.showErrorMessage(`L2-Softmax: cannot start ${what}: ${formatErrors(result.errors)}`, 'Open Settings');
+    const action = await vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: cannot start {0}: {1}', what, formatErrors(result.errors)), vscode.l10n.t('Open Settings'));
     if (action) await openSetting(result.errors[0].field.replace(/^l2softmax\./, ''));
     return undefined;
   }
@@ -187,9 +187,9 @@ export async function configFromSettingsOrSay(what: string): Promise<RunConfig |
     const problem = settingProblem(spec, settings.get(spec.key), { loss: result.config.loss, pathKind });
     if (problem?.severity !== 'error') continue;
     const synthetic = spec.key === 'datasetFolder' ? ' Clear it to train on the built-in synthetic faces.' : '';
-    const action = await vscode.window.showErrorMessage(`L2-Softmax: cannot start ${what}: ${spec.label}: ${problem.message}.${synthetic}`, 'Open Settings', 'Clear');
-    if (action === 'Open Settings') await openSetting(spec.key);
-    if (action === 'Clear') await updateSetting(spec.key, '');
+    const action = await vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: cannot start {0}: {1}: {2}.{3}', what, spec.label, problem.message, synthetic), vscode.l10n.t('Open Settings'), vscode.l10n.t('Clear'));
+    if (action === vscode.l10n.t('Open Settings')) await openSetting(spec.key);
+    if (action === vscode.l10n.t('Clear')) await updateSetting(spec.key, '');
     return undefined;
   }
   return withAbsolutePaths(result.config);
@@ -203,14 +203,14 @@ async function confirmScale(config: RunConfig): Promise<boolean> {
   const [value, trainable] = bound.name === 'alpha' ? [config.alpha, config.alphaTrainable] : [config.scale, config.scaleTrainable];
   if (trainable || value >= bound.low) return true;
   const action = await vscode.window.showWarningMessage(
-    `L2-Softmax: ${bound.name} = ${value} is below ${bound.name}_low = ${bound.low.toFixed(2)} for the ${classes} training classes of this dataset (p = 0.9): the classifier cannot get confident and training underfits.`,
+    vscode.l10n.t('L2-Softmax: {0} = {1} is below {2}_low = {3} for the {4} training classes of this dataset (p = 0.9): the classifier cannot get confident and training underfits.', bound.name, value, bound.name, bound.low.toFixed(2), classes ?? 0),
     { modal: true },
-    'Start Anyway',
-    bound.name === 'alpha' ? 'Suggest Alpha' : 'Open Settings',
+    vscode.l10n.t('Start Anyway'),
+    bound.name === 'alpha' ? vscode.l10n.t('Suggest Alpha') : vscode.l10n.t('Open Settings'),
   );
-  if (action === 'Suggest Alpha') await vscode.commands.executeCommand('l2softmax.suggestAlpha');
-  if (action === 'Open Settings') await openSetting('scale');
-  return action === 'Start Anyway';
+  if (action === vscode.l10n.t('Suggest Alpha')) await vscode.commands.executeCommand('l2softmax.suggestAlpha');
+  if (action === vscode.l10n.t('Open Settings')) await openSetting('scale');
+  return action === vscode.l10n.t('Start Anyway');
 }
 
 /** Where a run started from this window comes from: the active folder's git state and this extension. */
@@ -223,7 +223,7 @@ async function launch(s: Services, config: RunRecord['config'], name: string): P
   const run = await s.manager.start(config, name, await newRunProvenance(s.store.root));
   s.output.info(`[${name}] ${run.status === 'queued' ? 'queued' : 'started'} (run ${run.id})`);
   if (run.status === 'queued') {
-    void vscode.window.showInformationMessage(`L2-Softmax: "${name}" is queued: ${s.manager.runningCount()} run(s) already use the l2softmax.maxConcurrentRuns limit.`);
+    void vscode.window.showInformationMessage(vscode.l10n.t('L2-Softmax: "{0}" is queued: {1} run(s) already use the l2softmax.maxConcurrentRuns limit.', name, s.manager.runningCount()));
   }
   if (hostSetting('openDashboardOnStart')) await s.dashboards.open(run.id, true);
   void showStartProgress(s, run);
@@ -233,7 +233,7 @@ async function launch(s: Services, config: RunRecord['config'], name: string): P
 /** A cancellable notification while the trainer loads its backend and dataset. */
 function showStartProgress(s: Services, run: RunRecord): Thenable<void> {
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `L2-Softmax: ${run.name}`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('L2-Softmax: {0}', run.name), cancellable: true },
     (progress, token) =>
       new Promise<void>((resolve) => {
         progress.report({ message: run.status === 'queued' ? 'waiting in the queue…' : 'loading the backend and dataset…' });
@@ -250,9 +250,9 @@ function showStartProgress(s: Services, run: RunRecord): Thenable<void> {
           s.monitor.onDidChange((r) => {
             if (r.id !== run.id) return;
             if (!ACTIVE.has(r.status)) return done();
-            if (r.status === 'running') progress.report({ message: 'loading the backend and dataset…' });
+            if (r.status === 'running') progress.report({ message: vscode.l10n.t('loading the backend and dataset…') });
             if (r.backend) {
-              progress.report({ message: `training on ${r.backend.description}` });
+              progress.report({ message: vscode.l10n.t('training on {0}', r.backend.description) });
               setTimeout(done, 2500);
             }
           }),
@@ -268,8 +268,8 @@ function showStartProgress(s: Services, run: RunRecord): Thenable<void> {
 async function resumeRun(s: Services, run: RunRecord): Promise<void> {
   const current = run.config.epochs;
   const input = await vscode.window.showInputBox({
-    title: `Resume "${run.name}"`,
-    prompt: `Train to which epoch? It stopped at epoch ${run.progress?.epoch ?? run.summary?.epochs ?? 0} of ${current}; a larger number extends it.`,
+    title: vscode.l10n.t('Resume "{0}"', run.name),
+    prompt: vscode.l10n.t('Train to which epoch? It stopped at epoch {0} of {1}; a larger number extends it.', run.progress?.epoch ?? run.summary?.epochs ?? 0, current),
     value: String(run.status === 'completed' ? current * 2 : current),
     validateInput: (t) => (/^\d+$/.test(t.trim()) && Number(t) >= 1 ? undefined : 'A whole number of epochs, at least 1.'),
   });
@@ -277,16 +277,16 @@ async function resumeRun(s: Services, run: RunRecord): Promise<void> {
   const epochs = Number(input.trim());
   const check = await checkResume(s.store.dir(run.id), run, run.status, epochs);
   if (check.refusal) {
-    void vscode.window.showErrorMessage(`L2-Softmax: cannot resume: ${check.refusal}.`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: cannot resume: {0}.', check.refusal));
     return;
   }
   if (check.changes.length) {
     const go = await vscode.window.showWarningMessage(
-      `Since "${run.name}" started, ${check.changes.join('; ')}. Resuming mixes the two in one run. Resume anyway?`,
+      vscode.l10n.t('Since "{0}" started, {1}. Resuming mixes the two in one run. Resume anyway?', run.name, check.changes.join('; ')),
       { modal: true },
-      'Resume Anyway',
+      vscode.l10n.t('Resume Anyway'),
     );
-    if (go !== 'Resume Anyway') return;
+    if (go !== vscode.l10n.t('Resume Anyway')) return;
   }
   const resumed = await s.manager.resume(run.id, epochs);
   s.output.info(`[${run.name}] resume from epoch ${check.from?.epoch} (step ${check.from?.step}) to epoch ${epochs}: ${resumed.status}`);
@@ -305,7 +305,7 @@ async function pickRun(s: Services, arg: RunArg, title: string, filter: (r: RunR
   const shown = (await s.runs.runs()).filter(filter);
   const candidates = shown.length ? shown : s.runs.all().filter(filter);
   if (!candidates.length) {
-    void vscode.window.showInformationMessage('L2-Softmax: there is no such run.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('L2-Softmax: there is no such run.'));
     return undefined;
   }
   if (candidates.length === 1) return candidates[0];
@@ -321,7 +321,7 @@ async function pickSetting(): Promise<string | undefined> {
   const settings = l2Settings();
   const pick = await vscode.window.showQuickPick(
     SETTINGS.map((spec) => ({ label: spec.label, description: displaySetting(spec, settings.get(spec.key)), detail: `l2softmax.${spec.key}`, key: spec.key })),
-    { title: 'Edit which setting?', matchOnDetail: true },
+    { title: vscode.l10n.t('Edit which setting?'), matchOnDetail: true },
   );
   return pick?.key;
 }
@@ -329,12 +329,12 @@ async function pickSetting(): Promise<string | undefined> {
 async function suggest(): Promise<void> {
   const result = readRunConfig();
   if (!result.ok) {
-    void vscode.window.showErrorMessage(`L2-Softmax: fix these settings first: ${formatErrors(result.errors)}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: fix these settings first: {0}', formatErrors(result.errors)));
     return;
   }
   const count = await summarizeDataset(result.config);
   if (count.error || count.classes < 3) {
-    void vscode.window.showErrorMessage(`L2-Softmax: cannot count the identities of the dataset: ${count.error ?? `only ${count.classes} found`}. Check the dataset folder setting.`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: cannot count the identities of the dataset: {0}. Check the dataset folder setting.', count.error ?? `only ${count.classes} found`));
     return;
   }
   const previous = result.config.alpha;
@@ -342,10 +342,14 @@ async function suggest(): Promise<void> {
   if (!(await updateSetting('alpha', alpha))) return;
   const note = result.config.loss === 'softmax' ? ' (alpha is used once the loss is l2-softmax)' : '';
   const undo = await vscode.window.showInformationMessage(
-    `L2-Softmax: alpha set to ${alpha}${note}. With ${count.classes} training identities the paper's lower bound for a 0.9 target-class probability is ` +
-      `alpha_low = log(0.9 × (${count.classes} − 2) / 0.1) = ${alphaLow.toFixed(2)}; a smaller alpha caps how confident the classifier can be, so training underfits. ` +
-      `The suggestion is 25% above the bound.`,
-    'Undo',
+    vscode.l10n.t(
+      "L2-Softmax: alpha set to {0}{1}. With {2} training identities the paper's lower bound for a 0.9 target-class probability is alpha_low = log(0.9 × ({2} − 2) / 0.1) = {3}; a smaller alpha caps how confident the classifier can be, so training underfits. The suggestion is 25% above the bound.",
+      alpha,
+      note,
+      count.classes,
+      alphaLow.toFixed(2),
+    ),
+    vscode.l10n.t('Undo'),
   );
   if (undo) await updateSetting('alpha', previous);
 }
@@ -353,23 +357,23 @@ async function suggest(): Promise<void> {
 /** The end of a run this window saw running, unless the user turned these off; no Open Dashboard when it is in front already. */
 export function notifyEnd(run: RunRecord, dashboards: Dashboards): void {
   if (!hostSetting('notifyOnRunEnd')) return;
-  const open = dashboards.inFront(run.id) ? [] : ['Open Dashboard'];
+  const open = dashboards.inFront(run.id) ? [] : [vscode.l10n.t('Open Dashboard')];
   const act = (action: string | undefined) => {
-    if (action === 'Open Dashboard') return dashboards.open(run.id);
-    if (action === 'Show Log') return vscode.commands.executeCommand('l2softmax.showLog', run.id);
-    if (action === 'Resume') return vscode.commands.executeCommand('l2softmax.resumeRun', run.id);
-    if (action === DONT_SHOW_AGAIN) return updateSetting('notifyOnRunEnd', false, vscode.ConfigurationTarget.Global);
+    if (action === vscode.l10n.t('Open Dashboard')) return dashboards.open(run.id);
+    if (action === vscode.l10n.t('Show Log')) return vscode.commands.executeCommand('l2softmax.showLog', run.id);
+    if (action === vscode.l10n.t('Resume')) return vscode.commands.executeCommand('l2softmax.resumeRun', run.id);
+    if (action === dontShowAgain()) return updateSetting('notifyOnRunEnd', false, vscode.ConfigurationTarget.Global);
     return undefined;
   };
   if (run.status === 'completed') {
     void vscode.window
-      .showInformationMessage(`L2-Softmax: "${run.name}" completed: ${resultLine(run)}.`, ...open, DONT_SHOW_AGAIN)
+      .showInformationMessage(vscode.l10n.t('L2-Softmax: "{0}" completed: {1}.', run.name, resultLine(run)), ...open, dontShowAgain())
       .then(act);
   } else if (run.status === 'failed') {
-    void vscode.window.showErrorMessage(`L2-Softmax: "${run.name}" failed: ${run.reason ?? 'unknown reason'}`, 'Show Log', ...open).then(act);
+    void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: "{0}" failed: {1}', run.name, run.reason ?? 'unknown reason'), vscode.l10n.t('Show Log'), ...open).then(act);
   } else if (run.status === 'interrupted') {
-    void vscode.window.showWarningMessage(`L2-Softmax: "${run.name}" was interrupted: ${run.reason ?? 'its trainer is gone'}`, 'Resume', 'Show Log').then(act);
+    void vscode.window.showWarningMessage(vscode.l10n.t('L2-Softmax: "{0}" was interrupted: {1}', run.name, run.reason ?? 'its trainer is gone'), vscode.l10n.t('Resume'), vscode.l10n.t('Show Log')).then(act);
   }
 }
 
-const DONT_SHOW_AGAIN = "Don't Show Again";
+const dontShowAgain = () => vscode.l10n.t("Don't Show Again");

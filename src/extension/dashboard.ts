@@ -289,13 +289,13 @@ class Panel {
   private async exportCsv(): Promise<void> {
     const loaded = await Promise.all(this.state.runIds.map((id) => this.owner.load(id)));
     const snaps = loaded.filter((l) => !!l).map((l) => (l.follower.dispose(), l.snapshot));
-    const uri = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri('metrics.csv'), filters: { CSV: ['csv'] }, title: 'Export metrics as CSV' });
+    const uri = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri('metrics.csv'), filters: { CSV: ['csv'] }, title: vscode.l10n.t('Export metrics as CSV') });
     if (!uri) return;
     await this.write(uri, Buffer.from(metricsCsv(snaps), 'utf8'));
   }
 
   private async exportPng(chart: string, dataUrl: string): Promise<void> {
-    const uri = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri(`${chart}.png`), filters: { PNG: ['png'] }, title: `Export the ${chart} chart as PNG` });
+    const uri = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri(`${chart}.png`), filters: { PNG: ['png'] }, title: vscode.l10n.t('Export the {0} chart as PNG', chart) });
     if (!uri) return;
     await this.write(uri, Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
   }
@@ -304,11 +304,11 @@ class Panel {
     try {
       if (uri.scheme === 'file') await fs.writeFile(uri.fsPath, data);
       else await vscode.workspace.fs.writeFile(uri, data);
-      this.notice('info', `Saved ${uri.fsPath}`);
+      this.notice('info', vscode.l10n.t('Saved {0}', uri.fsPath));
     } catch (err) {
-      const message = `Could not save ${uri.fsPath}: ${(err as Error).message}`;
+      const message = vscode.l10n.t('Could not save {0}: {1}', uri.fsPath, (err as Error).message);
       this.notice('error', message);
-      void vscode.window.showErrorMessage(`L2-Softmax: ${message}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: {0}', message));
     }
   }
 

@@ -26,28 +26,37 @@ export async function evaluateRun(store: RunStore, run: RunRecord, output: vscod
   const args = [path.join(__dirname, 'cli.js'), 'eval', '--run', store.dir(run.id), '--pairs', choice.pairs, ...(choice.images ? ['--images', choice.images] : []), ...(choice.flip ? ['--flip'] : []), '--json'];
   output.info(`[${run.name}] eval ${args.slice(2).join(' ')}`);
   const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `L2-Softmax: evaluating "${run.name}" on ${path.basename(choice.pairs)}`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('L2-Softmax: evaluating "{0}" on {1}', run.name, path.basename(choice.pairs)), cancellable: true },
     (_progress, token) => runCli(args, token, (line) => output.info(`[${run.name}] ${line}`)),
   );
   if (result.cancelled) return;
   const event = parseEventLine(result.stdout.trim().split('\n').pop() ?? '');
   if (result.code !== 0 || event?.type !== 'evaluation') {
-    void vscode.window.showErrorMessage(`L2-Softmax: evaluating "${run.name}" failed: ${result.stderr.trim().split('\n').slice(-STDERR_LINES).join(' ') || `exit code ${result.code}`}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: evaluating "{0}" failed: {1}', run.name, result.stderr.trim().split('\n').slice(-STDERR_LINES).join(' ') || `exit code ${result.code}`));
     return;
   }
   const v = event.verification;
   const open = await vscode.window.showInformationMessage(
-    `L2-Softmax: "${run.name}" (epoch ${event.checkpoint.epoch}) on ${path.basename(choice.pairs)}${choice.flip ? ' with flip' : ''}: ` +
-      `10-fold accuracy ${pct(v.accuracy, 2)} ± ${pct(v.accuracyStd, 2)}, TAR@FAR=1e-3 ${tarText(v, 1e-3, 2)}, AUC ${v.auc.toFixed(4)}.`,
-    'Open Dashboard',
+    vscode.l10n.t(
+      'L2-Softmax: "{0}" (epoch {1}) on {2}{3}: 10-fold accuracy {4} ± {5}, TAR@FAR=1e-3 {6}, AUC {7}.',
+      run.name,
+      event.checkpoint.epoch,
+      path.basename(choice.pairs),
+      choice.flip ? ' with flip' : '',
+      pct(v.accuracy, 2),
+      pct(v.accuracyStd, 2),
+      tarText(v, 1e-3, 2),
+      v.auc.toFixed(4),
+    ),
+    vscode.l10n.t('Open Dashboard'),
   );
   if (open) await openDashboard(run.id);
 }
 
 async function askEvaluation(run: RunRecord): Promise<EvalChoice | undefined> {
   const picked = await vscode.window.showOpenDialog({
-    title: `Evaluate "${run.name}" on which pairs file?`,
-    openLabel: 'Evaluate on these pairs',
+    title: vscode.l10n.t('Evaluate "{0}" on which pairs file?', run.name),
+    openLabel: vscode.l10n.t('Evaluate on these pairs'),
     canSelectMany: false,
     filters: { 'Pairs files': ['txt', 'csv'], 'All files': ['*'] },
   });
@@ -55,24 +64,24 @@ async function askEvaluation(run: RunRecord): Promise<EvalChoice | undefined> {
   const pairs = picked[0].fsPath;
   const where = await vscode.window.showQuickPick(
     [
-      { label: 'Next to the pairs file', description: `${path.dirname(pairs)} (then the run's dataset folder)`, images: undefined as string | undefined },
-      { label: 'Choose the images folder…', images: '' },
+      { label: vscode.l10n.t('Next to the pairs file'), description: vscode.l10n.t('{0} (then the run\'s dataset folder)', path.dirname(pairs)), images: undefined as string | undefined },
+      { label: vscode.l10n.t('Choose the images folder…'), images: '' },
     ],
-    { title: 'Where are the images the pairs name?' },
+    { title: vscode.l10n.t('Where are the images the pairs name?') },
   );
   if (!where) return undefined;
   let images = where.images;
   if (images === '') {
-    const folder = await vscode.window.showOpenDialog({ title: 'Images folder of the pairs', canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this folder' });
+    const folder = await vscode.window.showOpenDialog({ title: vscode.l10n.t('Images folder of the pairs'), canSelectFolders: true, canSelectFiles: false, openLabel: vscode.l10n.t('Use this folder') });
     if (!folder?.length) return undefined;
     images = folder[0].fsPath;
   }
   const flip = await vscode.window.showQuickPick(
     [
-      { label: 'Without flip', flip: false },
-      { label: 'With test-time flip', description: 'each image described by its embedding plus its mirror image\'s, as LFW papers report', flip: true },
+      { label: vscode.l10n.t('Without flip'), flip: false },
+      { label: vscode.l10n.t('With test-time flip'), description: vscode.l10n.t('each image described by its embedding plus its mirror image\'s, as LFW papers report'), flip: true },
     ],
-    { title: 'Test-time augmentation' },
+    { title: vscode.l10n.t('Test-time augmentation') },
   );
   return flip && { pairs, images, flip: flip.flip };
 }

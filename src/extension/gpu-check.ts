@@ -28,7 +28,7 @@ export async function checkGpuSetup(opts: { bench?: boolean } = {}): Promise<str
   const runtime = resolveRuntime(l2Settings().get<string>('nodePath', ''));
   out.appendLine(`${runtime.description}: node dist/cli.js gpu-check${bench ? ' (a 30 s training benchmark per usable backend)' : ' --no-bench'}`);
   const code = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `L2-Softmax: checking the GPU setup${bench ? ' and timing each backend' : ''}`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('L2-Softmax: checking the GPU setup{0}', bench ? ' and timing each backend' : ''), cancellable: true },
     (_progress, token) =>
       runCheck(runtime, bench, token, (line) => {
         lines.push(line);

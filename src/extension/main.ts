@@ -39,7 +39,7 @@ export interface Api {
 const WALKTHROUGH = 'gettingStarted';
 
 /** Shown above the runs in Restricted Mode, where Start explains itself and offers to trust the workspace. */
-const RESTRICTED_MESSAGE = 'Restricted Mode: these runs are readable, but starting, resuming or evaluating one needs a trusted workspace (Start says how).';
+const restrictedMessage = () => vscode.l10n.t('Restricted Mode: these runs are readable, but starting, resuming or evaluating one needs a trusted workspace (Start says how).');
 
 function runsRoot(context: vscode.ExtensionContext): string {
   const folder = restoreActiveFolder(context)?.uri.fsPath;
@@ -80,7 +80,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     rerunFailed: async (id) => void (await vscode.commands.executeCommand('l2softmax.rerunFailedCells', id)),
   });
   const lastStatus = new Map(monitor.records().map((r) => [r.id, r.status]));
-  const showTrust = () => (runsTree.message = [vscode.workspace.isTrusted ? undefined : RESTRICTED_MESSAGE, folderNote()].filter(Boolean).join(' ') || undefined);
+  const showTrust = () => (runsTree.message = [vscode.workspace.isTrusted ? undefined : restrictedMessage(), folderNote()].filter(Boolean).join(' ') || undefined);
   showTrust();
   const contextKeys = new ContextKeys(monitor, sweepMonitor);
 
@@ -122,7 +122,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Api> {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('l2softmax.runsFolder')) {
         void vscode.window
-          .showInformationMessage('L2-Softmax: reload the window to use the new runs folder.', 'Reload Window')
+          .showInformationMessage(vscode.l10n.t('L2-Softmax: reload the window to use the new runs folder.'), vscode.l10n.t('Reload Window'))
           .then((a) => a && vscode.commands.executeCommand('workbench.action.reloadWindow'));
       }
     }),

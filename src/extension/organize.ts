@@ -45,15 +45,15 @@ export function registerOrganizeCommands(s: Services, reg: (id: string, fn: (...
     reg('l2softmax.clearRunFilter', () => applyFilter(s, '')),
     reg('l2softmax.sortRuns', async () => {
       const pick = await vscode.window.showQuickPick(
-        SORT_KEYS.map((key) => ({ label: `Sort by ${SORT_LABELS[key]}`, description: key === s.runs.sort ? 'current' : undefined, key })),
-        { title: 'Sort runs (pinned runs stay first)' },
+        SORT_KEYS.map((key) => ({ label: vscode.l10n.t('Sort by {0}', SORT_LABELS[key]), description: key === s.runs.sort ? 'current' : undefined, key })),
+        { title: vscode.l10n.t('Sort runs (pinned runs stay first)') },
       );
       if (pick) s.runs.setSort(pick.key);
     }),
     reg('l2softmax.groupRuns', async () => {
       const pick = await vscode.window.showQuickPick(
         GROUP_KEYS.map((key) => ({ label: key === 'none' ? 'No groups' : `Group by ${GROUP_LABELS[key]}`, description: key === s.runs.group ? 'current' : undefined, key })),
-        { title: 'Group runs' },
+        { title: vscode.l10n.t('Group runs') },
       );
       if (pick) s.runs.setGroup(pick.key);
     }),
@@ -63,7 +63,7 @@ export function registerOrganizeCommands(s: Services, reg: (id: string, fn: (...
 /** Sets the filter from a command argument; a bad one is reported, not applied. */
 function applyFilter(s: Services, text: string): boolean {
   const error = s.runs.setFilter(text);
-  if (error) void vscode.window.showErrorMessage(`L2-Softmax: ${error}`);
+  if (error) void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: {0}', error));
   return !error;
 }
 
@@ -106,8 +106,8 @@ export function parseTags(text: string): string[] {
 
 async function editTags(s: Services, run: RunRecord): Promise<void> {
   const text = await vscode.window.showInputBox({
-    title: `Tags of "${run.name}"`,
-    prompt: `Separated by commas or spaces; filter with tag:name. At most ${ANNOTATION_LIMITS.tags}.`,
+    title: vscode.l10n.t('Tags of "{0}"', run.name),
+    prompt: vscode.l10n.t('Separated by commas or spaces; filter with tag:name. At most {0}.', ANNOTATION_LIMITS.tags),
     value: (run.tags ?? []).join(', '),
     validateInput: (t) => (parseTags(t).length > ANNOTATION_LIMITS.tags ? `At most ${ANNOTATION_LIMITS.tags} tags.` : undefined),
   });
@@ -118,8 +118,8 @@ async function editTags(s: Services, run: RunRecord): Promise<void> {
 
 async function editNote(s: Services, run: RunRecord): Promise<void> {
   const text = await vscode.window.showInputBox({
-    title: `Note on "${run.name}"`,
-    prompt: 'Free text, shown in the dashboard header and the run\'s tooltip; words in it match the filter. Empty removes it.',
+    title: vscode.l10n.t('Note on "{0}"', run.name),
+    prompt: vscode.l10n.t('Free text, shown in the dashboard header and the run\'s tooltip; words in it match the filter. Empty removes it.'),
     value: run.note ?? '',
     validateInput: (t) => (t.length > ANNOTATION_LIMITS.note ? `At most ${ANNOTATION_LIMITS.note} characters.` : undefined),
   });

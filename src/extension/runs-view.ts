@@ -192,7 +192,7 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
     item.contextValue = `run.${record.status}${record.pinned ? '.pinned' : ''}`;
     item.tooltip = tooltip(record);
-    item.command = { command: 'l2softmax.openDashboard', title: 'Open Dashboard', arguments: [record] };
+    item.command = { command: 'l2softmax.openDashboard', title: vscode.l10n.t('Open Dashboard'), arguments: [record] };
     return item;
   }
 

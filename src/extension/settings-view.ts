@@ -67,7 +67,7 @@ export class SettingsView implements vscode.TreeDataProvider<SettingSpec>, vscod
     item.iconPath = problem
       ? new vscode.ThemeIcon(problem.severity, new vscode.ThemeColor(problem.severity === 'error' ? 'list.errorForeground' : 'list.warningForeground'))
       : new vscode.ThemeIcon(ICONS[spec.kind]);
-    item.command = { command: 'l2softmax.editSetting', title: 'Edit Setting', arguments: [spec.key] };
+    item.command = { command: 'l2softmax.editSetting', title: vscode.l10n.t('Edit Setting'), arguments: [spec.key] };
     // Tooltips that need the disk are left to resolveTreeItem (VS Code resolves only a tooltip that is undefined).
     if (!DISK_TOOLTIPS.has(spec.key)) item.tooltip = untrustedMarkdown(this.baseTooltip(spec));
     return item;
@@ -126,7 +126,7 @@ const ICONS: Record<SettingSpec['kind'], string> = {
 export async function editSetting(key: string): Promise<boolean> {
   const spec = settingSpec(key);
   if (!spec) {
-    void vscode.window.showErrorMessage(`L2-Softmax: there is no setting "${key}".`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: there is no setting "{0}".', key));
     return false;
   }
   const config = l2Settings();
@@ -169,7 +169,7 @@ export async function editSetting(key: string): Promise<boolean> {
   }
   const reason = checkSetting(spec, value);
   if (reason) {
-    void vscode.window.showErrorMessage(`L2-Softmax: ${spec.label} ${reason}; the setting was not changed.`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: {0} {1}; the setting was not changed.', spec.label, reason));
     return false;
   }
   return updateSetting(spec.key, value);
@@ -191,7 +191,7 @@ function numberInputProblem(spec: SettingSpec, text: string, bound: { name: stri
   const parsed = parseNumberInput(spec, text);
   if (parsed.error) return parsed.error;
   if (bound && (parsed.value as number) < bound.low) {
-    return { message: `Below ${bound.name}_low = ${bound.low.toFixed(2)} for ${bound.classes} classes: training may underfit.`, severity: vscode.InputBoxValidationSeverity.Warning };
+    return { message: vscode.l10n.t('Below {0}_low = {1} for {2} classes: training may underfit.', bound.name, bound.low.toFixed(2), bound.classes), severity: vscode.InputBoxValidationSeverity.Warning };
   }
   return undefined;
 }
@@ -202,8 +202,8 @@ async function pickPath(spec: SettingSpec, current: string): Promise<string | un
   const choice = await vscode.window.showQuickPick(
     [
       { label: folder ? '$(folder-opened) Choose a folder…' : '$(file) Choose a file…', id: 'browse' },
-      { label: '$(edit) Type a path…', id: 'type' },
-      { label: `$(close) ${clearLabel}`, id: 'clear' },
+      { label: vscode.l10n.t('$(edit) Type a path…'), id: 'type' },
+      { label: vscode.l10n.t('$(close) {0}', clearLabel), id: 'clear' },
     ],
     { title: spec.label, placeHolder: current ? `Current: ${current}` : spec.description },
   );
@@ -216,7 +216,7 @@ async function pickPath(spec: SettingSpec, current: string): Promise<string | un
       canSelectFiles: !folder,
       canSelectMany: false,
       defaultUri: current ? vscode.Uri.file(current) : getActiveFolder()?.uri,
-      openLabel: `Use as ${spec.label.toLowerCase()}`,
+      openLabel: vscode.l10n.t('Use as {0}', spec.label.toLowerCase()),
     });
     target = uris?.[0]?.fsPath;
   } else {
@@ -231,7 +231,7 @@ async function pickPath(spec: SettingSpec, current: string): Promise<string | un
   if (!target) return undefined;
   const problem = checkPath(target, folder);
   if (problem) {
-    void vscode.window.showErrorMessage(`L2-Softmax: ${problem}; ${spec.label} was not changed.`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: {0}; {1} was not changed.', problem, spec.label));
     return undefined;
   }
   return target;

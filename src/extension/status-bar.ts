@@ -25,7 +25,7 @@ export class RunStatusBar implements vscode.Disposable {
     const more = live.length > 1 ? ` (+${live.length - 1})` : '';
     this.item.text = `$(sync~spin) ${shown.name} · ${statusText(shown)}${more}`;
     this.item.tooltip = `${shown.name}: ${statusText(shown)}${shown.backend ? `\n${shown.backend.description}` : ''}\nClick to open its dashboard.`;
-    this.item.command = { command: 'l2softmax.openDashboard', title: 'Open Dashboard', arguments: [shown.id] };
+    this.item.command = { command: 'l2softmax.openDashboard', title: vscode.l10n.t('Open Dashboard'), arguments: [shown.id] };
     this.item.show();
   }
 

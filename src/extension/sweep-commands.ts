@@ -57,8 +57,8 @@ export function registerSweepCommands(s: SweepServices): vscode.Disposable[] {
     reg('l2softmax.deleteSweep', async (arg: SweepArg) => {
       const sweep = await pickSweep(s, arg, 'Delete which sweep?', (id) => !active(s, id));
       if (!sweep) return;
-      const ok = await vscode.window.showWarningMessage(`Delete sweep "${sweep.name}"? Its ${sweep.cells.length} runs stay in the Runs view.`, { modal: true }, 'Delete');
-      if (ok !== 'Delete') return;
+      const ok = await vscode.window.showWarningMessage(vscode.l10n.t('Delete sweep "{0}"? Its {1} runs stay in the Runs view.', sweep.name, sweep.cells.length), { modal: true }, vscode.l10n.t('Delete'));
+      if (ok !== vscode.l10n.t('Delete')) return;
       s.sweepDashboards.close(sweep.id);
       await s.sweeps.delete(sweep.id);
       await s.sweepMonitor.refresh();
@@ -77,7 +77,7 @@ async function pickSweep(s: SweepServices, arg: SweepArg, title: string, filter:
   if (id) return s.sweepMonitor.get(id) ?? (await s.sweeps.get(id));
   const candidates = s.sweepMonitor.list().filter((r) => filter(r.id));
   if (!candidates.length) {
-    void vscode.window.showInformationMessage('L2-Softmax: there is no such sweep.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('L2-Softmax: there is no such sweep.'));
     return undefined;
   }
   if (candidates.length === 1) return candidates[0];
@@ -103,7 +103,7 @@ async function pickSetting(title: string, exclude?: SettingSpec, none?: string):
       spec,
     }));
   if (none) items.unshift({ label: none });
-  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'A numeric or choice setting' });
+  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: vscode.l10n.t('A numeric or choice setting') });
   if (!pick) return undefined;
   return pick.spec ?? null;
 }
@@ -138,7 +138,7 @@ async function askValues(spec: SettingSpec, base: RunConfig, alphaLow: number | 
     ? `${bound}Fixed alphas, comma-separated; "${SOFTMAX_WORD}" adds plain softmax (the baseline band), "${LEARNED_WORD}" a learned alpha starting at ${base.alpha}.`
     : `Values of ${spec.label}, comma-separated${spec.options ? ` (choices: ${spec.options.join(', ')})` : ''}.`;
   const text = await vscode.window.showInputBox({
-    title: `Sweep: values of ${spec.label}`,
+    title: vscode.l10n.t('Sweep: values of {0}', spec.label),
     prompt,
     value,
     validateInput: (t) => readAxis(spec, t).error,
@@ -151,8 +151,8 @@ async function askValues(spec: SettingSpec, base: RunConfig, alphaLow: number | 
 
 async function askSeeds(): Promise<number | undefined> {
   const text = await vscode.window.showInputBox({
-    title: 'Sweep: seeds per cell',
-    prompt: 'Each cell trains with this many seeds (the setting\'s seed, then the next ones); the figure shows their mean and std.',
+    title: vscode.l10n.t('Sweep: seeds per cell'),
+    prompt: vscode.l10n.t('Each cell trains with this many seeds (the setting\'s seed, then the next ones); the figure shows their mean and std.'),
     value: String(DEFAULT_SEEDS),
     validateInput: (t) => (/^\d+$/.test(t.trim()) && Number(t) >= 1 ? undefined : 'A whole number, at least 1.'),
   });
@@ -160,13 +160,13 @@ async function askSeeds(): Promise<number | undefined> {
 }
 
 async function askLauncher(cells: number): Promise<SweepLauncher | undefined> {
-  const local = { label: "This machine's queue", description: `${cells} runs, ${hostSetting('maxConcurrentRuns')} at a time (l2softmax.maxConcurrentRuns)`, launcher: 'local' as const };
+  const local = { label: vscode.l10n.t('This machine\'s queue'), description: vscode.l10n.t('{0} runs, {1} at a time (l2softmax.maxConcurrentRuns)', cells, hostSetting('maxConcurrentRuns')), launcher: 'local' as const };
   // Without Slurm's commands here there is nothing to ask.
   if (!findOnPath('sbatch')) return 'local';
   // Slurm settings are read as slurmOptionsFrom reads them (they are not in the host settings table).
   const partition = String(l2Settings().get('slurm.partition') ?? '').trim();
-  const slurm = { label: 'Slurm cluster', description: `one job array of ${cells} tasks${partition ? ` on partition ${partition}` : ''} (l2softmax.slurm.* settings)`, launcher: 'slurm' as const };
-  return (await vscode.window.showQuickPick([local, slurm], { title: `Sweep: run ${cells} runs where?` }))?.launcher;
+  const slurm = { label: vscode.l10n.t('Slurm cluster'), description: vscode.l10n.t('one job array of {0} tasks{1} (l2softmax.slurm.* settings)', cells, partition ? ` on partition ${partition}` : ''), launcher: 'slurm' as const };
+  return (await vscode.window.showQuickPick([local, slurm], { title: vscode.l10n.t('Sweep: run {0} runs where?', cells) }))?.launcher;
 }
 
 /** Asks for the sweep step by step; undefined when the user cancels. */
@@ -227,16 +227,16 @@ async function startOnSlurm(s: SweepServices, def: SweepDefinition & Pick<NewSwe
   const config = l2Settings();
   const options = slurmOptionsFrom((key) => config.get(key));
   const base = def.base.workers ? def.base : { ...def.base, workers: options.cpusPerTask };
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'L2-Softmax: Slurm sweep' }, async (progress) => {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('L2-Softmax: Slurm sweep') }, async (progress) => {
     if (config.get('slurm.checkSharedFolder', true)) {
-      progress.report({ message: `checking that the nodes see ${s.store.root} (a short job)…` });
+      progress.report({ message: vscode.l10n.t('checking that the nodes see {0} (a short job)…', s.store.root) });
       await checkCluster({ folder: s.store.root, trainerScript: s.trainerScript, options, onProgress: (m) => progress.report({ message: m }) });
     }
-    progress.report({ message: 'submitting the job array…' });
+    progress.report({ message: vscode.l10n.t('submitting the job array…') });
     const sweep = await s.sweeps.create({ ...def, base, launcher: 'slurm', slurm: options }, s.store);
     try {
       const jobId = await s.slurm.submit(sweep, sweep.cells.map((c) => c.index));
-      void vscode.window.showInformationMessage(`L2-Softmax: sweep "${sweep.name}" submitted as Slurm job array ${jobId} (${sweep.cells.length} tasks).`);
+      void vscode.window.showInformationMessage(vscode.l10n.t('L2-Softmax: sweep "{0}" submitted as Slurm job array {1} ({2} tasks).', sweep.name, jobId, sweep.cells.length));
     } catch (err) {
       await s.slurm.abandon(sweep, (err as Error).message);
       throw err instanceof SlurmError ? err : new SlurmError((err as Error).message);
@@ -258,7 +258,7 @@ async function rerunFailed(s: SweepServices, sweepId: string): Promise<void> {
   if (!snap) throw new Error(`sweep ${sweepId} no longer exists`);
   const cells = failedCells(snap);
   if (!cells.length) {
-    void vscode.window.showInformationMessage(`L2-Softmax: every cell of "${snap.sweep.name}" completed or is still going.`);
+    void vscode.window.showInformationMessage(vscode.l10n.t('L2-Softmax: every cell of "{0}" completed or is still going.', snap.sweep.name));
     return;
   }
   const sweep = await s.sweeps.rerun(sweepId, cells.map((c) => c.index), s.store, new Date(), await newRunProvenance(s.store.root));

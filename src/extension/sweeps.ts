@@ -89,7 +89,7 @@ export class SweepsView implements vscode.TreeDataProvider<SweepNode>, vscode.Di
     item.iconPath = new vscode.ThemeIcon(active ? 'sync~spin' : hasFailures(snap) ? 'warning' : 'pass', new vscode.ThemeColor(active ? 'charts.blue' : hasFailures(snap) ? 'charts.orange' : 'testing.iconPassed'));
     item.contextValue = `sweep.${active ? 'active' : 'done'}${hasFailures(snap) ? '.failed' : ''}`;
     item.tooltip = sweepTooltip(s, snap);
-    item.command = { command: 'l2softmax.openSweep', title: 'Open Sweep Dashboard', arguments: [s.id] };
+    item.command = { command: 'l2softmax.openSweep', title: vscode.l10n.t('Open Sweep Dashboard'), arguments: [s.id] };
     return item;
   }
 
@@ -140,9 +140,11 @@ export function notifySweepEnds(monitor: SweepMonitor, dashboards: SweepDashboar
     const before = wasActive.get(id);
     wasActive.set(id, now);
     if (!before || now) return;
-    const text = `L2-Softmax: sweep "${snap.sweep.name}" ended: ${countsText(snap)}.`;
-    const shown = hasFailures(snap) ? vscode.window.showWarningMessage(text, 'Open Sweep Dashboard') : vscode.window.showInformationMessage(text, 'Open Sweep Dashboard');
-    void shown.then((a) => a && dashboards.open(id));
+    const text = vscode.l10n.t('L2-Softmax: sweep "{0}" ended: {1}.', snap.sweep.name, countsText(snap));
+    const shown = hasFailures(snap) ? vscode.window.showWarningMessage(text, vscode.l10n.t('Open Sweep Dashboard')) : vscode.window.showInformationMessage(text, vscode.l10n.t('Open Sweep Dashboard'));
+    void shown.then((a) => {
+      if (a) void dashboards.open(id);
+    });
   });
   return new vscode.Disposable(() => sub.dispose());
 }
@@ -288,16 +290,16 @@ class SweepPanel {
 
   private async save(name: string, kind: string, ext: string, data: Buffer): Promise<void> {
     const folder = path.dirname(this.owner.monitor.store.file(this.sweepId));
-    const uri = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(folder, name)), filters: { [kind]: [ext] }, title: `Export ${name}` });
+    const uri = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(folder, name)), filters: { [kind]: [ext] }, title: vscode.l10n.t('Export {0}', name) });
     if (!uri) return;
     try {
       if (uri.scheme === 'file') await fs.writeFile(uri.fsPath, data);
       else await vscode.workspace.fs.writeFile(uri, data);
-      this.notice('info', `Saved ${uri.fsPath}`);
+      this.notice('info', vscode.l10n.t('Saved {0}', uri.fsPath));
     } catch (err) {
-      const message = `Could not save ${uri.fsPath}: ${(err as Error).message}`;
+      const message = vscode.l10n.t('Could not save {0}: {1}', uri.fsPath, (err as Error).message);
       this.notice('error', message);
-      void vscode.window.showErrorMessage(`L2-Softmax: ${message}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: {0}', message));
     }
   }
 

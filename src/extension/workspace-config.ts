@@ -9,7 +9,7 @@ import type { PathKind } from '../core/setting-checks';
 import { SETTINGS, SettingReader, configFromSettings, type HostSettings } from '../core/settings';
 import type { ConfigResult, RunConfig } from '../shared/config';
 
-const reader = new SettingReader((problem) => void vscode.window.showWarningMessage(`L2-Softmax: ${problem}`));
+const reader = new SettingReader((problem) => void vscode.window.showWarningMessage(vscode.l10n.t('L2-Softmax: {0}', problem)));
 
 /** The workspace folder whose runs this window shows and whose settings runs take (see workspace-folder.ts). */
 let activeFolder: vscode.WorkspaceFolder | undefined;
@@ -54,7 +54,7 @@ export async function updateSetting(key: string, value: unknown, target = settin
     return true;
   } catch (err) {
     const where = target === vscode.ConfigurationTarget.Global ? 'user settings' : 'workspace settings';
-    void vscode.window.showErrorMessage(`L2-Softmax: could not save l2softmax.${key} to the ${where}: ${(err as Error).message ?? err}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: could not save l2softmax.{0} to the {1}: {2}', key, where, (err as Error).message ?? err));
     return false;
   }
 }

@@ -22,13 +22,13 @@ export function restoreActiveFolder(context: vscode.ExtensionContext): vscode.Wo
 export async function switchFolder(context: vscode.ExtensionContext): Promise<void> {
   const folders = vscode.workspace.workspaceFolders ?? [];
   if (folders.length < 2) {
-    void vscode.window.showInformationMessage(`L2-Softmax: this window has ${folders.length ? 'one folder' : 'no folder'}; runs live in ${folders.length ? `${folders[0].name}/.l2softmax/runs` : 'the extension\'s storage'}.`);
+    void vscode.window.showInformationMessage(vscode.l10n.t('L2-Softmax: this window has {0}; runs live in {1}.', folders.length ? 'one folder' : 'no folder', folders.length ? `${folders[0].name}/.l2softmax/runs` : 'the extension\'s storage'));
     return;
   }
   const current = getActiveFolder();
   const pick = await vscode.window.showQuickPick(
     folders.map((f) => ({ label: f.name, description: f.uri.fsPath, detail: f === current ? 'current: its runs are shown' : undefined, folder: f })),
-    { title: 'Show and start the runs of which folder?', placeHolder: 'Each folder keeps its own runs and settings' },
+    { title: vscode.l10n.t('Show and start the runs of which folder?'), placeHolder: vscode.l10n.t('Each folder keeps its own runs and settings') },
   );
   if (!pick || pick.folder === current) return;
   await context.workspaceState.update(FOLDER_KEY, pick.folder.uri.toString());
@@ -38,5 +38,5 @@ export async function switchFolder(context: vscode.ExtensionContext): Promise<vo
 /** A short note for the Runs view in a multi-root workspace: whose runs these are. */
 export function folderNote(): string | undefined {
   const folders = vscode.workspace.workspaceFolders ?? [];
-  return folders.length > 1 ? `Runs of ${getActiveFolder()?.name} (one of ${folders.length} folders: Switch Runs Folder... in the view's menu)` : undefined;
+  return folders.length > 1 ? vscode.l10n.t("Runs of {0} (one of {1} folders: Switch Runs Folder... in the view's menu)", getActiveFolder()?.name ?? '', folders.length) : undefined;
 }

@@ -54,7 +54,9 @@ describe('settings table and package.json', () => {
 
   it('offers Check GPU Setup in the palette, running the gpu-check script', () => {
     const check = pkg.contributes.commands.find((c: { command: string }) => c.command === 'l2softmax.checkGpu');
-    assert.equal(check?.title, 'Check GPU Setup');
+    // Titles are localized: package.json names them, package.nls.json holds the English.
+    const nls = JSON.parse(readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8'));
+    assert.equal(nls[check?.title.replace(/^%|%$/g, '')], 'Check GPU Setup');
     assert.ok(!pkg.contributes.menus.commandPalette.some((m: { command: string }) => m.command === 'l2softmax.checkGpu'));
     assert.equal(pkg.scripts['gpu-check'], 'node --single-threaded dist/cli.js gpu-check');
   });

@@ -1,0 +1,33 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { BUNDLE, bundleText } from '../../scripts/l10n-bundle';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+describe('localization', () => {
+  it('names every text of package.json in package.nls.json', () => {
+    const manifest = readFileSync(path.join(ROOT, 'package.json'), 'utf8');
+    const nls = JSON.parse(readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8')) as Record<string, string>;
+    const keys = [...manifest.matchAll(/"%([^%"]+)%"/g)].map((m) => m[1]);
+    assert.ok(keys.length > 100);
+    for (const key of keys) assert.ok(typeof nls[key] === 'string' && nls[key].length > 0, `package.nls.json lacks ${key}`);
+    const pkg = JSON.parse(manifest);
+    for (const c of pkg.contributes.commands) assert.match(c.title, /^%.+%$/, `${c.command}'s title is not localizable`);
+    for (const [key, p] of Object.entries(pkg.contributes.configuration.properties as Record<string, { markdownDescription: string }>)) assert.match(p.markdownDescription, /^%.+%$/, key);
+  });
+
+  it('keeps l10n/bundle.l10n.json in step with the messages of src/extension', () => {
+    assert.equal(readFileSync(BUNDLE, 'utf8'), bundleText(), 'run npx tsx scripts/l10n-bundle.ts');
+  });
+
+  it('shows no message or button to the user that does not go through vscode.l10n', () => {
+    const dir = path.join(ROOT, 'src', 'extension');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const text = readFileSync(path.join(dir, file), 'utf8');
+      for (const m of text.matchAll(/\.show(?:Information|Warning|Error)Message\(\s*([^\s])/g)) {
+        assert.ok(!/['"`]/.test(m[1]), `${file}: a message is not localized (${text.slice(m.index, (m.index ?? 0) + 80)})`);
+      }
+    }
+  });
+});
