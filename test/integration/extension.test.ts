@@ -164,6 +164,8 @@ describe('L2-Softmax Lab in VS Code', () => {
 
   it('resumes an interrupted run from the Runs view; its dashboard continues where it stopped', async () => {
     await config().update('epochs', 3, vscode.ConfigurationTarget.Workspace);
+    // Small batches: an epoch of cached synthetic faces lasts long enough to be caught in the middle of epoch 2.
+    await config().update('batchSize', 8, vscode.ConfigurationTarget.Workspace);
     const run = (await vscode.commands.executeCommand('l2softmax.startRun')) as RunRecord;
     const owner = await until(() => {
       const r = api.monitor.get(run.id);
@@ -192,6 +194,7 @@ describe('L2-Softmax Lab in VS Code', () => {
     assert.deepEqual(epochs.map((e) => (e.type === 'epoch' ? e.epoch : 'resumed')), [1, 'resumed', 2, 3]);
     await until(() => (api.dashboards.forwarded(run.id) > 0 ? true : undefined), 10000, 'live events in the open dashboard');
     await config().update('epochs', 1, vscode.ConfigurationTarget.Workspace);
+    await config().update('batchSize', 64, vscode.ConfigurationTarget.Workspace);
   });
 
   it('resumes a stopped run to more epochs; the seam is in its events and the dashboard follows', async () => {
