@@ -5,13 +5,14 @@
 //   name:baseline   name contains it         note:lfw           note contains it
 //   alpha>=8        a setting compared (any run-config field or setting key: alpha, lr, epochs,
 //                   loss=cosface, dataset.path:casia, datasetFolder:casia, ...)
-//   acc>=0.9        a result (acc, auc, eer: the run's best 10-fold accuracy, its latest AUC and EER)
+//   acc>=0.9        a result (acc, auc, eer: its reported epoch's 10-fold accuracy, AUC and EER)
 //   since:7d        created in the last 7 days (h, d, w); created>=2026-11-23 compares the date
 //   -tag:old        any term negated
 // Operators: `:` (contains, or equals for numbers), `=`, `!=`, `>`, `>=`, `<`, `<=`.
 
 import { CONFIG_FIELDS, getField } from '../shared/config';
 import type { RunRecord } from '../shared/run';
+import { reportedResult } from '../shared/summary';
 import { SETTINGS } from './settings';
 
 export type Operator = ':' | '=' | '!=' | '>' | '>=' | '<' | '<=';
@@ -143,11 +144,11 @@ function termMatches(t: FilterTerm, run: RunRecord, ctx: FilterContext): boolean
     case 'created':
       return compareDates(Date.parse(run.createdAt), t.op as Operator, t.value);
     case 'acc':
-      return compare(run.summary?.bestAccuracy ?? undefined, t.op as Operator, t.value);
+      return compare(reportedResult(run.summary)?.verification.accuracy, t.op as Operator, t.value);
     case 'auc':
-      return compare(run.summary?.final?.auc, t.op as Operator, t.value);
+      return compare(reportedResult(run.summary)?.verification.auc, t.op as Operator, t.value);
     case 'eer':
-      return compare(run.summary?.final?.eer, t.op as Operator, t.value);
+      return compare(reportedResult(run.summary)?.verification.eer, t.op as Operator, t.value);
     default:
       return compare(getField(run.config, fieldOf(t.key) as string), t.op as Operator, t.value);
   }

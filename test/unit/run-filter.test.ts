@@ -15,7 +15,7 @@ const runs = [
   run('a4', { alpha: 4, tags: ['paper'] }),
   run('a8', { alpha: 8, tags: ['paper', 'lfw'], note: 'trained on the LFW protocol' }),
   run('a16', { alpha: 16, status: 'failed', createdAt: new Date(NOW - 10 * DAY).toISOString() }),
-  run('cos', { loss: 'cosface', name: 'CosFace baseline', summary: { epochs: 1, steps: 1, seconds: 1, imagesPerSec: 1, finalLoss: 1, alpha: 16, bestEpoch: 1, bestAccuracy: 0.91, final: null } }),
+  run('cos', { loss: 'cosface', name: 'CosFace baseline', summary: { epochs: 2, steps: 1, seconds: 1, imagesPerSec: 1, finalLoss: 1, alpha: 16, bestEpoch: 1, bestAccuracy: 0.91, final: { pairs: 100, accuracy: 0.9, accuracyStd: 0, threshold: 0.5, auc: 0.96, eer: 0.08, tarAtFar: [], roc: [] } } }),
 ];
 
 function ids(text: string, sweepOf?: (id: string) => string | undefined): string[] {
@@ -59,6 +59,8 @@ describe('run filter language', () => {
     assert.deepEqual(ids('created<2026-11-25'), ['a16']);
     assert.deepEqual(ids('created=2026-11-29'), ['a4', 'a8', 'cos']);
     assert.deepEqual(ids('acc>=0.9'), ['cos']);
+    assert.deepEqual(ids('acc>0.905'), [], 'acc is the reported (final) epoch\'s 0.9, not the best on the test pairs, 0.91');
+    assert.deepEqual(ids('auc>0.95 eer<0.1'), ['cos']);
   });
 
   it('asks about the sweep a run belongs to', () => {
