@@ -17,8 +17,6 @@ const CODE_SERVER = path.join(ROOT, '.cache/code-server/node_modules/.bin/code-s
 const SUITE = path.join(ROOT, 'out/integration');
 const RESULTS_DIR = path.join(ROOT, 'test-results');
 const TIMEOUT_MS = Number(process.env.L2SOFTMAX_E2E_TIMEOUT_MS ?? 20 * 60 * 1000);
-/** VS Code in a browser flushes its state (open editors included) every 60 s. */
-const EDITOR_STATE_SAVE_MS = 65000;
 /** L2SOFTMAX_E2E_ONLY=durable runs only the window-reload / killed-host / second-window checks, =first-hour only the first-hour checks (while working on them). */
 const ONLY = process.env.L2SOFTMAX_E2E_ONLY;
 
@@ -99,39 +97,44 @@ async function exportsWriteFiles(page: import('playwright-core').Page, frame: im
 }
 
 /**
- * Loads the window again (the suite left a finished run's dashboard open) and checks
- * that the panel serializer brings the dashboard back with its data.
+ * Opens a finished run's dashboard from the palette in a window of its own (the suite's
+ * window ends with its extension host), reloads that window the way a user does, and checks
+ * that the panel serializer brings the dashboard back with its data; then exports from it.
  */
-async function reloadRestoresDashboard(page: import('playwright-core').Page, url: string, workspace: string): Promise<boolean> {
-  await page.goto(url);
-  const t0 = Date.now();
-  let switched = false;
-  while (Date.now() - t0 < 90000) {
-    // Only the visible panel loads. When the one in front is not a run's dashboard (the suite's last
-    // sweep dashboard), bring a run's tab forward: hidden panels restore when shown.
-    if (!switched && Date.now() - t0 > 20000) {
-      switched = true;
-      await page.click('.tabs-container .tab:not(.active):not([aria-label*="sweep"])', { timeout: 5000 }).catch(() => undefined);
-    }
-    for (const frame of page.frames()) {
-      try {
-        const name = await frame.$eval('#run-name', (el) => el.textContent ?? '').catch(() => '');
-        const status = await frame.$eval('#run-status', (el) => el.textContent ?? '').catch(() => '');
-        const compared = await frame.$$eval('#metrics-table tbody tr', (rows) => rows.length).catch(() => 0);
-        if ((name && status === 'completed') || compared >= 2) {
-          await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-reloaded.png') });
-          console.log(`  ✔ after a window reload the ${name ? `dashboard of "${name}" (${status})` : `comparison of ${compared} runs`} is restored with its data`);
-          return await exportsWriteFiles(page, frame, workspace);
-        }
-      } catch {
-        // frame navigated away
-      }
-    }
-    await new Promise((r) => setTimeout(r, 500));
+async function reloadRestoresDashboard(page: Page, url: string, workspace: string): Promise<boolean> {
+  try {
+    await page.goto(url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 90000 });
+    await showRunsView(page);
+    const runs = diskRuns(workspace).filter((r) => r.status === 'completed' && r.summary?.final);
+    // A name no other run's name contains, so the picker's first match is this run.
+    const run = runs.find((r) => diskRuns(workspace).every((o) => o.id === r.id || !o.name.includes(r.name)));
+    if (!run) throw new Error('the suite left no completed run with a verification to open');
+    await palette(page, 'L2-Softmax: Open Dashboard');
+    await answer(page, run.name);
+    if (!(await dashboardShows(page, run.id, 'completed'))) throw new Error(`the dashboard of "${run.name}" did not open from the palette`);
+    await reloadWindow(page);
+    if (!(await dashboardShows(page, run.id, 'completed'))) throw new Error(`after a window reload the dashboard of "${run.name}" is not back`);
+    const frame = await findDashboardFrame(page, run.id);
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-reloaded.png') });
+    console.log(`  ✔ after a window reload the dashboard of "${run.name}" (completed) is restored with its data`);
+    return await exportsWriteFiles(page, frame, workspace);
+  } catch (err) {
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-reloaded.png') });
+    console.log(`  ✘ ${(err as Error).message.split('\n')[0]} (see test-results/vscode-reloaded.png)`);
+    return false;
   }
-  await page.screenshot({ path: path.join(RESULTS_DIR, 'vscode-reloaded.png') });
-  console.log('  ✘ after a window reload no dashboard was restored (see test-results/vscode-reloaded.png)');
-  return false;
+}
+
+/** The dashboard frame whose state names run `id`. */
+async function findDashboardFrame(page: Page, id: string): Promise<import('playwright-core').Frame> {
+  return waitUntil(`the dashboard frame of ${id}`, 30000, async () => {
+    for (const frame of page.frames()) {
+      const state = await frame.$eval('#app', (el) => (el as HTMLElement).dataset.state ?? '').catch(() => '');
+      if (state.includes(`"${id}"`)) return frame;
+    }
+    return undefined;
+  });
 }
 
 type Page = import('playwright-core').Page;
@@ -482,9 +485,6 @@ async function main(): Promise<number> {
     for (const p of report.passes) console.log(`  ✔ ${p.fullTitle} (${p.duration} ms)`);
     for (const f of report.failures) console.log(`  ✘ ${f.fullTitle}\n      ${(f.err.stack ?? f.err.message ?? '').split('\n').slice(0, 6).join('\n      ')}`);
     console.log(`e2e: ${report.stats.passes} passing, ${report.stats.failures} failing, ${report.stats.pending} pending in ${(report.stats.duration / 1000).toFixed(1)} s`);
-    // The browser workbench saves its open editors once a minute (and not reliably while a page
-    // navigates away): wait for a save that includes the panels the suite closed last.
-    await page.waitForTimeout(EDITOR_STATE_SAVE_MS);
     const restored = await reloadRestoresDashboard(page, windowUrl, workspace);
     const durable = await durableRuns(browser, page, windowUrl, workspace, server.pid as number);
     const firstHourOk = await firstHour(page, workspace);
