@@ -1,7 +1,8 @@
 // Durable file writes: replace a file atomically (temp file, fsync, rename,
 // fsync of the folder) so a reader sees the old or the new content, never half
 // of one, and a crash or a full disk leaves no temp file behind. Also the
-// user-only permissions that files and folders holding a user's data get.
+// user-only permissions that files and folders holding a user's data get, and
+// the small questions asked of the file system around them.
 
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, promises as fs, renameSync, rmSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
@@ -90,5 +91,15 @@ export function endsMidLine(file: string): boolean {
     return last[0] !== 0x0a;
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Whether `p` exists (any kind of entry). */
+export async function pathExists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
 import { ACTIVE_STATUSES, RUN_FILES, RUN_FORMAT_VERSION, type Heartbeat, type Launcher, type Provenance, type RunRecord, type SchedulerJob } from '../shared/run';
-import { writeFileAtomic } from './atomic-file';
+import { pathExists, writeFileAtomic } from './atomic-file';
 import { effectiveStatus } from './liveness';
 import { isHeartbeat, isRunRecord } from './run-follower';
 
@@ -58,7 +58,7 @@ export class RunStore {
     let id = opts.id;
     if (id === undefined) {
       id = this.newId(now);
-      while (await exists(this.dir(id))) id = this.newId(now);
+      while (await pathExists(this.dir(id))) id = this.newId(now);
     }
     await fs.mkdir(this.dir(id), { recursive: true, mode: 0o700 });
     const record: RunRecord = { format: RUN_FORMAT_VERSION, id, name, status: 'queued', config, createdAt: now.toISOString(), launcher };
@@ -144,11 +144,3 @@ export function isAlive(pid: number | undefined): boolean {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -9,7 +9,7 @@ import * as lockfile from 'proper-lockfile';
 import type { RunConfig } from '../shared/config';
 import type { Provenance, SchedulerJob } from '../shared/run';
 import { SWEEP_FILES, SWEEP_FORMAT_VERSION, type SlurmOptions, type SweepCell, type SweepLauncher, type SweepRecord } from '../shared/sweep';
-import { writeFileAtomic } from './atomic-file';
+import { pathExists, writeFileAtomic } from './atomic-file';
 import { isRunId, type RunStore } from './run-store';
 import { defaultSweepName, expandSweep, runName, seedList, type SweepDefinition } from './sweep';
 
@@ -108,7 +108,7 @@ export class SweepStore {
   async create(def: NewSweep, runs: RunStore, now = new Date()): Promise<SweepRecord> {
     const expanded = expandSweep(def);
     let id = this.newId(now);
-    while (await exists(this.dir(id))) id = this.newId(now);
+    while (await pathExists(this.dir(id))) id = this.newId(now);
     const cells: SweepCell[] = expanded.map((c, index) => ({ index, variant: c.variant, values: c.values, seed: c.seed, runId: cellRunId(id, index) }));
     const record: SweepRecord = {
       format: SWEEP_FORMAT_VERSION,
@@ -192,11 +192,3 @@ function isSweepRecord(value: unknown): value is SweepRecord {
   return typeof r === 'object' && r !== null && typeof r.id === 'string' && typeof r.name === 'string' && typeof r.createdAt === 'string' && Array.isArray(r.cells) && Array.isArray(r.axes) && typeof r.base === 'object' && r.base !== null;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

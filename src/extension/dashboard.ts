@@ -2,8 +2,6 @@
 // asks for its data with `ready`; panels restore after a window reload through
 // a WebviewPanelSerializer and hold no state while hidden.
 
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { metricsCsv } from '../core/export';
 import { RunFollower } from '../core/run-follower';
@@ -13,8 +11,8 @@ import type { RunRecord, RunStore } from '../core/run-store';
 import { DASHBOARD_FOLLOW_MS, SnapshotBuilder, isPanelState, parseWebviewMessage, type HostMessage, type PanelState, type RunSnapshot, type SweepPanelState } from '../shared/dashboard';
 import type { TrainerEvent } from '../shared/events';
 import { provenanceFacts } from '../shared/run';
+import { dataUrlBytes, fileSafe, saveExport } from './export-file';
 import { exportRunRecords, imageRoots, insightReply } from './insight';
-import { workspaceBase } from './workspace-config';
 
 const VIEW_TYPE = 'l2softmax.dashboard';
 
@@ -279,48 +277,28 @@ class Panel {
     void this.panel.webview.postMessage({ type: 'notice', level, message } satisfies HostMessage);
   }
 
-  /** Exports are proposed in the workspace (not the hidden run folder), named after the run. */
-  private defaultUri(name: string): vscode.Uri {
+  /** The start of an export's file name: the run's name (nothing for a comparison). */
+  private filePrefix(): string {
     const run = this.state.mode === 'run' ? this.owner.monitor.get(this.state.runIds[0]) : undefined;
-    const prefix = run ? `${fileSafe(run.name)}-` : '';
-    return vscode.Uri.file(path.join(workspaceBase(), `${prefix}${name}`));
+    return run ? `${fileSafe(run.name)}-` : '';
   }
 
   private async exportCsv(): Promise<void> {
     const loaded = await Promise.all(this.state.runIds.map((id) => this.owner.load(id)));
     const snaps = loaded.filter((l) => !!l).map((l) => (l.follower.dispose(), l.snapshot));
-    const uri = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri('metrics.csv'), filters: { CSV: ['csv'] }, title: vscode.l10n.t('Export metrics as CSV') });
-    if (!uri) return;
-    await this.write(uri, Buffer.from(metricsCsv(snaps), 'utf8'));
+    const data = Buffer.from(metricsCsv(snaps), 'utf8');
+    await saveExport({ name: `${this.filePrefix()}metrics.csv`, kind: 'CSV', ext: 'csv', title: vscode.l10n.t('Export metrics as CSV'), data }, (level, m) => this.notice(level, m));
   }
 
   private async exportPng(chart: string, dataUrl: string): Promise<void> {
-    const uri = await vscode.window.showSaveDialog({ defaultUri: this.defaultUri(`${chart}.png`), filters: { PNG: ['png'] }, title: vscode.l10n.t('Export the {0} chart as PNG', chart) });
-    if (!uri) return;
-    await this.write(uri, Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
-  }
-
-  private async write(uri: vscode.Uri, data: Buffer): Promise<void> {
-    try {
-      if (uri.scheme === 'file') await fs.writeFile(uri.fsPath, data);
-      else await vscode.workspace.fs.writeFile(uri, data);
-      this.notice('info', vscode.l10n.t('Saved {0}', uri.fsPath));
-    } catch (err) {
-      const message = vscode.l10n.t('Could not save {0}: {1}', uri.fsPath, (err as Error).message);
-      this.notice('error', message);
-      void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: {0}', message));
-    }
+    const file = { name: `${this.filePrefix()}${chart}.png`, kind: 'PNG', ext: 'png', title: vscode.l10n.t('Export the {0} chart as PNG', chart), data: dataUrlBytes(dataUrl) };
+    await saveExport(file, (level, m) => this.notice(level, m));
   }
 
   dispose(): void {
     this.unfollow();
     this.subscriptions.forEach((d) => d.dispose());
   }
-}
-
-/** A run name as part of a file name. */
-function fileSafe(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'run';
 }
 
 function nonce(): string {

@@ -2,8 +2,6 @@
 // runs) and the sweep dashboards (one webview panel per sweep, restored after a
 // window reload, sent the whole sweep again whenever one of its cells changes).
 
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { markdown } from '../core/markdown';
 import { cellLabel, sweepCsv } from '../core/sweep';
@@ -11,6 +9,7 @@ import type { SweepMonitor } from '../core/sweep-monitor';
 import { isSweepPanelState, parseWebviewMessage, type HostMessage, type SweepPanelState, type WebviewMessage } from '../shared/dashboard';
 import type { SweepRecord, SweepSnapshot } from '../shared/sweep';
 import { html, type Dashboards } from './dashboard';
+import { dataUrlBytes, fileSafe, saveExport } from './export-file';
 import type { RunsView } from './runs-view';
 import { untrustedMarkdown } from './tooltip';
 
@@ -279,7 +278,7 @@ class SweepPanel {
       case 'exportCsv':
         return this.exportCsv();
       case 'exportPng':
-        return this.save(`${message.chart}.png`, 'PNG', 'png', Buffer.from(message.dataUrl.slice(message.dataUrl.indexOf(',') + 1), 'base64'));
+        return this.save(`${message.chart}.png`, 'PNG', 'png', dataUrlBytes(message.dataUrl));
     }
   }
 
@@ -288,19 +287,11 @@ class SweepPanel {
     if (snapshot) await this.save('sweep.csv', 'CSV', 'csv', Buffer.from(sweepCsv(snapshot), 'utf8'));
   }
 
+  /** Proposed in the workspace, named after the sweep. */
   private async save(name: string, kind: string, ext: string, data: Buffer): Promise<void> {
-    const folder = path.dirname(this.owner.monitor.store.file(this.sweepId));
-    const uri = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(folder, name)), filters: { [kind]: [ext] }, title: vscode.l10n.t('Export {0}', name) });
-    if (!uri) return;
-    try {
-      if (uri.scheme === 'file') await fs.writeFile(uri.fsPath, data);
-      else await vscode.workspace.fs.writeFile(uri, data);
-      this.notice('info', vscode.l10n.t('Saved {0}', uri.fsPath));
-    } catch (err) {
-      const message = vscode.l10n.t('Could not save {0}: {1}', uri.fsPath, (err as Error).message);
-      this.notice('error', message);
-      void vscode.window.showErrorMessage(vscode.l10n.t('L2-Softmax: {0}', message));
-    }
+    const sweep = this.owner.monitor.get(this.sweepId);
+    const file = `${sweep ? `${fileSafe(sweep.name)}-` : ''}${name}`;
+    await saveExport({ name: file, kind, ext, title: vscode.l10n.t('Export {0}', name), data }, (level, m) => this.notice(level, m));
   }
 
   dispose(): void {

@@ -146,7 +146,7 @@ interface DiskRun {
   createdAt: string;
   owner?: { pid: number };
   progress?: { step: number; epoch: number };
-  summary?: { epochs: number };
+  summary?: { epochs: number; final?: unknown };
 }
 
 /** The runs of the workspace as their run.json files say (what the trainer wrote). */

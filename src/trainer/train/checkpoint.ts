@@ -16,6 +16,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { RunConfig } from '../../shared/config';
 import type { RunSummary } from '../../shared/events';
+import { pathExists } from '../../core/atomic-file';
 import { CHECKPOINT_FILES, checkpointsDir, latestCheckpoint as newestComplete, readCompleteMeta } from '../../core/checkpoints';
 import { DATA_ORDER } from '../data/batches';
 import { TrainerError, isDiskError } from '../errors';
@@ -192,7 +193,7 @@ async function syncDir(dir: string): Promise<void> {
 /** Renames `tmp` to `dir`; a `dir` already there is renamed away first and deleted only once `tmp` is in place. */
 async function moveIntoPlace(tmp: string, dir: string): Promise<void> {
   const old = dir + OLD_SUFFIX;
-  const replacing = await exists(dir);
+  const replacing = await pathExists(dir);
   if (replacing) await fs.rename(dir, old);
   try {
     await fs.rename(tmp, dir);
@@ -204,14 +205,6 @@ async function moveIntoPlace(tmp: string, dir: string): Promise<void> {
   if (replacing) await fs.rm(old, { recursive: true, force: true });
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The newest complete checkpoint of a run, by (epoch, step); undefined when there is none. */
 /** The newest complete checkpoint of a run, with its full checkpoint.json. */
