@@ -2,7 +2,7 @@
 
 import { HEAD_NAMES, headParameters } from '../shared/config';
 import { FAR_TARGETS, type EpochEvent, type FinishedEvent, type StartedEvent, type TrainerEvent } from '../shared/events';
-import { minMax, pct, protocolText, tarText } from '../shared/format';
+import { mismatchedNeeded, minMax, pct, protocolText, tarAtFar, tarMeasurable, tarText } from '../shared/format';
 import { resultText } from '../shared/summary';
 
 export function formatStarted(e: StartedEvent): string {
@@ -49,7 +49,7 @@ export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): 
       pct(v.accuracyStd),
       v.auc.toFixed(4),
       pct(v.eer),
-      ...FAR_TARGETS.map((f) => tarText(v, f)),
+      ...FAR_TARGETS.map((f) => (tarMeasurable(v, f) ? pct(tarAtFar(v, f)) : 'n/a')),
     ]);
   }
   const widths = rows[0].map((_, i) => minMax(rows.map((r) => r[i].length)).max);
@@ -60,5 +60,14 @@ export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): 
     (finished.reason ? ` (${finished.reason})` : '') +
     ` in ${s.seconds.toFixed(1)} s, ${s.steps} steps, ${Math.round(s.imagesPerSec)} images/s while training` +
     (resultText(s) ? `; ${resultText(s)}` : '');
-  return epochs.length ? `${head}\n\n${table}` : head;
+  return epochs.length ? `${head}\n\n${table}${unmeasurableNote(epochs)}` : head;
+}
+
+/** Why a TAR column reads n/a: its FAR needs more mismatched pairs than the protocol has. */
+function unmeasurableNote(epochs: EpochEvent[]): string {
+  const v = epochs[epochs.length - 1].verification;
+  const fars = FAR_TARGETS.filter((f) => !tarMeasurable(v, f));
+  if (!fars.length) return '';
+  const needs = fars.map((f) => `TAR@${f.toExponential()} needs ${mismatchedNeeded(f).toLocaleString('en-US')}`).join(', ');
+  return `\n\nn/a: ${needs} mismatched pairs; these pairs have ${(v.mismatched ?? 0).toLocaleString('en-US')}.`;
 }

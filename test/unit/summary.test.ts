@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { DEFAULT_CONFIG } from '../../src/shared/config';
-import type { EpochEvent, RunSummary, Verification } from '../../src/shared/events';
+import { PROTOCOL_VERSION, type EpochEvent, type FinishedEvent, type RunSummary, type Verification } from '../../src/shared/events';
 import { addEpochToSummary, reportedEpoch, reportedResult, resultText } from '../../src/shared/summary';
 import { applyToRecord } from '../../src/core/record';
 import { resultLine, runDescription, runTooltip } from '../../src/core/format';
 import type { RunRecord } from '../../src/core/run-store';
 import { cellView } from '../../src/core/sweep';
+import { formatSummary } from '../../src/cli/report';
 
 const verification = (accuracy: number): Verification => ({
   pairs: 2000,
@@ -67,5 +68,21 @@ describe('the reported result: final or best validation, never best on the test 
     assert.match(runTooltip(record).replace(/\\/g, ''), /best on the test pairs 95\.0% \(epoch 2\)/);
     const cell = cellView({ index: 0, variant: 'l2', values: {}, seed: 1, runId: 'r' } as unknown as Parameters<typeof cellView>[0], record);
     assert.equal(cell.accuracy, 0.85);
+  });
+});
+
+describe('the CLI\'s final table', () => {
+  it('reads n/a in the TAR columns that 1,000 mismatched pairs cannot measure, and says why once below', () => {
+    const events: EpochEvent[] = epochs.map((e) => ({ v: PROTOCOL_VERSION, time: 0, type: 'epoch', epochs: 4, trainLoss: 1, trainAccuracy: 0.5, alpha: 16, featureNorm: { mean: 1, min: 1, max: 1 }, seconds: 1, imagesPerSec: 1, ...e }));
+    const summary = empty();
+    for (const e of epochs) addEpochToSummary(summary, e, 'final');
+    const finished: FinishedEvent = { v: PROTOCOL_VERSION, time: 0, type: 'finished', status: 'completed', summary };
+    const lines = formatSummary(events, finished).split('\n');
+    const header = lines.find((l) => l.trim().startsWith('epoch')) ?? '';
+    assert.match(header, /TAR@1e-4\s+TAR@1e-3/);
+    const last = lines.find((l) => l.trim().startsWith('4 ')) ?? '';
+    assert.match(last, /n\/a\s+42\.5%\s+42\.5%\s+42\.5%$/);
+    assert.equal(lines.filter((l) => l.includes('mismatched')).length, 1);
+    assert.match(lines[lines.length - 1], /^n\/a: TAR@1e-4 needs 10,000 mismatched pairs; these pairs have 1,000\.$/);
   });
 });
