@@ -32,7 +32,10 @@ export interface GroupNode {
   group: RunGroup;
 }
 
-export type RunsNode = RunRecord | GroupNode;
+/** A run as a row of a group: a run with two tags sits in two groups, and a tree's ids must be unique. */
+export type RunNode = RunRecord & { groupId?: string };
+
+export type RunsNode = RunNode | GroupNode;
 
 export function isGroup(node: RunsNode): node is GroupNode {
   return (node as GroupNode).kind === 'group';
@@ -161,7 +164,7 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
 
   async getChildren(element?: RunsNode): Promise<RunsNode[]> {
     if (element && !isGroup(element)) return [];
-    if (element) return element.group.runs;
+    if (element) return element.group.runs.map((r) => ({ ...r, groupId: element.group.id }));
     await this.monitor.ready();
     const runs = this.visible();
     if (this.state.group === 'none') return runs;
@@ -186,7 +189,7 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
     if (isGroup(node)) return groupItem(node.group);
     const record = node;
     const item = new vscode.TreeItem(record.name, vscode.TreeItemCollapsibleState.None);
-    item.id = record.id;
+    item.id = record.groupId ? `${record.groupId}/${record.id}` : record.id;
     item.description = [record.pinned ? '★' : '', ...(record.tags ?? []).map((t) => `#${t}`), runDescription(record)].filter(Boolean).join(' ');
     const [icon, color] = ICONS[record.status] ?? ['circle-outline', undefined];
     item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);

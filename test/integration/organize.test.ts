@@ -64,5 +64,10 @@ describe('organizing runs', () => {
     const groups = (await api.runs.getChildren()).filter(isGroup);
     assert.deepEqual(groups.map((g) => g.group.label).slice(0, 2), ['#paper', '#lfw']);
     assert.equal(groups[groups.length - 1].group.label, 'Untagged');
+    // A run tagged twice is a row of both groups; VS Code refuses a tree whose ids repeat.
+    const rows = (await Promise.all(groups.map((g) => api.runs.getChildren(g)))).flat();
+    const ids = rows.map((r) => api.runs.getTreeItem(r).id);
+    assert.ok(rows.length > api.runs.all().length, 'no run sits in two groups: the test lost its point');
+    assert.equal(new Set(ids).size, ids.length, `repeated tree ids: ${ids.join(', ')}`);
   });
 });
