@@ -38,7 +38,10 @@ export async function trainInFolder(opts: SessionOptions): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n`);
     return EXIT.disk;
   }
+  let system: SystemMonitor | undefined;
   const emit = (body: EventBody) => {
+    // `finished` is the session's last event: no sample may follow it while the session cleans up.
+    if (body.type === 'finished') system?.stop();
     const event = stampEvent(body);
     writer.emit(event);
     opts.onEvent?.(event);
@@ -54,7 +57,7 @@ export async function trainInFolder(opts: SessionOptions): Promise<number> {
       if (!found) return refuse(emit, 'resume', `Cannot resume: ${opts.dir} holds no complete checkpoint.`, EXIT.failed);
       resume = { checkpointDir: found.dir, count: writer.resumes };
     }
-    const system = new SystemMonitor(emit);
+    system = new SystemMonitor(emit);
     system.start();
     const status = await train({
       config: resolved.config,
@@ -63,7 +66,7 @@ export async function trainInFolder(opts: SessionOptions): Promise<number> {
       shouldStop: () => opts.shouldStop() || writer.stopRequested(),
       onPhase: (phase) => writer.setPhase(phase),
       resume,
-    }).finally(() => system.stop());
+    }).finally(() => system?.stop());
     return exitCode(status);
   } catch (err) {
     const message = (err as Error).message;
