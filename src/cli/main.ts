@@ -24,16 +24,16 @@ import { sweepMain } from './sweep';
 /** Creates the run folder: `.l2softmax/runs/<id>` by default, or --out (its name must be a valid run id). */
 async function createRun(out: string | undefined, config: RunConfig): Promise<string> {
   const named = async (store: RunStore) => defaultRunName(config, new Date(), (await store.list()).map((r) => r.name));
-  const provenance = (store: RunStore) => hostProvenance('CLI', gitStateFromCli(process.cwd(), [store.root]));
+  const provenance = async (store: RunStore) => hostProvenance('CLI', await gitStateFromCli(process.cwd(), [store.root]));
   if (!out) {
     const store = new RunStore(path.resolve('.l2softmax', 'runs'));
-    return store.dir((await store.create(config, await named(store), { launcher: 'cli', provenance: provenance(store) })).id);
+    return store.dir((await store.create(config, await named(store), { launcher: 'cli', provenance: await provenance(store) })).id);
   }
   const dir = path.resolve(out);
   if (!isRunId(path.basename(dir))) throw new UsageError(`--out ${out}: the folder name must be letters, digits, ".", "_" or "-" (it becomes the run id)`);
   if (existsSync(path.join(dir, RUN_FILES.record))) throw new UsageError(`--out ${out} already holds a run; use --resume ${out} to continue it`);
   const store = new RunStore(path.dirname(dir));
-  await store.create(config, await named(store), { id: path.basename(dir), launcher: 'cli', provenance: provenance(store) });
+  await store.create(config, await named(store), { id: path.basename(dir), launcher: 'cli', provenance: await provenance(store) });
   return dir;
 }
 

@@ -4,8 +4,9 @@
 // the CLI and any other host ask the git command line here. Nothing is recorded
 // where there is no repository.
 
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import type { GitState, Provenance } from '../shared/run';
 import { TRAINER_VERSION } from './version';
 
@@ -33,22 +34,24 @@ export function porcelainPaths(status: string): string[] {
   return out;
 }
 
-function git(dir: string, args: string[]): string | undefined {
+const run = promisify(execFile);
+
+async function git(dir: string, args: string[]): Promise<string | undefined> {
   try {
-    return execFileSync('git', args, { cwd: dir, encoding: 'utf8', timeout: GIT_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'ignore'] });
+    return (await run('git', args, { cwd: dir, encoding: 'utf8', timeout: GIT_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 })).stdout;
   } catch {
     return undefined;
   }
 }
 
 /** The git state of the repository holding `dir`, by the git command line; undefined outside a repository or without git. */
-export function gitStateFromCli(dir: string, ignoreUnder: readonly string[] = []): GitState | undefined {
-  const commit = git(dir, ['rev-parse', 'HEAD'])?.trim();
-  const root = git(dir, ['rev-parse', '--show-toplevel'])?.trim();
+export async function gitStateFromCli(dir: string, ignoreUnder: readonly string[] = []): Promise<GitState | undefined> {
+  const [commit, root, branch] = (await Promise.all([['rev-parse', 'HEAD'], ['rev-parse', '--show-toplevel'], ['rev-parse', '--abbrev-ref', 'HEAD']].map((a) => git(dir, a)))).map((out) => out?.trim());
   if (!commit || !root) return undefined;
-  const status = git(dir, ['status', '--porcelain', '-z', '--untracked-files=all']) ?? '';
-  const branch = git(dir, ['rev-parse', '--abbrev-ref', 'HEAD'])?.trim();
-  return { commit, dirty: isDirty(porcelainPaths(status), root, ignoreUnder), ...(branch && branch !== 'HEAD' ? { branch } : {}) };
+  const status = await git(dir, ['status', '--porcelain', '-z', '--untracked-files=all']);
+  // A status that failed (timed out in a huge untracked tree) counts as dirty: the commit alone may not be the code.
+  const dirty = status === undefined || isDirty(porcelainPaths(status), root, ignoreUnder);
+  return { commit, dirty, ...(branch && branch !== 'HEAD' ? { branch } : {}) };
 }
 
 /** What a host records of a run it creates. */

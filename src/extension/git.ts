@@ -26,8 +26,14 @@ interface GitApi {
   openRepository?(root: vscode.Uri): Promise<GitRepository | null>;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  return Promise.race([p, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms))]);
+/** `p`, or undefined after `ms` (the timer is cleared when `p` wins). */
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function gitApi(): Promise<GitApi | undefined> {
@@ -36,7 +42,9 @@ async function gitApi(): Promise<GitApi | undefined> {
   try {
     const api = (ext.isActive ? ext.exports : await ext.activate()).getAPI(1);
     if (api.state !== 'initialized') {
-      await withTimeout(new Promise<void>((resolve) => { const sub = api.onDidChangeState(() => { sub.dispose(); resolve(); }); }), GIT_WAIT_MS);
+      let sub: vscode.Disposable | undefined;
+      await withTimeout(new Promise<void>((resolve) => (sub = api.onDidChangeState(() => resolve()))), GIT_WAIT_MS);
+      sub?.dispose();
     }
     return api;
   } catch {

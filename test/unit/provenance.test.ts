@@ -46,9 +46,9 @@ describe('provenance', () => {
     assert.notEqual((await fingerprintDataset({ ...DEFAULT_CONFIG, dataset: { ...DEFAULT_CONFIG.dataset, synthetic: { ...DEFAULT_CONFIG.dataset.synthetic, identities: 301 } } })).hash, synthetic.hash);
   });
 
-  it('reads the commit and whether the code is dirty, not counting the runs folder', () => {
+  it('reads the commit and whether the code is dirty, not counting the runs folder', async () => {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
-    assert.equal(gitStateFromCli(dir), undefined, 'no repository, no git state');
+    assert.equal(await gitStateFromCli(dir), undefined, 'no repository, no git state');
     git('init', '-q', '-b', 'main');
     writeFileSync(path.join(dir, 'train.py'), 'x');
     git('add', '.');
@@ -57,9 +57,23 @@ describe('provenance', () => {
     const runs = path.join(dir, '.l2softmax', 'runs');
     mkdirSync(path.join(runs, 'r1'), { recursive: true });
     writeFileSync(path.join(runs, 'r1', 'run.json'), '{}');
-    assert.deepEqual(gitStateFromCli(dir, [runs]), { commit: head, dirty: false, branch: 'main' });
+    assert.deepEqual(await gitStateFromCli(dir, [runs]), { commit: head, dirty: false, branch: 'main' });
     writeFileSync(path.join(dir, 'train.py'), 'y');
-    assert.equal(gitStateFromCli(dir, [runs])?.dirty, true);
+    assert.equal((await gitStateFromCli(dir, [runs]))?.dirty, true);
+    git('checkout', '-q', 'train.py');
+    // A git whose status fails (as a timeout in a huge untracked tree does): the code cannot be called clean.
+    const bin = path.join(dir, '.fake-bin');
+    mkdirSync(bin);
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    writeFileSync(path.join(bin, 'git'), `#!/bin/sh\n[ "$1" = status ] && exit 128\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}${path.delimiter}${saved}`;
+    try {
+      assert.deepEqual(await gitStateFromCli(dir, [runs, bin]), { commit: head, dirty: true, branch: 'main' });
+    } finally {
+      process.env.PATH = saved;
+    }
+    assert.equal((await gitStateFromCli(dir, [runs, bin]))?.dirty, false);
   });
 
   it('parses git status, renames included, and ignores changes under the runs folder', () => {
