@@ -7,6 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import * as vscode from 'vscode';
 import { resolveRuntime } from '../core/runtime';
 import { l2Settings } from './workspace-config';
@@ -42,18 +43,15 @@ export async function checkGpuSetup(opts: { bench?: boolean } = {}): Promise<str
 function runCheck(runtime: ReturnType<typeof resolveRuntime>, bench: boolean, token: vscode.CancellationToken, line: (text: string) => void): Promise<number | null> {
   const args = [...runtime.execArgv, path.join(__dirname, 'cli.js'), 'gpu-check', ...(bench ? [] : ['--no-bench'])];
   const child = spawn(runtime.execPath, args, { env: { ...process.env, ...runtime.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = (keep: (text: string) => boolean) => (d: Buffer) => d.toString().split('\n').filter((t) => t && keep(t)).forEach(line);
-  child.stdout.on('data', lines(() => true));
-  child.stderr.on('data', lines((t) => !DAWN_NOISE.test(t)));
+  // Whole lines, however the pipe cuts them (a chunk may end mid-line or mid-character).
+  createInterface({ input: child.stdout }).on('line', (t) => t && line(t));
+  createInterface({ input: child.stderr }).on('line', (t) => t && !DAWN_NOISE.test(t) && line(t));
   const cancel = token.onCancellationRequested(() => child.kill());
-  return new Promise((resolve) => {
+  return new Promise<number | null>((resolve) => {
     child.on('error', (err) => {
       line(`could not start ${runtime.execPath}: ${err.message}`);
       resolve(1);
     });
-    child.on('close', (code) => {
-      cancel.dispose();
-      resolve(token.isCancellationRequested ? null : code);
-    });
-  });
+    child.on('close', (code) => resolve(token.isCancellationRequested ? null : code));
+  }).finally(() => cancel.dispose());
 }
