@@ -302,13 +302,15 @@ export class RunManager implements Disposable {
    */
   async annotate(id: string, change: RunAnnotations): Promise<void> {
     const clean = cleanAnnotations(change);
-    const shown = this.opts.monitor.get(id) ?? (await this.opts.store.view(id));
-    if (shown?.status === 'running') {
+    // Read afresh (the monitor may be a poll behind a trainer that has just finished), with liveness.
+    const live = async () => (await this.opts.store.view(id))?.status === 'running';
+    if (await live()) {
       await this.control(id, clean);
+      // A trainer that took its last request before this one leaves it unapplied once ended: apply it here.
+      const after = await this.requireRecord(id);
+      if (!(await live()) && !annotated(after, clean)) await this.opts.store.save(Object.assign(after, clean));
     } else {
-      const record = await this.requireRecord(id);
-      Object.assign(record, clean);
-      await this.opts.store.save(record);
+      await this.opts.store.save(Object.assign(await this.requireRecord(id), clean));
     }
     await this.opts.monitor.poke(id);
   }
@@ -414,4 +416,9 @@ function lastError(logFile: string): string {
   const error = [...lines].reverse().find((l) => /\b\w*Error\b:/.test(l));
   const line = error ?? lines[lines.length - 1];
   return line ? ` Last ${error ? 'error' : 'output'}: ${line.trim().slice(0, 300)}.` : '';
+}
+
+/** Whether `record` already carries every annotation of `change`. */
+function annotated(record: RunRecord, change: RunAnnotations): boolean {
+  return (Object.keys(change) as (keyof RunAnnotations)[]).every((k) => JSON.stringify(record[k]) === JSON.stringify(change[k]));
 }

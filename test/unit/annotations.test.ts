@@ -52,4 +52,16 @@ describe('tags, notes and pins', () => {
       writer.close();
     }
   });
+
+  it('reach run.json when the trainer finished after the view last looked', async () => {
+    const run = await store.create(DEFAULT_CONFIG, 'just ended');
+    const writer = RunWriter.open(store.dir(run.id), { launcher: 'local' });
+    await monitor.poke(run.id);
+    const summary = { epochs: 0, steps: 0, seconds: 0, imagesPerSec: 0, finalLoss: null, alpha: null, bestEpoch: null, bestAccuracy: null, final: null };
+    writer.emit({ v: PROTOCOL_VERSION, time: Date.now(), type: 'finished', status: 'completed', summary });
+    writer.close();
+    assert.equal(monitor.get(run.id)?.status, 'running', 'the view was meant to be a poll behind');
+    await manager.annotate(run.id, { note: 'tagged as it ended' });
+    assert.equal((await store.get(run.id))?.note, 'tagged as it ended', 'the note went to a control.json no trainer will read');
+  });
 });
