@@ -9,9 +9,6 @@ import { checkLibraries } from '../core/cuda-check';
 import type { GpuAdapter } from '../shared/events';
 import { loadDawn, listAdapterNames, probeAdapter } from '../trainer/backend/webgpu';
 
-// The NVIDIA driver and CUDA library checks live with the CUDA advice.
-export { CUDA_LIBRARIES, checkLibraries, nvidiaGpus, type LibraryCheck } from '../core/cuda-check';
-
 export const VULKAN_LOADER = 'libvulkan.so.1';
 /** Where Vulkan drivers (ICDs) are declared, besides VK_DRIVER_FILES / VK_ICD_FILENAMES. */
 const ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];

@@ -34,12 +34,6 @@ function run(cmd: string, args: string[]): string | undefined {
   }
 }
 
-/** GPUs and driver version as nvidia-smi reports them; undefined without an NVIDIA driver. */
-export function nvidiaGpus(): string[] | undefined {
-  const out = run('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader']);
-  return out?.split('\n').map((l) => l.trim()).filter(Boolean);
-}
-
 /** Shared libraries the dynamic linker knows (ldconfig's cache, LD_LIBRARY_PATH, the usual folders): file name -> path. */
 function knownLibraries(): Map<string, string> {
   const found = new Map<string, string>();
