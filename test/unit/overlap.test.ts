@@ -77,6 +77,15 @@ describe('protocol: training and verification must not overlap', function () {
     }
   });
 
+  it('finds nothing in a folder without pairs, whose held-out identities are its own', async () => {
+    const data = await folderDataset(config({ path: faces }), quiet);
+    try {
+      assert.deepEqual(await findOverlap(data), { identities: 0, images: 0, by: 'file', examples: [] });
+    } finally {
+      await data.close?.();
+    }
+  });
+
   it('the synthetic faces are disjoint by pixels too', async () => {
     const cfg = tinyConfig();
     const data = await loadDataset(cfg, quiet);

@@ -20,8 +20,13 @@ const HASH_BATCH = 256;
 
 /** Identity names on both sides. */
 export function sharedIdentities(training: ImageFacts[], verify: ImageFacts): string[] {
-  const trained = new Set(training.flatMap((f) => f.identities));
-  return verify.identities.filter((name) => trained.has(name));
+  const trained = new Set(training.flatMap(presentIdentities));
+  return presentIdentities(verify).filter((name) => trained.has(name));
+}
+
+/** The names of the identities `f`'s images belong to (a part of a dataset keeps the whole dataset's list). */
+function presentIdentities(f: ImageFacts): string[] {
+  return [...new Set(f.identity)].map((i) => f.identities[i]);
 }
 
 /** Verification images whose hash is also a training image's: "<verification name> = <training name>". */
