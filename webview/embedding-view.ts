@@ -68,9 +68,16 @@ export class EmbeddingView {
     const exports = this.compare
       ? []
       : (['csv', 'npy'] as const).map((format) =>
-          h('button', { id: `export-records-${format}`, title: `Every score, norm, quality and embedding of the shown epoch, as ${format === 'csv' ? 'CSV tables' : '.npy arrays'}`, onclick: () => this.post({ type: 'exportRecords', runId: this.runs[0].id, format }) }, format === 'csv' ? 'Export CSV' : 'Export .npy'),
+          h('button', { id: `export-records-${format}`, title: `Every score, norm, quality and embedding of the shown epoch, as ${format === 'csv' ? 'CSV tables' : '.npy arrays'}`, onclick: () => this.exportRecords(format) }, format === 'csv' ? 'Export CSV' : 'Export .npy'),
         );
     return h('h2', {}, this.compare ? 'Inside the embedding: each run\'s latest recorded epoch' : 'Inside the embedding', h('span', { class: 'spacer' }), ...exports);
+  }
+
+  /** Asks the host to export the epoch shown (the latest until a reply shows one). */
+  private exportRecords(format: 'csv' | 'npy'): void {
+    const runId = this.runs[0].id;
+    const shown = this.replies.get(runId)?.insight?.epoch;
+    this.post({ type: 'exportRecords', runId, ...(shown !== undefined ? { epoch: shown } : {}), format });
   }
 
   /** Asks the host for the records of every run (the chosen epoch, or the latest). */

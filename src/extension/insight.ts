@@ -25,7 +25,7 @@ export async function insightReply(runDir: string, request: InsightRequest, webv
   }
 }
 
-/** Asks for a folder and writes the run's latest recorded epoch there; returns what to tell the user. */
+/** Asks for a folder and writes the requested epoch of the run's records there (the latest when none); returns what to tell the user. */
 export async function exportRunRecords(runDir: string, request: ExportRecordsRequest): Promise<{ level: 'info' | 'error'; message: string } | undefined> {
   // The workspace, not the run folder: only a trainer writes there.
   const defaultDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
@@ -40,7 +40,7 @@ export async function exportRunRecords(runDir: string, request: ExportRecordsReq
   if (!picked?.[0]) return undefined;
   try {
     const out = path.join(picked[0].fsPath, `${path.basename(runDir)}-records-${request.format}`);
-    const result = await exportRecords(runDir, out, request.format);
+    const result = await exportRecords(runDir, out, request.format, request.epoch);
     return { level: 'info', message: `Exported epoch ${result.epoch}'s records (${result.files.length} files) to ${out}` };
   } catch (err) {
     return { level: 'error', message: `Could not export the records: ${(err as Error).message}` };

@@ -112,10 +112,11 @@ export interface InsightRequest {
   operating: OperatingPoint;
 }
 
-/** The page asks the host to export a run's records (it asks where). */
+/** The page asks the host to export one epoch of a run's records (the latest when `epoch` is absent); the host asks where. */
 export interface ExportRecordsRequest {
   type: 'exportRecords';
   runId: string;
+  epoch?: number;
   format: 'csv' | 'npy';
 }
 
@@ -138,13 +139,15 @@ function operatingPoint(value: unknown): OperatingPoint | undefined {
   return undefined;
 }
 
+const isEpoch = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_EPOCH;
+
 /** Checks an insight request or an export request from the page; undefined for anything else. */
 export function parseInsightMessage(m: Record<string, unknown>): InsightRequest | ExportRecordsRequest | undefined {
   if (typeof m.runId !== 'string' || !ID_PATTERN.test(m.runId)) return undefined;
-  if (m.type === 'exportRecords') return m.format === 'csv' || m.format === 'npy' ? { type: 'exportRecords', runId: m.runId, format: m.format } : undefined;
+  if (m.epoch !== undefined && !isEpoch(m.epoch)) return undefined;
+  const epoch = m.epoch === undefined ? {} : { epoch: m.epoch };
+  if (m.type === 'exportRecords') return m.format === 'csv' || m.format === 'npy' ? { type: 'exportRecords', runId: m.runId, ...epoch, format: m.format } : undefined;
   if (m.type !== 'insight') return undefined;
   const operating = operatingPoint(m.operating);
-  if (!operating) return undefined;
-  if (m.epoch === undefined) return { type: 'insight', runId: m.runId, operating };
-  return Number.isInteger(m.epoch) && (m.epoch as number) >= 1 && (m.epoch as number) <= MAX_EPOCH ? { type: 'insight', runId: m.runId, epoch: m.epoch as number, operating } : undefined;
+  return operating ? { type: 'insight', runId: m.runId, ...epoch, operating } : undefined;
 }

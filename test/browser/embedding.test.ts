@@ -131,7 +131,7 @@ describe('inside the embedding (dashboard views of a run\'s records) in Chromium
     await p.waitForFunction(() => document.querySelector('#embedding-epoch-label')?.textContent?.startsWith('1 of'));
     await p.click('#export-records-npy');
     const exported = await p.evaluate(() => (window as unknown as { posted: { type: string }[] }).posted.pop());
-    assert.deepEqual(exported, { type: 'exportRecords', runId: 'softmax', format: 'npy' });
+    assert.deepEqual(exported, { type: 'exportRecords', runId: 'softmax', epoch: 1, format: 'npy' }, 'the epoch shown, not the latest');
     assert.deepEqual(p.errors, []);
     await p.close();
   });

@@ -9,6 +9,7 @@ describe('inside the embedding: messages, summaries and chart helpers', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'insight', runId: 'r1', operating: { kind: 'tenfold' } }), { type: 'insight', runId: 'r1', operating: { kind: 'tenfold' } });
     assert.deepEqual(parseWebviewMessage({ type: 'insight', runId: 'r1', epoch: 3, operating: { kind: 'far', far: 1e-3 } }), { type: 'insight', runId: 'r1', epoch: 3, operating: { kind: 'far', far: 1e-3 } });
     assert.deepEqual(parseWebviewMessage({ type: 'exportRecords', runId: 'r1', format: 'npy' }), { type: 'exportRecords', runId: 'r1', format: 'npy' });
+    assert.deepEqual(parseWebviewMessage({ type: 'exportRecords', runId: 'r1', epoch: 2, format: 'csv' }), { type: 'exportRecords', runId: 'r1', epoch: 2, format: 'csv' });
     for (const bad of [
       { type: 'insight', runId: '../x', operating: { kind: 'tenfold' } },
       { type: 'insight', runId: 'r1', operating: { kind: 'far', far: 2 } },
@@ -16,6 +17,8 @@ describe('inside the embedding: messages, summaries and chart helpers', () => {
       { type: 'insight', runId: 'r1', epoch: 1.5, operating: { kind: 'tenfold' } },
       { type: 'insight', runId: 'r1' },
       { type: 'exportRecords', runId: 'r1', format: 'xlsx' },
+      { type: 'exportRecords', runId: 'r1', epoch: 0, format: 'csv' },
+      { type: 'exportRecords', runId: 'r1', epoch: '2', format: 'csv' },
     ]) {
       assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
     }
