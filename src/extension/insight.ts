@@ -19,9 +19,9 @@ export async function insightReply(runDir: string, request: InsightRequest, webv
   const src = (image: number, file: string | undefined) => (file || thumbnails ? webview.asWebviewUri(vscode.Uri.file(imageFile(runDir, image, file))).toString() : undefined);
   try {
     const insight = await epochInsight(runDir, request.epoch, request.operating, src);
-    return { type: 'insight', runId: request.runId, insight: insight ?? null, ...(insight ? {} : { reason: 'No records yet: they appear after the first verification (runs from before records existed have none).' }) };
+    return { type: 'insight', runId: request.runId, seq: request.seq, insight: insight ?? null, ...(insight ? {} : { reason: 'No records yet: they appear after the first verification (runs from before records existed have none).' }) };
   } catch (err) {
-    return { type: 'insight', runId: request.runId, insight: null, reason: `The records cannot be read: ${(err as Error).message}` };
+    return { type: 'insight', runId: request.runId, seq: request.seq, insight: null, reason: `The records cannot be read: ${(err as Error).message}` };
   }
 }
 

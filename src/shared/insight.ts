@@ -104,10 +104,16 @@ export interface EpochInsight {
   gallery: FailureGallery;
 }
 
-/** The page asks for one epoch of a run (its latest with records when `epoch` is absent). */
+/**
+ * The page asks for one epoch of a run (its latest with records when `epoch` is
+ * absent). The host answers requests as they finish, not in order: `seq` (the
+ * page's count of its requests) comes back in the reply, and the page keeps
+ * only the reply to its last request of a run.
+ */
 export interface InsightRequest {
   type: 'insight';
   runId: string;
+  seq: number;
   epoch?: number;
   operating: OperatingPoint;
 }
@@ -123,6 +129,8 @@ export interface ExportRecordsRequest {
 export interface InsightReply {
   type: 'insight';
   runId: string;
+  /** The request's `seq`. */
+  seq: number;
   insight: EpochInsight | null;
   /** Why there is none: no records yet, records from before they existed, a damaged file. */
   reason?: string;
@@ -147,7 +155,7 @@ export function parseInsightMessage(m: Record<string, unknown>): InsightRequest 
   if (m.epoch !== undefined && !isEpoch(m.epoch)) return undefined;
   const epoch = m.epoch === undefined ? {} : { epoch: m.epoch };
   if (m.type === 'exportRecords') return m.format === 'csv' || m.format === 'npy' ? { type: 'exportRecords', runId: m.runId, ...epoch, format: m.format } : undefined;
-  if (m.type !== 'insight') return undefined;
+  if (m.type !== 'insight' || !Number.isSafeInteger(m.seq) || (m.seq as number) < 0) return undefined;
   const operating = operatingPoint(m.operating);
-  return operating ? { type: 'insight', runId: m.runId, ...epoch, operating } : undefined;
+  return operating ? { type: 'insight', runId: m.runId, seq: m.seq as number, ...epoch, operating } : undefined;
 }

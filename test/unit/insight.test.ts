@@ -6,16 +6,19 @@ import { bucketRows, correlationText, histogramPoints, operatingKey, topOf, vert
 
 describe('inside the embedding: messages, summaries and chart helpers', () => {
   it('accepts only well-formed insight and export requests from the page', () => {
-    assert.deepEqual(parseWebviewMessage({ type: 'insight', runId: 'r1', operating: { kind: 'tenfold' } }), { type: 'insight', runId: 'r1', operating: { kind: 'tenfold' } });
-    assert.deepEqual(parseWebviewMessage({ type: 'insight', runId: 'r1', epoch: 3, operating: { kind: 'far', far: 1e-3 } }), { type: 'insight', runId: 'r1', epoch: 3, operating: { kind: 'far', far: 1e-3 } });
+    assert.deepEqual(parseWebviewMessage({ type: 'insight', runId: 'r1', seq: 0, operating: { kind: 'tenfold' } }), { type: 'insight', runId: 'r1', seq: 0, operating: { kind: 'tenfold' } });
+    assert.deepEqual(parseWebviewMessage({ type: 'insight', runId: 'r1', seq: 7, epoch: 3, operating: { kind: 'far', far: 1e-3 } }), { type: 'insight', runId: 'r1', seq: 7, epoch: 3, operating: { kind: 'far', far: 1e-3 } });
     assert.deepEqual(parseWebviewMessage({ type: 'exportRecords', runId: 'r1', format: 'npy' }), { type: 'exportRecords', runId: 'r1', format: 'npy' });
     assert.deepEqual(parseWebviewMessage({ type: 'exportRecords', runId: 'r1', epoch: 2, format: 'csv' }), { type: 'exportRecords', runId: 'r1', epoch: 2, format: 'csv' });
     for (const bad of [
-      { type: 'insight', runId: '../x', operating: { kind: 'tenfold' } },
-      { type: 'insight', runId: 'r1', operating: { kind: 'far', far: 2 } },
-      { type: 'insight', runId: 'r1', operating: { kind: 'best' } },
-      { type: 'insight', runId: 'r1', epoch: 1.5, operating: { kind: 'tenfold' } },
-      { type: 'insight', runId: 'r1' },
+      { type: 'insight', runId: '../x', seq: 1, operating: { kind: 'tenfold' } },
+      { type: 'insight', runId: 'r1', seq: 1, operating: { kind: 'far', far: 2 } },
+      { type: 'insight', runId: 'r1', seq: 1, operating: { kind: 'best' } },
+      { type: 'insight', runId: 'r1', seq: 1, epoch: 1.5, operating: { kind: 'tenfold' } },
+      { type: 'insight', runId: 'r1', seq: 1 },
+      { type: 'insight', runId: 'r1', operating: { kind: 'tenfold' } },
+      { type: 'insight', runId: 'r1', seq: -1, operating: { kind: 'tenfold' } },
+      { type: 'insight', runId: 'r1', seq: '1', operating: { kind: 'tenfold' } },
       { type: 'exportRecords', runId: 'r1', format: 'xlsx' },
       { type: 'exportRecords', runId: 'r1', epoch: 0, format: 'csv' },
       { type: 'exportRecords', runId: 'r1', epoch: '2', format: 'csv' },
