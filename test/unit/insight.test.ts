@@ -29,6 +29,9 @@ describe('inside the embedding: messages, summaries and chart helpers', () => {
 
   it('thirds by rank, pair buckets by the thirds of both images', () => {
     assert.deepEqual(Array.from(thirdsOf([0.9, 0.1, 0.5, 0.2, 0.8, 0.4])), [2, 0, 1, 0, 2, 1]);
+    // Half the images at the cap: the thirds stay a third each, ties ranked by index.
+    assert.deepEqual(Array.from(thirdsOf([1, 0.2, 1, 0.5, 1, 0.3])), [1, 0, 2, 1, 2, 0]);
+    assert.deepEqual(Array.from(thirdsOf([1, 1, 1, 1, 1, 1, 1])), [0, 0, 0, 1, 1, 2, 2]);
     assert.equal(pairBucket(2, 2), 0);
     assert.equal(pairBucket(0, 1), 1);
     assert.equal(pairBucket(2, 0), 1);
