@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FAR_TARGETS, type Verification } from '../shared/events';
+import { denseFolds } from '../shared/folds';
 import { mismatchedNeeded, tarMeasurable } from '../shared/format';
 import {
   GALLERY_SIZE,
@@ -165,11 +166,21 @@ function featureSpace(view: RunRecordsView): FeatureSpace {
 
 // ---------------------------------------------------------------- failures
 
-/** Dense fold numbers (ascending labels), as the fold thresholds are numbered. */
-function denseFolds(fold: Int32Array): Int32Array {
-  const ids = [...new Set(fold)].sort((a, b) => a - b);
-  const at = new Map(ids.map((id, k) => [id, k]));
-  return Int32Array.from(fold, (f) => at.get(f) as number);
+/**
+ * Each recorded pair's fold number, as the trainer numbered the fold thresholds:
+ * by the labels of all pairs, which a sample of them may lack. Records from
+ * before `fold_labels` fall back on the recorded pairs' own labels (all of
+ * them when every pair was recorded).
+ */
+function recordedFolds(view: RunRecordsView): Uint16Array {
+  const fold = need(view.set, T.pairFold, 'I32');
+  let labels: unknown;
+  try {
+    labels = JSON.parse(view.set.metadata.get(M.foldLabels) ?? 'null');
+  } catch {
+    labels = null;
+  }
+  return Array.isArray(labels) && labels.every((l) => typeof l === 'number') ? denseFolds(fold, labels) : denseFolds(fold);
 }
 
 /** The threshold each pair is judged at; a note instead when the operating point cannot be measured. */
@@ -177,7 +188,7 @@ function thresholdsAt(view: RunRecordsView, operating: OperatingPoint): { at: (k
   const v = view.verification;
   if (!v) return { note: 'these records carry no thresholds' };
   if (operating.kind === 'tenfold') {
-    const folds = denseFolds(need(view.set, T.pairFold, 'I32'));
+    const folds = recordedFolds(view);
     const t = v.foldThresholds ?? [];
     return { at: (k) => t[folds[k]] ?? v.threshold };
   }
