@@ -345,12 +345,14 @@ function csvFiles(view: RunRecordsView): Record<string, string> {
   const trainImage = tensor(view.set, T.trainImage, 'I32') ?? new Int32Array(0);
   const trainIdentity = tensor(view.set, T.trainIdentity, 'I32');
   const trainQuality = tensor(view.set, T.trainQuality, 'F32');
-  const trainNorm = tensor(view.epoch, T.trainNorm, 'F32');
-  const train = Array.from(trainImage, (img, k) => [img, trainNames[k], trainIdentity ? trainIdentities[trainIdentity[k]] : '', trainQuality?.[k], trainNorm?.[k]]);
+  // Norms of another sample (an epoch recorded before a resume by another version) would sit beside the wrong images: left out, as in epochInsight.
+  const recordedNorm = tensor(view.epoch, T.trainNorm, 'F32');
+  const trainNorm = recordedNorm?.length === trainImage.length ? recordedNorm : undefined;
+  const train = Array.from(trainImage, (img, k) => [img, trainNames[k], trainIdentity ? trainIdentities[trainIdentity[k]] : '', trainQuality?.[k], ...(trainNorm ? [trainNorm[k]] : [])]);
   return {
     'images.csv': csv(['image', 'name', 'identity', 'identity_index', 'quality', 'degradations', 'sharpness', 'contrast', 'norm', 'x', 'y', 'file'], images),
     'pairs.csv': csv(['pair', 'a', 'b', 'name_a', 'name_b', 'same', 'fold', 'score'], pairs),
-    'train_sample.csv': csv(['train_image', 'name', 'identity', 'quality', 'norm'], train),
+    'train_sample.csv': csv(['train_image', 'name', 'identity', 'quality', ...(trainNorm ? ['norm'] : [])], train),
   };
 }
 

@@ -142,6 +142,17 @@ describe('records of the embedding', function () {
       assert.deepEqual(g.counts, { falseAccepts: 0, falseRejects: 2 });
       assert.deepEqual(g.falseRejects.map((f) => [f.fold, f.threshold]), [[2, 0.9], [0, 0.1]]);
     });
+
+    it('exports the training sample\'s norms only when the epoch recorded them for the same sample', async () => {
+      const trainSample = async (dir: string) => {
+        await exportRecords(dir, path.join(dir, 'csv'), 'csv');
+        return readFileSync(path.join(dir, 'csv', 'train_sample.csv'), 'utf8').trim().split('\n');
+      };
+      const pairs = { fold: [0, 1], same: [1, 0], score: [0.5, 0.2] };
+      assert.deepEqual(await trainSample(handmadeRun(pairs)), ['train_image,name,identity,quality,norm', '5,t/5,,0.30000001192092896,1.5', '9,t/9,,0.699999988079071,2.5']);
+      // An epoch written with a sample of three (a resume across versions): no norm column rather than norms of other images.
+      assert.deepEqual(await trainSample(handmadeRun(pairs, { trainNorm: [1, 2, 3] })), ['train_image,name,identity,quality', '5,t/5,,0.30000001192092896', '9,t/9,,0.699999988079071']);
+    });
   });
 
   describe('a run writes them at every verification', () => {
