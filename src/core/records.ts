@@ -54,8 +54,20 @@ export interface RunRecordsView {
   verification: Verification | undefined;
 }
 
+/** The set file read last, kept while the file is unchanged: a dashboard's every request (epoch, operating point) reads the same one. */
+let lastSet: { file: string; mtimeMs: number; size: number; records: Records } | undefined;
+
+async function readSet(runDir: string): Promise<Records> {
+  const file = path.join(runDir, RECORDS_SET);
+  const { mtimeMs, size } = await fs.stat(file);
+  if (lastSet?.file === file && lastSet.mtimeMs === mtimeMs && lastSet.size === size) return lastSet.records;
+  const records = await readRecords(file);
+  lastSet = { file, mtimeMs, size, records };
+  return records;
+}
+
 export async function loadEpochRecords(runDir: string, epoch: number): Promise<RunRecordsView> {
-  const set = await readRecords(path.join(runDir, RECORDS_SET));
+  const set = await readSet(runDir);
   const records = await readRecords(path.join(runDir, recordsEpochFile(epoch)));
   const images = need(set, T.imageIdentity, 'I32').length;
   const pairs = need(set, T.pairA, 'I32').length;
@@ -201,20 +213,24 @@ function thresholdsAt(view: RunRecordsView, operating: OperatingPoint): { at: (k
 
 export type ImageSrc = (image: number, file: string | undefined) => string | undefined;
 
-function failureImage(view: RunRecordsView, i: number, src: ImageSrc, files: string[]): FailureImage {
+/** Describes gallery images; the set's lists (JSON in its metadata) are parsed once for all of them. */
+function imageDescriber(view: RunRecordsView, src: ImageSrc): (i: number) => FailureImage {
   const names = metaList(view.set, M.names);
   const identities = metaList(view.set, M.identities);
+  const files = metaList(view.set, M.files);
   const identity = need(view.set, T.imageIdentity, 'I32');
+  const norm = need(view.epoch, T.imageNorm, 'F32');
+  const quality = need(view.set, T.imageQuality, 'F32');
   const degradations = tensor(view.set, T.imageDegradations, 'U8');
-  return {
+  return (i) => ({
     index: i,
     name: names[i] ?? String(i),
     identity: identities[identity[i]] ?? String(identity[i]),
-    norm: need(view.epoch, T.imageNorm, 'F32')[i],
-    quality: need(view.set, T.imageQuality, 'F32')[i],
+    norm: norm[i],
+    quality: quality[i],
     ...(degradations ? { degradations: degradationNames(degradations[i]) } : {}),
     src: src(i, files[i]),
-  };
+  });
 }
 
 /** False accepts and false rejects at the operating point, each sorted by how far on the wrong side it scored. */
@@ -235,7 +251,7 @@ export function failureGallery(view: RunRecordsView, operating: OperatingPoint, 
     if (accepted && !same[k]) accepts.push({ k, margin: score[k] - t });
     else if (!accepted && same[k]) rejects.push({ k, margin: Number.isFinite(t) ? t - score[k] : Infinity });
   }
-  const files = metaList(view.set, M.files);
+  const image = imageDescriber(view, src);
   const describe = (kind: Failure['kind']) => ({ k, margin }: { k: number; margin: number }): Failure => ({
     pair: index ? index[k] : k,
     kind,
@@ -243,8 +259,8 @@ export function failureGallery(view: RunRecordsView, operating: OperatingPoint, 
     threshold: judged.at(k),
     margin,
     fold: fold[k],
-    a: failureImage(view, a[k], src, files),
-    b: failureImage(view, b[k], src, files),
+    a: image(a[k]),
+    b: image(b[k]),
   });
   const worst = (list: { k: number; margin: number }[]) => list.sort((x, y) => y.margin - x.margin).slice(0, GALLERY_SIZE);
   return {

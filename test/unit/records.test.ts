@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { epochInsight, exportRecords, npy, recordedEpochs } from '../../src/core/records';
+import { epochInsight, exportRecords, loadEpochRecords, npy, recordedEpochs } from '../../src/core/records';
 import type { EpochEvent, EventBody } from '../../src/shared/events';
 import { isTrainerEvent, stampEvent } from '../../src/shared/events';
 import { DEGRADATIONS } from '../../src/shared/quality';
@@ -141,6 +141,33 @@ describe('records of the embedding', function () {
       const g = (await epochInsight(dir, 1, { kind: 'tenfold' }, () => undefined))!.gallery;
       assert.deepEqual(g.counts, { falseAccepts: 0, falseRejects: 2 });
       assert.deepEqual(g.falseRejects.map((f) => [f.fold, f.threshold]), [[2, 0.9], [0, 0.1]]);
+    });
+
+    it('parses the set\'s name lists once per gallery, however many failures it shows', async () => {
+      const parses = async (failures: number) => {
+        const dir = handmadeRun({ fold: Array.from({ length: failures }, (_, k) => k % 2), same: new Array(failures).fill(1), score: new Array(failures).fill(0) }, { verification: { foldThresholds: [0.5, 0.5] } });
+        const parse = JSON.parse;
+        let calls = 0;
+        JSON.parse = (...args: Parameters<typeof parse>) => (calls++, parse(...args));
+        try {
+          assert.equal((await epochInsight(dir, 1, { kind: 'tenfold' }, () => undefined))?.gallery.falseRejects.length, failures);
+        } finally {
+          JSON.parse = parse;
+        }
+        return calls;
+      };
+      assert.equal(await parses(20), await parses(2));
+    });
+
+    it('reads an unchanged set file once, a replaced one again', async () => {
+      const dir = handmadeRun({ fold: [0, 1], same: [1, 0], score: [0.5, 0.2] });
+      const first = await loadEpochRecords(dir, 1);
+      assert.equal((await loadEpochRecords(dir, 1)).set, first.set);
+      const file = path.join(dir, RECORDS_SET);
+      const replaced = decodeRecords(readFileSync(file));
+      writeFileSync(file, encodeRecords(Object.fromEntries(replaced.tensors), { ...Object.fromEntries(replaced.metadata), [M.names]: JSON.stringify(['w', 'x', 'y', 'z']) }));
+      utimesSync(file, new Date(), new Date(Date.now() + 5000));
+      assert.deepEqual(metaList((await loadEpochRecords(dir, 1)).set, M.names), ['w', 'x', 'y', 'z']);
     });
 
     it('exports the training sample\'s norms only when the epoch recorded them for the same sample', async () => {
