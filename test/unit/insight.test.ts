@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { histogram, spaced } from '../../src/core/records';
 import { parseWebviewMessage } from '../../src/shared/dashboard';
 import { pairBucket, pearson, spearman, thirdsOf } from '../../src/shared/quality';
-import { bucketRows, correlationText, histogramPoints, operatingKey, topOf, verticalLine } from '../../webview/embedding-model';
+import { FAR_TARGETS } from '../../src/shared/events';
+import { OPERATING_POINTS, bucketRows, correlationText, histogramPoints, operatingKey, topOf, verticalLine } from '../../webview/embedding-model';
 
 describe('inside the embedding: messages, summaries and chart helpers', () => {
   it('accepts only well-formed insight and export requests from the page', () => {
@@ -74,5 +75,6 @@ describe('inside the embedding: messages, summaries and chart helpers', () => {
     assert.deepEqual(bucketRows([{ bucket: 'both low', pairs: 20, matched: 8, accuracy: 0.55, tar: 0.25, far: null }]), [['both low', '20 (8 matched)', '55.0%', '25.0%', '–']]);
     assert.equal(operatingKey({ kind: 'far', far: 1e-3 }), 'far:0.001');
     assert.equal(operatingKey({ kind: 'tenfold' }), 'tenfold');
+    assert.deepEqual(OPERATING_POINTS.map((o) => (o.value.kind === 'far' ? o.value.far : o.value.kind)), ['tenfold', ...[...FAR_TARGETS].reverse()]);
   });
 });
