@@ -2,7 +2,7 @@
 // histograms as stepped lines, threshold markers, the colour of an identity,
 // and the texts the views print. Unit-tested in Node.
 
-import type { BucketResult, Correlation } from '../src/shared/events';
+import { FAR_TARGETS, type BucketResult, type Correlation } from '../src/shared/events';
 import { pct } from '../src/shared/format';
 import type { Histogram, OperatingPoint } from '../src/shared/insight';
 import type { Point } from './model';
@@ -57,10 +57,10 @@ export function bucketRows(buckets: BucketResult[]): string[][] {
   return buckets.map((b) => [b.bucket, `${b.pairs.toLocaleString()} (${b.matched.toLocaleString()} matched)`, pct(b.accuracy, 1), pct(b.tar, 1), pct(b.far, 1)]);
 }
 
-/** The operating points the gallery offers, as select options. */
+/** The operating points the gallery offers, as select options: the 10-fold thresholds, then each FAR target's, loosest first. */
 export const OPERATING_POINTS: { label: string; value: OperatingPoint }[] = [
   { label: '10-fold thresholds (each pair at its fold\'s)', value: { kind: 'tenfold' } },
-  ...[1e-1, 1e-2, 1e-3, 1e-4].map((far) => ({ label: `TAR@FAR=${far.toExponential()} threshold`, value: { kind: 'far', far } as OperatingPoint })),
+  ...[...FAR_TARGETS].reverse().map((far) => ({ label: `TAR@FAR=${far.toExponential()} threshold`, value: { kind: 'far', far } as OperatingPoint })),
 ];
 
 export function operatingKey(o: OperatingPoint): string {

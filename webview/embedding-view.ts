@@ -36,6 +36,9 @@ export class EmbeddingView {
   /** The charts drawn now, by id (compare mode: `id:runId`), for tests and PNG export. */
   readonly charts = new Map<string, Chart<'line', Point[]>>();
   private readonly replies = new Map<string, InsightReply>();
+  /** The `seq` of the last request for each run: replies to earlier ones are stale. */
+  private readonly asked = new Map<string, number>();
+  private seq = 0;
   private theme: Theme = readTheme();
   private tab: Tab = 'quality';
   private coloring: Coloring = 'identity';
@@ -68,19 +71,32 @@ export class EmbeddingView {
     const exports = this.compare
       ? []
       : (['csv', 'npy'] as const).map((format) =>
-          h('button', { id: `export-records-${format}`, title: `Every score, norm, quality and embedding of the shown epoch, as ${format === 'csv' ? 'CSV tables' : '.npy arrays'}`, onclick: () => this.post({ type: 'exportRecords', runId: this.runs[0].id, format }) }, format === 'csv' ? 'Export CSV' : 'Export .npy'),
+          h('button', { id: `export-records-${format}`, title: `Every score, norm, quality and embedding of the shown epoch, as ${format === 'csv' ? 'CSV tables' : '.npy arrays'}`, onclick: () => this.exportRecords(format) }, format === 'csv' ? 'Export CSV' : 'Export .npy'),
         );
     return h('h2', {}, this.compare ? 'Inside the embedding: each run\'s latest recorded epoch' : 'Inside the embedding', h('span', { class: 'spacer' }), ...exports);
   }
 
-  /** Asks the host for the records of every run (the chosen epoch, or the latest). */
-  private request(): void {
-    for (const r of this.runs) this.post({ type: 'insight', runId: r.id, ...(this.epoch !== undefined && !this.compare ? { epoch: this.epoch } : {}), operating: this.operating });
+  /** Asks the host to export the epoch shown (the latest until a reply shows one). */
+  private exportRecords(format: 'csv' | 'npy'): void {
+    const runId = this.runs[0].id;
+    const shown = this.replies.get(runId)?.insight?.epoch;
+    this.post({ type: 'exportRecords', runId, ...(shown !== undefined ? { epoch: shown } : {}), format });
   }
 
-  /** The host's answer for one run. */
+  /** Asks the host for the records of every run (the chosen epoch, or the latest). */
+  private request(): void {
+    for (const r of this.runs) this.ask(r.id, this.compare ? undefined : this.epoch);
+  }
+
+  /** Asks for one run's records at an epoch (the latest when undefined). */
+  private ask(runId: string, epoch: number | undefined): void {
+    this.asked.set(runId, ++this.seq);
+    this.post({ type: 'insight', runId, seq: this.seq, ...(epoch !== undefined ? { epoch } : {}), operating: this.operating });
+  }
+
+  /** The host's answer for one run; an answer to an earlier request than the last is dropped. */
   insight(reply: InsightReply): void {
-    if (!this.runs.some((r) => r.id === reply.runId)) return;
+    if (reply.seq !== this.asked.get(reply.runId)) return;
     this.replies.set(reply.runId, reply);
     this.renderToolbar();
     this.renderBody();
@@ -89,7 +105,7 @@ export class EmbeddingView {
   /** A live epoch: new records to show when the view follows the latest. */
   epochArrived(runId: string, e: EpochEvent): void {
     if (!e.records || this.epoch !== undefined || !this.runs.some((r) => r.id === runId)) return;
-    this.post({ type: 'insight', runId, operating: this.operating });
+    this.ask(runId, undefined);
   }
 
   // ---- toolbar: tabs, epoch slider, colouring, operating point
@@ -108,13 +124,9 @@ export class EmbeddingView {
     slider.addEventListener('change', () => {
       const chosen = stops[Number(slider.value)];
       this.epoch = chosen === stops[stops.length - 1] ? undefined : chosen;
-      this.requestOne(chosen);
+      this.ask(this.runs[0].id, chosen);
     });
     return h('label', {}, 'Epoch', slider, h('span', { id: 'embedding-epoch-label' }, `${insight.epoch} of ${stops.join(', ')}`));
-  }
-
-  private requestOne(epoch: number): void {
-    this.post({ type: 'insight', runId: this.runs[0].id, epoch, operating: this.operating });
   }
 
   private tabControls(): HTMLElement[] {
@@ -133,7 +145,7 @@ export class EmbeddingView {
       select.addEventListener('change', () => {
         this.operating = OPERATING_POINTS.find((o) => operatingKey(o.value) === select.value)?.value ?? { kind: 'tenfold' };
         const shown = this.replies.get(this.runs[0].id)?.insight?.epoch;
-        if (shown !== undefined) this.requestOne(shown);
+        if (shown !== undefined) this.ask(this.runs[0].id, shown);
       });
       return [h('label', {}, 'Operating point', select)];
     }

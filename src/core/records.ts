@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FAR_TARGETS, type Verification } from '../shared/events';
+import { denseFolds } from '../shared/folds';
 import { mismatchedNeeded, tarMeasurable } from '../shared/format';
 import {
   GALLERY_SIZE,
@@ -53,8 +54,20 @@ export interface RunRecordsView {
   verification: Verification | undefined;
 }
 
+/** The set file read last, kept while the file is unchanged: a dashboard's every request (epoch, operating point) reads the same one. */
+let lastSet: { file: string; mtimeMs: number; size: number; records: Records } | undefined;
+
+async function readSet(runDir: string): Promise<Records> {
+  const file = path.join(runDir, RECORDS_SET);
+  const { mtimeMs, size } = await fs.stat(file);
+  if (lastSet?.file === file && lastSet.mtimeMs === mtimeMs && lastSet.size === size) return lastSet.records;
+  const records = await readRecords(file);
+  lastSet = { file, mtimeMs, size, records };
+  return records;
+}
+
 export async function loadEpochRecords(runDir: string, epoch: number): Promise<RunRecordsView> {
-  const set = await readRecords(path.join(runDir, RECORDS_SET));
+  const set = await readSet(runDir);
   const records = await readRecords(path.join(runDir, recordsEpochFile(epoch)));
   const images = need(set, T.imageIdentity, 'I32').length;
   const pairs = need(set, T.pairA, 'I32').length;
@@ -165,11 +178,21 @@ function featureSpace(view: RunRecordsView): FeatureSpace {
 
 // ---------------------------------------------------------------- failures
 
-/** Dense fold numbers (ascending labels), as the fold thresholds are numbered. */
-function denseFolds(fold: Int32Array): Int32Array {
-  const ids = [...new Set(fold)].sort((a, b) => a - b);
-  const at = new Map(ids.map((id, k) => [id, k]));
-  return Int32Array.from(fold, (f) => at.get(f) as number);
+/**
+ * Each recorded pair's fold number, as the trainer numbered the fold thresholds:
+ * by the labels of all pairs, which a sample of them may lack. Records from
+ * before `fold_labels` fall back on the recorded pairs' own labels (all of
+ * them when every pair was recorded).
+ */
+function recordedFolds(view: RunRecordsView): Uint16Array {
+  const fold = need(view.set, T.pairFold, 'I32');
+  let labels: unknown;
+  try {
+    labels = JSON.parse(view.set.metadata.get(M.foldLabels) ?? 'null');
+  } catch {
+    labels = null;
+  }
+  return Array.isArray(labels) && labels.every((l) => typeof l === 'number') ? denseFolds(fold, labels) : denseFolds(fold);
 }
 
 /** The threshold each pair is judged at; a note instead when the operating point cannot be measured. */
@@ -177,7 +200,7 @@ function thresholdsAt(view: RunRecordsView, operating: OperatingPoint): { at: (k
   const v = view.verification;
   if (!v) return { note: 'these records carry no thresholds' };
   if (operating.kind === 'tenfold') {
-    const folds = denseFolds(need(view.set, T.pairFold, 'I32'));
+    const folds = recordedFolds(view);
     const t = v.foldThresholds ?? [];
     return { at: (k) => t[folds[k]] ?? v.threshold };
   }
@@ -190,20 +213,24 @@ function thresholdsAt(view: RunRecordsView, operating: OperatingPoint): { at: (k
 
 export type ImageSrc = (image: number, file: string | undefined) => string | undefined;
 
-function failureImage(view: RunRecordsView, i: number, src: ImageSrc, files: string[]): FailureImage {
+/** Describes gallery images; the set's lists (JSON in its metadata) are parsed once for all of them. */
+function imageDescriber(view: RunRecordsView, src: ImageSrc): (i: number) => FailureImage {
   const names = metaList(view.set, M.names);
   const identities = metaList(view.set, M.identities);
+  const files = metaList(view.set, M.files);
   const identity = need(view.set, T.imageIdentity, 'I32');
+  const norm = need(view.epoch, T.imageNorm, 'F32');
+  const quality = need(view.set, T.imageQuality, 'F32');
   const degradations = tensor(view.set, T.imageDegradations, 'U8');
-  return {
+  return (i) => ({
     index: i,
     name: names[i] ?? String(i),
     identity: identities[identity[i]] ?? String(identity[i]),
-    norm: need(view.epoch, T.imageNorm, 'F32')[i],
-    quality: need(view.set, T.imageQuality, 'F32')[i],
+    norm: norm[i],
+    quality: quality[i],
     ...(degradations ? { degradations: degradationNames(degradations[i]) } : {}),
     src: src(i, files[i]),
-  };
+  });
 }
 
 /** False accepts and false rejects at the operating point, each sorted by how far on the wrong side it scored. */
@@ -224,7 +251,7 @@ export function failureGallery(view: RunRecordsView, operating: OperatingPoint, 
     if (accepted && !same[k]) accepts.push({ k, margin: score[k] - t });
     else if (!accepted && same[k]) rejects.push({ k, margin: Number.isFinite(t) ? t - score[k] : Infinity });
   }
-  const files = metaList(view.set, M.files);
+  const image = imageDescriber(view, src);
   const describe = (kind: Failure['kind']) => ({ k, margin }: { k: number; margin: number }): Failure => ({
     pair: index ? index[k] : k,
     kind,
@@ -232,8 +259,8 @@ export function failureGallery(view: RunRecordsView, operating: OperatingPoint, 
     threshold: judged.at(k),
     margin,
     fold: fold[k],
-    a: failureImage(view, a[k], src, files),
-    b: failureImage(view, b[k], src, files),
+    a: image(a[k]),
+    b: image(b[k]),
   });
   const worst = (list: { k: number; margin: number }[]) => list.sort((x, y) => y.margin - x.margin).slice(0, GALLERY_SIZE);
   return {
@@ -334,12 +361,14 @@ function csvFiles(view: RunRecordsView): Record<string, string> {
   const trainImage = tensor(view.set, T.trainImage, 'I32') ?? new Int32Array(0);
   const trainIdentity = tensor(view.set, T.trainIdentity, 'I32');
   const trainQuality = tensor(view.set, T.trainQuality, 'F32');
-  const trainNorm = tensor(view.epoch, T.trainNorm, 'F32');
-  const train = Array.from(trainImage, (img, k) => [img, trainNames[k], trainIdentity ? trainIdentities[trainIdentity[k]] : '', trainQuality?.[k], trainNorm?.[k]]);
+  // Norms of another sample (an epoch recorded before a resume by another version) would sit beside the wrong images: left out, as in epochInsight.
+  const recordedNorm = tensor(view.epoch, T.trainNorm, 'F32');
+  const trainNorm = recordedNorm?.length === trainImage.length ? recordedNorm : undefined;
+  const train = Array.from(trainImage, (img, k) => [img, trainNames[k], trainIdentity ? trainIdentities[trainIdentity[k]] : '', trainQuality?.[k], ...(trainNorm ? [trainNorm[k]] : [])]);
   return {
     'images.csv': csv(['image', 'name', 'identity', 'identity_index', 'quality', 'degradations', 'sharpness', 'contrast', 'norm', 'x', 'y', 'file'], images),
     'pairs.csv': csv(['pair', 'a', 'b', 'name_a', 'name_b', 'same', 'fold', 'score'], pairs),
-    'train_sample.csv': csv(['train_image', 'name', 'identity', 'quality', 'norm'], train),
+    'train_sample.csv': csv(['train_image', 'name', 'identity', 'quality', ...(trainNorm ? ['norm'] : [])], train),
   };
 }
 

@@ -5,13 +5,13 @@
 // folders a panel may load images from.
 
 import { existsSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { epochInsight, exportRecords, imageFile } from '../core/records';
 import type { RunRecord } from '../core/run-store';
 import type { ExportRecordsRequest, InsightReply, InsightRequest } from '../shared/insight';
 import { THUMBNAILS_DIR } from '../shared/records';
+import { workspaceBase } from './workspace-config';
 
 /** One epoch of a run's records for the page; a reason instead when there are none or they cannot be read. */
 export async function insightReply(runDir: string, request: InsightRequest, webview: vscode.Webview): Promise<InsightReply> {
@@ -19,31 +19,30 @@ export async function insightReply(runDir: string, request: InsightRequest, webv
   const src = (image: number, file: string | undefined) => (file || thumbnails ? webview.asWebviewUri(vscode.Uri.file(imageFile(runDir, image, file))).toString() : undefined);
   try {
     const insight = await epochInsight(runDir, request.epoch, request.operating, src);
-    return { type: 'insight', runId: request.runId, insight: insight ?? null, ...(insight ? {} : { reason: 'No records yet: they appear after the first verification (runs from before records existed have none).' }) };
+    return { type: 'insight', runId: request.runId, seq: request.seq, insight: insight ?? null, ...(insight ? {} : { reason: 'No records yet: they appear after the first verification (runs from before records existed have none).' }) };
   } catch (err) {
-    return { type: 'insight', runId: request.runId, insight: null, reason: `The records cannot be read: ${(err as Error).message}` };
+    return { type: 'insight', runId: request.runId, seq: request.seq, insight: null, reason: `The records cannot be read: ${(err as Error).message}` };
   }
 }
 
-/** Asks for a folder and writes the run's latest recorded epoch there; returns what to tell the user. */
+/** Asks for a folder and writes the requested epoch of the run's records there (the latest when none); returns what to tell the user. */
 export async function exportRunRecords(runDir: string, request: ExportRecordsRequest): Promise<{ level: 'info' | 'error'; message: string } | undefined> {
   // The workspace, not the run folder: only a trainer writes there.
-  const defaultDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
   const picked = await vscode.window.showOpenDialog({
     canSelectFolders: true,
     canSelectFiles: false,
     canSelectMany: false,
-    defaultUri: vscode.Uri.file(defaultDir),
-    openLabel: `Export ${request.format === 'csv' ? 'CSV' : '.npy'} here`,
-    title: 'Export the run\'s records (scores, norms, qualities, embeddings)',
+    defaultUri: vscode.Uri.file(workspaceBase()),
+    openLabel: vscode.l10n.t('Export {0} here', request.format === 'csv' ? 'CSV' : '.npy'),
+    title: vscode.l10n.t('Export the run\'s records (scores, norms, qualities, embeddings)'),
   });
   if (!picked?.[0]) return undefined;
   try {
     const out = path.join(picked[0].fsPath, `${path.basename(runDir)}-records-${request.format}`);
-    const result = await exportRecords(runDir, out, request.format);
-    return { level: 'info', message: `Exported epoch ${result.epoch}'s records (${result.files.length} files) to ${out}` };
+    const result = await exportRecords(runDir, out, request.format, request.epoch);
+    return { level: 'info', message: vscode.l10n.t('Exported epoch {0}\'s records ({1} files) to {2}', result.epoch, result.files.length, out) };
   } catch (err) {
-    return { level: 'error', message: `Could not export the records: ${(err as Error).message}` };
+    return { level: 'error', message: vscode.l10n.t('Could not export the records: {0}', (err as Error).message) };
   }
 }
 

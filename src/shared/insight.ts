@@ -104,24 +104,33 @@ export interface EpochInsight {
   gallery: FailureGallery;
 }
 
-/** The page asks for one epoch of a run (its latest with records when `epoch` is absent). */
+/**
+ * The page asks for one epoch of a run (its latest with records when `epoch` is
+ * absent). The host answers requests as they finish, not in order: `seq` (the
+ * page's count of its requests) comes back in the reply, and the page keeps
+ * only the reply to its last request of a run.
+ */
 export interface InsightRequest {
   type: 'insight';
   runId: string;
+  seq: number;
   epoch?: number;
   operating: OperatingPoint;
 }
 
-/** The page asks the host to export a run's records (it asks where). */
+/** The page asks the host to export one epoch of a run's records (the latest when `epoch` is absent); the host asks where. */
 export interface ExportRecordsRequest {
   type: 'exportRecords';
   runId: string;
+  epoch?: number;
   format: 'csv' | 'npy';
 }
 
 export interface InsightReply {
   type: 'insight';
   runId: string;
+  /** The request's `seq`. */
+  seq: number;
   insight: EpochInsight | null;
   /** Why there is none: no records yet, records from before they existed, a damaged file. */
   reason?: string;
@@ -138,13 +147,15 @@ function operatingPoint(value: unknown): OperatingPoint | undefined {
   return undefined;
 }
 
+const isEpoch = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_EPOCH;
+
 /** Checks an insight request or an export request from the page; undefined for anything else. */
 export function parseInsightMessage(m: Record<string, unknown>): InsightRequest | ExportRecordsRequest | undefined {
   if (typeof m.runId !== 'string' || !ID_PATTERN.test(m.runId)) return undefined;
-  if (m.type === 'exportRecords') return m.format === 'csv' || m.format === 'npy' ? { type: 'exportRecords', runId: m.runId, format: m.format } : undefined;
-  if (m.type !== 'insight') return undefined;
+  if (m.epoch !== undefined && !isEpoch(m.epoch)) return undefined;
+  const epoch = m.epoch === undefined ? {} : { epoch: m.epoch };
+  if (m.type === 'exportRecords') return m.format === 'csv' || m.format === 'npy' ? { type: 'exportRecords', runId: m.runId, ...epoch, format: m.format } : undefined;
+  if (m.type !== 'insight' || !Number.isSafeInteger(m.seq) || (m.seq as number) < 0) return undefined;
   const operating = operatingPoint(m.operating);
-  if (!operating) return undefined;
-  if (m.epoch === undefined) return { type: 'insight', runId: m.runId, operating };
-  return Number.isInteger(m.epoch) && (m.epoch as number) >= 1 && (m.epoch as number) <= MAX_EPOCH ? { type: 'insight', runId: m.runId, epoch: m.epoch as number, operating } : undefined;
+  return operating ? { type: 'insight', runId: m.runId, seq: m.seq as number, ...epoch, operating } : undefined;
 }

@@ -22,18 +22,16 @@ export function degradationNames(mask: number): string {
 export const QUALITY_THIRDS = ['low', 'middle', 'high'] as const;
 export type QualityThird = (typeof QUALITY_THIRDS)[number];
 
-/** The two quality values that split `quality` into thirds by rank (ties stay in the lower third). */
-export function thirdBounds(quality: ArrayLike<number>): { low: number; high: number } {
-  const sorted = Float64Array.from(quality).sort();
-  if (!sorted.length) return { low: 0, high: 0 };
-  return { low: sorted[Math.floor((sorted.length - 1) / 3)], high: sorted[Math.floor((2 * (sorted.length - 1)) / 3)] };
-}
-
-/** Third of each image: 0 low, 1 middle, 2 high. */
+/**
+ * Third of each image by the rank of its quality: 0 low, 1 middle, 2 high.
+ * Equal qualities are ranked by index, so the thirds stay a third each even
+ * when many images share a value (proxy scores capped at 1).
+ */
 export function thirdsOf(quality: ArrayLike<number>): Uint8Array {
-  const { low, high } = thirdBounds(quality);
-  const out = new Uint8Array(quality.length);
-  for (let i = 0; i < quality.length; i++) out[i] = quality[i] <= low ? 0 : quality[i] <= high ? 1 : 2;
+  const n = quality.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => quality[a] - quality[b] || a - b);
+  const out = new Uint8Array(n);
+  order.forEach((i, rank) => (out[i] = Math.floor((3 * rank) / n)));
   return out;
 }
 

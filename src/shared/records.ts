@@ -68,6 +68,8 @@ export const M = {
   trainNames: 'train_names',
   quality: 'quality',
   pairsTotal: 'pairs_total',
+  /** The fold labels of all pairs, ascending (JSON): fold thresholds are numbered by them (src/shared/folds.ts). */
+  foldLabels: 'fold_labels',
   epoch: 'epoch',
   projection: 'projection',
   projectionShare: 'projection_share',

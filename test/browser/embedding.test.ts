@@ -50,7 +50,7 @@ describe('inside the embedding (dashboard views of a run\'s records) in Chromium
       if (m.type !== 'insight') continue;
       const req = m as InsightRequest;
       const insight = await epochInsight(path.join(RECORDED_RUNS, req.runId), req.epoch, req.operating, (i) => `${url}/records/${req.runId}/records/thumbs/${i}.png`);
-      await send(p, { type: 'insight', runId: req.runId, insight: insight ?? null });
+      await send(p, { type: 'insight', runId: req.runId, seq: req.seq, insight: insight ?? null });
     }
     return posted.length;
   }
@@ -125,13 +125,18 @@ describe('inside the embedding (dashboard views of a run\'s records) in Chromium
       (el as HTMLInputElement).value = '0';
       el.dispatchEvent(new Event('change'));
     });
-    const asked = await p.evaluate(() => (window as unknown as { posted: { type: string; epoch?: number }[] }).posted.filter((m) => m.type === 'insight').pop());
-    assert.equal(asked?.epoch, 1);
+    const asked = await p.evaluate(() => (window as unknown as { posted: InsightRequest[] }).posted.filter((m) => m.type === 'insight'));
+    assert.equal(asked[asked.length - 1].epoch, 1);
     await answer(p, seen);
     await p.waitForFunction(() => document.querySelector('#embedding-epoch-label')?.textContent?.startsWith('1 of'));
+    // A reply to an earlier request (the latest epoch) that arrives last is dropped.
+    const stale = await epochInsight(path.join(RECORDED_RUNS, 'softmax'), undefined, { kind: 'tenfold' }, () => undefined);
+    await send(p, { type: 'insight', runId: 'softmax', seq: asked[0].seq, insight: stale });
+    await p.click('[data-tab=quality]');
+    assert.match((await p.textContent('#embedding-epoch-label')) ?? '', /^1 of/);
     await p.click('#export-records-npy');
     const exported = await p.evaluate(() => (window as unknown as { posted: { type: string }[] }).posted.pop());
-    assert.deepEqual(exported, { type: 'exportRecords', runId: 'softmax', format: 'npy' });
+    assert.deepEqual(exported, { type: 'exportRecords', runId: 'softmax', epoch: 1, format: 'npy' }, 'the epoch shown, not the latest');
     assert.deepEqual(p.errors, []);
     await p.close();
   });
@@ -140,7 +145,8 @@ describe('inside the embedding (dashboard views of a run\'s records) in Chromium
     const p = await open('{"mode":"run","runIds":["old"]}');
     await send(p, { type: 'init', mode: 'run', runs: [{ ...recordedRun('l2'), id: 'old' }] });
     await p.waitForSelector('body[data-ready=true]');
-    await send(p, { type: 'insight', runId: 'old', insight: null, reason: 'No records yet.' });
+    const asked = await p.evaluate(() => (window as unknown as { posted: InsightRequest[] }).posted.find((m) => m.type === 'insight'));
+    await send(p, { type: 'insight', runId: 'old', seq: asked?.seq, insight: null, reason: 'No records yet.' });
     assert.equal(await p.textContent('#embedding-empty'), 'No records yet.');
     await p.close();
   });

@@ -21,12 +21,15 @@ describe('localization', () => {
     assert.equal(readFileSync(BUNDLE, 'utf8'), bundleText(), 'run npx tsx scripts/l10n-bundle.ts');
   });
 
-  it('shows no message or button to the user that does not go through vscode.l10n', () => {
+  it('shows no message, button or dialog text to the user that does not go through vscode.l10n', () => {
     const dir = path.join(ROOT, 'src', 'extension');
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
       const text = readFileSync(path.join(dir, file), 'utf8');
       for (const m of text.matchAll(/\.show(?:Information|Warning|Error)Message\(\s*([^\s])/g)) {
         assert.ok(!/['"`]/.test(m[1]), `${file}: a message is not localized (${text.slice(m.index, (m.index ?? 0) + 80)})`);
+      }
+      for (const m of text.matchAll(/\b(?:title|openLabel|saveLabel|prompt|placeHolder):\s*['"`]/g)) {
+        assert.fail(`${file}: a dialog's text is not localized (${text.slice(m.index, (m.index ?? 0) + 80)})`);
       }
     }
   });

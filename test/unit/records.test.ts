@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { epochInsight, exportRecords, npy, recordedEpochs } from '../../src/core/records';
+import { epochInsight, exportRecords, loadEpochRecords, npy, recordedEpochs } from '../../src/core/records';
 import type { EpochEvent, EventBody } from '../../src/shared/events';
 import { isTrainerEvent, stampEvent } from '../../src/shared/events';
 import { DEGRADATIONS } from '../../src/shared/quality';
@@ -109,6 +109,79 @@ describe('records of the embedding', function () {
     });
   });
 
+  describe('the dashboard\'s view of handmade records', () => {
+    const dirs: string[] = [];
+    after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+    /** A run folder with records of four images (a/1, a/2, b/1, b/2) and two training images at epoch 1; every pair is image 0 against image 2. */
+    function handmadeRun(pairs: { fold: number[]; same: number[]; score: number[] }, extra: { set?: Record<string, string>; verification?: object; trainNorm?: number[] } = {}): string {
+      const dir = mkdtempSync(path.join(tmpdir(), 'l2sm-handmade-'));
+      dirs.push(dir);
+      mkdirSync(path.join(dir, 'records'));
+      const n = pairs.fold.length;
+      const set = {
+        [T.imageIdentity]: i32(Int32Array.from([0, 0, 1, 1])),
+        [T.imageQuality]: f32(Float32Array.from([0.2, 0.4, 0.6, 0.8])),
+        [T.pairA]: i32(new Int32Array(n)),
+        [T.pairB]: i32(new Int32Array(n).fill(2)),
+        [T.pairSame]: u8(Uint8Array.from(pairs.same)),
+        [T.pairFold]: i32(Int32Array.from(pairs.fold)),
+        [T.trainImage]: i32(Int32Array.from([5, 9])),
+        [T.trainQuality]: f32(Float32Array.from([0.3, 0.7])),
+      };
+      writeFileSync(path.join(dir, RECORDS_SET), encodeRecords(set, { [M.names]: JSON.stringify(['a/1', 'a/2', 'b/1', 'b/2']), [M.identities]: JSON.stringify(['a', 'b']), [M.trainNames]: JSON.stringify(['t/5', 't/9']), ...extra.set }));
+      const epoch = { [T.imageNorm]: f32(Float32Array.from([1, 2, 3, 4])), [T.imageXy]: f32(new Float32Array(8), [4, 2]), [T.pairScore]: f32(Float32Array.from(pairs.score)), [T.trainNorm]: f32(Float32Array.from(extra.trainNorm ?? [1.5, 2.5])) };
+      writeFileSync(path.join(dir, recordsEpochFile(1)), encodeRecords(epoch, { [M.verification]: JSON.stringify({ tarAtFar: [], threshold: 0.5, ...extra.verification }) }));
+      return dir;
+    }
+
+    it('judges sampled pairs at their fold\'s threshold, numbered by all pairs\' folds, when the sample lacks a fold', async () => {
+      // Folds 0, 1 and 2 over all pairs (thresholds 0.1, 0.5, 0.9); the recorded sample holds folds 0 and 2 only.
+      const dir = handmadeRun({ fold: [0, 2, 2], same: [1, 0, 1], score: [0, 0.6, 0.7] }, { set: { [M.foldLabels]: '[0,1,2]' }, verification: { foldThresholds: [0.1, 0.5, 0.9] } });
+      const g = (await epochInsight(dir, 1, { kind: 'tenfold' }, () => undefined))!.gallery;
+      assert.deepEqual(g.counts, { falseAccepts: 0, falseRejects: 2 });
+      assert.deepEqual(g.falseRejects.map((f) => [f.fold, f.threshold]), [[2, 0.9], [0, 0.1]]);
+    });
+
+    it('parses the set\'s name lists once per gallery, however many failures it shows', async () => {
+      const parses = async (failures: number) => {
+        const dir = handmadeRun({ fold: Array.from({ length: failures }, (_, k) => k % 2), same: new Array(failures).fill(1), score: new Array(failures).fill(0) }, { verification: { foldThresholds: [0.5, 0.5] } });
+        const parse = JSON.parse;
+        let calls = 0;
+        JSON.parse = (...args: Parameters<typeof parse>) => (calls++, parse(...args));
+        try {
+          assert.equal((await epochInsight(dir, 1, { kind: 'tenfold' }, () => undefined))?.gallery.falseRejects.length, failures);
+        } finally {
+          JSON.parse = parse;
+        }
+        return calls;
+      };
+      assert.equal(await parses(20), await parses(2));
+    });
+
+    it('reads an unchanged set file once, a replaced one again', async () => {
+      const dir = handmadeRun({ fold: [0, 1], same: [1, 0], score: [0.5, 0.2] });
+      const first = await loadEpochRecords(dir, 1);
+      assert.equal((await loadEpochRecords(dir, 1)).set, first.set);
+      const file = path.join(dir, RECORDS_SET);
+      const replaced = decodeRecords(readFileSync(file));
+      writeFileSync(file, encodeRecords(Object.fromEntries(replaced.tensors), { ...Object.fromEntries(replaced.metadata), [M.names]: JSON.stringify(['w', 'x', 'y', 'z']) }));
+      utimesSync(file, new Date(), new Date(Date.now() + 5000));
+      assert.deepEqual(metaList((await loadEpochRecords(dir, 1)).set, M.names), ['w', 'x', 'y', 'z']);
+    });
+
+    it('exports the training sample\'s norms only when the epoch recorded them for the same sample', async () => {
+      const trainSample = async (dir: string) => {
+        await exportRecords(dir, path.join(dir, 'csv'), 'csv');
+        return readFileSync(path.join(dir, 'csv', 'train_sample.csv'), 'utf8').trim().split('\n');
+      };
+      const pairs = { fold: [0, 1], same: [1, 0], score: [0.5, 0.2] };
+      assert.deepEqual(await trainSample(handmadeRun(pairs)), ['train_image,name,identity,quality,norm', '5,t/5,,0.30000001192092896,1.5', '9,t/9,,0.699999988079071,2.5']);
+      // An epoch written with a sample of three (a resume across versions): no norm column rather than norms of other images.
+      assert.deepEqual(await trainSample(handmadeRun(pairs, { trainNorm: [1, 2, 3] })), ['train_image,name,identity,quality', '5,t/5,,0.30000001192092896', '9,t/9,,0.699999988079071']);
+    });
+  });
+
   describe('a run writes them at every verification', () => {
     let out: string;
     let events: EventBody[];
@@ -144,6 +217,7 @@ describe('records of the embedding', function () {
       assert.equal(tensor(set, T.imageIdentity, 'I32')?.length, 80);
       assert.equal(tensor(set, T.imageQuality, 'F32')?.length, 80);
       assert.equal(tensor(set, T.pairFold, 'I32')?.length, 200);
+      assert.equal(JSON.parse(set.metadata.get(M.foldLabels) ?? '[]').length, 10, 'the fold labels of all pairs');
       assert.equal(tensor(last, T.imageNorm, 'F32')?.length, 80);
       assert.equal(tensor(last, T.imageXy, 'F32')?.length, 160);
       const scores = tensor(last, T.pairScore, 'F32') as Float32Array;

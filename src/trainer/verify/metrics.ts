@@ -18,6 +18,7 @@
 // cost k counters per distinct score, not k sorts.
 
 import { FAR_TARGETS, type RocPoint, type Verification } from '../../shared/events';
+import { denseFolds, foldLabels } from '../../shared/folds';
 
 export interface ScoredPairs {
   scores: ArrayLike<number>;
@@ -294,34 +295,14 @@ export interface FoldResult {
   std: number;
 }
 
-/** Fold labels renumbered 0..k-1 in ascending order of their values, each pair's in sorted order. */
-function denseFolds(folds: ArrayLike<number>, order: Int32Array): { k: number; fold: Uint16Array } {
-  const n = folds.length;
-  let small = true;
-  let max = 0;
-  for (let i = 0; i < n && small; i++) {
-    const v = folds[i];
-    small = Number.isInteger(v) && v >= 0 && v <= MAX_FOLDS;
-    if (v > max) max = v;
-  }
-  const fold = new Uint16Array(n);
-  if (!small) {
-    const ids = [...new Set(Array.from(folds))].sort((a, b) => a - b);
-    if (ids.length > MAX_FOLDS) throw new Error(`k-fold accuracy takes at most ${MAX_FOLDS} folds, got ${ids.length}`);
-    const dense = new Map(ids.map((id, k) => [id, k]));
-    for (let j = 0; j < n; j++) fold[j] = dense.get(folds[order[j]]) as number;
-    return { k: ids.length, fold };
-  }
-  // Small whole numbers (the usual 0..9): a lookup table instead of a map.
-  const lookup = new Int32Array(max + 1).fill(-1);
-  for (let i = 0; i < n; i++) lookup[folds[i]] = 0;
-  let k = 0;
-  for (let v = 0; v <= max; v++) if (lookup[v] === 0) lookup[v] = k++;
-  for (let j = 0; j < n; j++) fold[j] = lookup[folds[order[j]]];
-  return { k, fold };
+/** Each pair's fold number (src/shared/folds.ts), in sorted order. */
+function sortedFolds(folds: ArrayLike<number>, order: Int32Array): { k: number; fold: Uint16Array } {
+  const labels = foldLabels(folds);
+  const dense = denseFolds(folds, labels);
+  const fold = new Uint16Array(order.length);
+  for (let j = 0; j < order.length; j++) fold[j] = dense[order[j]];
+  return { k: labels.length, fold };
 }
-
-const MAX_FOLDS = 0xffff;
 
 /** Per fold: the best training-fold accuracy's last sorted position (-1: accept nothing) and its score. */
 interface FoldChoice {
@@ -393,7 +374,7 @@ export function kFoldAccuracy(pairs: ScoredPairs, folds: ArrayLike<number>): Fol
 
 function foldsOfSorted(pairs: ScoredPairs, folds: ArrayLike<number>, sorted: SortedPairs): FoldResult {
   if (folds.length !== pairs.scores.length) throw new Error('every pair needs a fold index');
-  const { k, fold } = denseFolds(folds, sorted.order);
+  const { k, fold } = sortedFolds(folds, sorted.order);
   if (k < 2) throw new Error('k-fold accuracy needs at least two folds');
   const choice = chooseFoldGroups(sorted, fold, k);
   const thresholds = Array.from({ length: k }, (_, f) => foldThreshold(sorted, fold, choice, f));

@@ -51,9 +51,24 @@ function covariance(e: Embeddings): { mean: Float64Array; cov: Float64Array } {
   return { mean, cov: m };
 }
 
-/** The leading eigenvector and eigenvalue of a symmetric matrix, by power iteration. */
-function leading(m: Float64Array, dim: number, rng: Rng): { vector: Float64Array; value: number } {
+/** v minus its component along the unit vector u (nothing without u). */
+function orthogonalize(v: Float64Array, u: Float64Array | undefined): void {
+  if (!u) return;
+  let dot = 0;
+  for (let a = 0; a < v.length; a++) dot += v[a] * u[a];
+  for (let a = 0; a < v.length; a++) v[a] -= dot * u[a];
+}
+
+/**
+ * The leading eigenvector and eigenvalue of a symmetric matrix, by power
+ * iteration; with `against` (a unit vector), of the matrix on the vectors
+ * orthogonal to it: every iterate is Gram–Schmidted against it, so the result
+ * is orthogonal to it even when the top eigenvalues are too close for the first
+ * vector to have converged (deflating by it would leave a residue).
+ */
+function leading(m: Float64Array, dim: number, rng: Rng, against?: Float64Array): { vector: Float64Array; value: number } {
   let v = Float64Array.from({ length: dim }, () => rng.normal());
+  orthogonalize(v, against);
   let value = 0;
   for (let it = 0; it < POWER_ITERATIONS; it++) {
     const w = new Float64Array(dim);
@@ -62,6 +77,7 @@ function leading(m: Float64Array, dim: number, rng: Rng): { vector: Float64Array
       for (let b = 0; b < dim; b++) sum += m[a * dim + b] * v[b];
       w[a] = sum;
     }
+    orthogonalize(w, against);
     const length = Math.hypot(...w);
     if (length === 0) return { vector: v, value: 0 };
     for (let a = 0; a < dim; a++) w[a] /= length;
@@ -73,22 +89,29 @@ function leading(m: Float64Array, dim: number, rng: Rng): { vector: Float64Array
   return { vector: v, value };
 }
 
-/** m - value v v^T: what is left once the leading axis is taken out. */
-function deflate(m: Float64Array, dim: number, v: Float64Array, value: number): Float64Array {
-  const out = Float64Array.from(m);
-  for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) out[a * dim + b] -= value * v[a] * v[b];
-  return out;
+export interface Axis {
+  /** A unit vector. */
+  vector: Float64Array;
+  /** The variance along it. */
+  value: number;
 }
 
-export function project2d(e: Embeddings): Projection2d {
-  const { dim, values, count } = e;
-  if (dim === 2) return { xy: Float32Array.from(values), kind: 'features', share: [NaN, NaN], origin: [0, 0] };
+/** The mean of the sampled rows, their two principal axes (orthogonal) and their total variance. */
+export function principalAxes(e: Embeddings): { mean: Float64Array; first: Axis; second: Axis; trace: number } {
+  const { dim } = e;
   const { mean, cov: m } = covariance(e);
   let trace = 0;
   for (let a = 0; a < dim; a++) trace += m[a * dim + a];
   const rng = new Rng(START_SEED);
   const first = leading(m, dim, rng);
-  const second = leading(deflate(m, dim, first.vector, first.value), dim, rng);
+  const second = leading(m, dim, rng, first.vector);
+  return { mean, first, second, trace };
+}
+
+export function project2d(e: Embeddings): Projection2d {
+  const { dim, values, count } = e;
+  if (dim === 2) return { xy: Float32Array.from(values), kind: 'features', share: [NaN, NaN], origin: [0, 0] };
+  const { mean, first, second, trace } = principalAxes(e);
   const xy = new Float32Array(count * 2);
   for (let i = 0; i < count; i++) {
     let x = 0;

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { PRIVATE_FILE_MODE, makePrivateDir, writeFileAtomic } from '../../core/atomic-file';
 import type { RunConfig } from '../../shared/config';
 import type { BucketResult, Correlation, EpochRecords, Verification } from '../../shared/events';
+import { denseFolds, foldLabels } from '../../shared/folds';
 import { PAIR_BUCKETS, pairBucket, pearson, spearman, thirdsOf } from '../../shared/quality';
 import {
   M,
@@ -64,13 +65,6 @@ export function trainingSample(count: number, seed: number): Int32Array {
 function correlation(x: ArrayLike<number>, y: ArrayLike<number>): Correlation {
   const finite = (v: number) => (Number.isFinite(v) ? v : null);
   return { pearson: finite(pearson(x, y)), spearman: finite(spearman(x, y)) };
-}
-
-/** Dense fold numbers in ascending order of their labels, as verify() numbers its fold thresholds. */
-function denseFolds(fold: Int32Array): Int32Array {
-  const ids = [...new Set(fold)].sort((a, b) => a - b);
-  const at = new Map(ids.map((id, k) => [id, k]));
-  return Int32Array.from(fold, (f) => at.get(f) as number);
 }
 
 /** Verification per pair bucket (by the quality thirds of the two images), each pair at its fold's threshold. */
@@ -197,6 +191,8 @@ export class RunRecords {
       [M.trainNames]: JSON.stringify((this.sampleFacts as ImageFacts).names),
       [M.quality]: quality,
       [M.pairsTotal]: String(pairs.a.length),
+      // Of all pairs: a sample may lack a fold, and the fold thresholds are numbered by all.
+      [M.foldLabels]: JSON.stringify(foldLabels(pairs.fold)),
     };
     if (facts.verify.files) metadata[M.files] = JSON.stringify(facts.verify.files);
     return encodeRecords(tensors, metadata);
