@@ -137,6 +137,7 @@ export class RunWriter {
       // A rename, tags or note asked for during the last verification must not be lost with the trainer.
       this.readControl();
       this.record.endedAt = new Date(this.now()).toISOString();
+      this.setPhase('finished');
     }
     if (event.type === 'epoch' || event.type === 'checkpoint' || event.type === 'finished') this.guard(RUN_FILES.events, () => fsyncSync(this.fd));
     if (save) this.saveRecord();

@@ -191,7 +191,7 @@ export interface DatasetFingerprint {
 }
 
 /** What a trainer is doing, as its heartbeat says. */
-export type TrainerPhase = 'loading' | 'rendering' | 'decoding' | 'training' | 'verifying' | 'checkpointing';
+export type TrainerPhase = 'loading' | 'rendering' | 'decoding' | 'training' | 'verifying' | 'checkpointing' | 'finished';
 
 /** Each phase in words, for the dashboard's header. */
 export const PHASE_TEXT: Readonly<Record<TrainerPhase, string>> = {
@@ -201,6 +201,7 @@ export const PHASE_TEXT: Readonly<Record<TrainerPhase, string>> = {
   training: 'training',
   verifying: 'verifying on the 10 folds',
   checkpointing: 'writing a checkpoint',
+  finished: 'finished, releasing the backend',
 };
 
 export interface Heartbeat {

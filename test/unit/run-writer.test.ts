@@ -85,6 +85,10 @@ describe('run writer', () => {
     writer.setPhase('training');
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(JSON.parse(readFileSync(store.file(run.id, 'heartbeat.json'), 'utf8')).phase, 'training');
+    const summary = { epochs: 0, steps: 0, seconds: 0, imagesPerSec: 0, finalLoss: null, alpha: null, bestEpoch: null, bestAccuracy: null, final: null };
+    writer.emit({ v: PROTOCOL_VERSION, time: Date.now(), type: 'finished', status: 'completed', summary });
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(JSON.parse(readFileSync(store.file(run.id, 'heartbeat.json'), 'utf8')).phase, 'finished', 'the last beat still says what it did before finishing');
   });
 
   it('reads stop and rename requests from control.json, and drops requests older than its launch', async () => {
