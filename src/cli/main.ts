@@ -12,6 +12,7 @@ import { RunStore, isRunId } from '../core/run-store';
 import type { RunConfig } from '../shared/config';
 import type { FinishedEvent, TrainerEvent } from '../shared/events';
 import { RUN_FILES, type RunRecord } from '../shared/run';
+import { listedTrainImages } from '../trainer/data/folder-dataset';
 import { consoleToStderr } from '../trainer/quiet';
 import { EXIT, trainInFolder } from '../trainer/session';
 import { USAGE, UsageError, parseCli, readConfigFile, type CliOptions } from './args';
@@ -48,7 +49,7 @@ async function prepareResume(resume: NonNullable<CliOptions['resume']>): Promise
   }
   const store = new RunStore(path.dirname(dir));
   const status = (await store.view(path.basename(dir)))?.status ?? record.status;
-  const check = await checkResume(dir, record, status, resume.epochs);
+  const check = await checkResume(dir, record, status, resume.epochs, listedTrainImages);
   if (check.refusal) throw new UsageError(`cannot resume: ${check.refusal}`);
   if (check.changes.length && !resume.force) throw new UsageError(`since the run started, ${check.changes.join('; ')}. Resume anyway with --force.`);
   return dir;

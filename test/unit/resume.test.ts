@@ -20,6 +20,7 @@ import { train, type TrainOptions, type TrainPhase } from '../../src/trainer/tra
 import { checkResume } from '../../src/core/resume';
 import { RunStore } from '../../src/core/run-store';
 import type { RunRecord } from '../../src/shared/run';
+import { listedTrainImages } from '../../src/trainer/data/folder-dataset';
 import { writeFaceFolder } from '../../src/trainer/data/write-face-folder';
 import { trainInFolder } from '../../src/trainer/session';
 import { tinyConfig } from '../fixtures/trainer';
@@ -220,6 +221,7 @@ describe('resuming a run folder whose training set changed', () => {
     assert.equal(await trainInFolder({ dir, launcher: 'cli', shouldStop: () => false }), 0);
     const done = (await store.get(created.id)) as RunRecord;
     assert.equal(done.summary?.epochs, 1);
+    assert.equal(await listedTrainImages(done.config), done.dataset?.images, 'the listing counts the training set the trainer loaded');
     // One more image per identity: the training set grows, and the checkpoint's batch order no longer fits it.
     const extra = identities.map((id) => path.join(faces, id.name, 'extra.png'));
     identities.forEach((id, i) => fs.copyFileSync(path.join(faces, id.name, readdirSync(path.join(faces, id.name))[0]), extra[i]));
