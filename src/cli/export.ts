@@ -5,7 +5,7 @@
 
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { exportRecords, recordedEpochs } from '../core/records';
+import { exportRecords, placeInRunFolder, recordedEpochs } from '../core/records';
 import { EXIT } from '../trainer/session';
 import { UsageError } from './args';
 
@@ -69,6 +69,12 @@ export async function exportMain(argv: string[]): Promise<number> {
     const epochs = await recordedEpochs(run);
     const epoch = opts.epoch ?? epochs[epochs.length - 1] ?? 0;
     const out = opts.out ? path.resolve(opts.out) : path.resolve(`${path.basename(run)}-epoch-${epoch}-${opts.format}`);
+    const place = await placeInRunFolder(run, out);
+    if (place) {
+      const which = opts.out ? `--out ${opts.out}` : `the default folder ${out}`;
+      process.stderr.write(`error: ${which} is ${place} ${run}, which only its trainer writes; give --out a folder outside it\n`);
+      return EXIT.usage;
+    }
     const result = await exportRecords(run, out, opts.format, opts.epoch);
     process.stdout.write(`Exported epoch ${result.epoch} of ${run}:\n${result.files.map((f) => `  ${f}`).join('\n')}\n`);
     return EXIT.completed;

@@ -355,8 +355,31 @@ async function npyFiles(runDir: string, view: RunRecordsView): Promise<Record<st
   return out;
 }
 
-/** Writes one epoch's records (the latest when undefined) into `outDir` as CSV tables or .npy arrays. */
+/** `p` with the links of its existing part resolved; the part not created yet is appended as given. */
+async function realPath(p: string): Promise<string> {
+  const abs = path.resolve(p);
+  try {
+    return await fs.realpath(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(await realPath(parent), path.basename(abs));
+  }
+}
+
+/**
+ * Where `dir` lies in the run folder, links and relative paths resolved: "the run folder",
+ * "inside the run folder", or undefined outside it. Only its trainer writes there.
+ */
+export async function placeInRunFolder(runDir: string, dir: string): Promise<string | undefined> {
+  const rel = path.relative(await realPath(runDir), await realPath(dir));
+  if (rel === '') return 'the run folder';
+  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel) ? undefined : 'inside the run folder';
+}
+
+/** Writes one epoch's records (the latest when undefined) into `outDir` as CSV tables or .npy arrays; never into the run folder. */
 export async function exportRecords(runDir: string, outDir: string, format: 'csv' | 'npy', epoch?: number): Promise<ExportResult> {
+  const place = await placeInRunFolder(runDir, outDir);
+  if (place) throw new Error(`${outDir} is ${place} ${runDir}, which only its trainer writes: export somewhere else`);
   const epochs = await recordedEpochs(runDir);
   const chosen = epoch ?? epochs[epochs.length - 1];
   if (chosen === undefined || !epochs.includes(chosen)) {
