@@ -24,7 +24,8 @@ Options:
   --out DIR              where to write (default: ./<run id>-epoch-N-<format>; never the run folder)
   -h, --help             this help
 
-Exit code: 0 when written, 1 when the run has no such records, 2 for bad arguments.`;
+Exit code: 0 when written, 1 when the folder is no run or the run has no such records (it says
+why), 2 for bad arguments (an --out inside the run folder included).`;
 
 export interface ExportCliOptions {
   run: string;
@@ -69,7 +70,8 @@ export async function exportMain(argv: string[]): Promise<number> {
     const epochs = await recordedEpochs(run);
     const epoch = opts.epoch ?? epochs[epochs.length - 1] ?? 0;
     const out = opts.out ? path.resolve(opts.out) : path.resolve(`${path.basename(run)}-epoch-${epoch}-${opts.format}`);
-    const place = await placeInRunFolder(run, out);
+    // A folder without records is refused below, saying why.
+    const place = epochs.length ? await placeInRunFolder(run, out) : undefined;
     if (place) {
       const which = opts.out ? `--out ${opts.out}` : `the default folder ${out}`;
       process.stderr.write(`error: ${which} is ${place} ${run}, which only its trainer writes; give --out a folder outside it\n`);

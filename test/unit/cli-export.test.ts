@@ -2,11 +2,12 @@
 // has no records to export.
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { exportMain } from '../../src/cli/export';
 import { exportRecords } from '../../src/core/records';
 import { RunStore } from '../../src/core/run-store';
+import type { RunRecord } from '../../src/shared/run';
 import { trainInFolder } from '../../src/trainer/session';
 import { tinyConfig } from '../fixtures/trainer';
 
@@ -60,5 +61,26 @@ describe('exporting a run\'s records (export)', () => {
     const fine = await exportCli(['--run', dir, '--out', path.join(root, 'csv')]);
     assert.equal(fine.code, 0, fine.err);
     assert.ok(existsSync(path.join(root, 'csv', 'pairs.csv')));
+  });
+
+  it('says why a folder has no records: not a run, a run that ended or is still before its first verification, an old run', async () => {
+    const none = await exportCli(['--run', path.join(root, 'nothing-here')]);
+    assert.deepEqual([none.code, none.err.trim()], [1, `error: ${path.join(root, 'nothing-here')} is not a run folder (it has no readable run.json)`]);
+    const summary = (epochs: number) => ({ epochs, steps: 0, seconds: 0, imagesPerSec: 0, finalLoss: null, alpha: null, bestEpoch: null, bestAccuracy: null, final: null });
+    const said = async (name: string, over: Partial<RunRecord>) => {
+      const run = await store.create(tinyConfig(), name);
+      await store.save({ ...run, ...over });
+      const r = await exportCli(['--run', store.dir(run.id), '--out', path.join(root, `${name}-csv`)]);
+      assert.equal(r.code, 1, r.err);
+      assert.ok(!existsSync(path.join(root, `${name}-csv`)));
+      return r.err;
+    };
+    assert.match(await said('failed', { status: 'failed', summary: summary(0) }), /run "failed" ended \(failed\) before its first verification, so it recorded nothing/);
+    assert.match(await said('stopped', { status: 'stopped' }), /run "stopped" ended \(stopped\) before its first verification/);
+    const live = await said('live', { status: 'running', launchedAt: new Date().toISOString(), owner: { host: hostname(), pid: process.pid } });
+    assert.match(live, /run "live" has not finished its first verification yet/);
+    const old = await said('old', { status: 'completed', summary: summary(3), trainerVersion: '0.0.9' });
+    assert.match(old, /run "old" has no records: it was trained \(trainer 0\.0\.9\) before runs kept them/);
+    assert.doesNotMatch(live + (await said('failed-2', { status: 'failed' })), /before runs kept them|from before records existed/);
   });
 });
