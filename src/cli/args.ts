@@ -63,6 +63,14 @@ export interface CliOptions {
 
 export class UsageError extends Error {}
 
+/**
+ * What a command prints for a usage error: the error and where its options are (the whole help
+ * only when it was given no arguments at all, as someone finding out how to call it).
+ */
+export function usageErrorText(command: string, argv: readonly string[], message: string, usage: string): string {
+  return argv.length ? `error: ${message}\nRun \`node dist/cli.js ${command} --help\` for the options.\n` : `error: ${message}\n\n${usage}\n`;
+}
+
 /** Reads a --config file, or says why it cannot. */
 export function readConfigFile(file: string): unknown {
   try {

@@ -9,7 +9,7 @@ import { pct, tarText } from '../shared/format';
 import { TrainerError } from '../trainer/errors';
 import { EXIT } from '../trainer/session';
 import { evaluateCheckpoint } from '../trainer/verify/evaluate';
-import { UsageError } from './args';
+import { UsageError, usageErrorText } from './args';
 
 export const EVAL_USAGE = `Usage: node dist/cli.js eval --run DIR [--pairs FILE] [--images DIR] [--allow-pairs-outside-folder] [--flip] [--checkpoint NAME] [--json]
 
@@ -91,7 +91,7 @@ export async function evalMain(argv: string[]): Promise<number> {
     opts = parseEvalCli(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`error: ${err.message}\n\n${EVAL_USAGE}\n`);
+    process.stderr.write(usageErrorText('eval', argv, err.message, EVAL_USAGE));
     return EXIT.usage;
   }
   if (opts === 'help') {

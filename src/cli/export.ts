@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportRecords, placeInRunFolder, recordedEpochs } from '../core/records';
 import { EXIT } from '../trainer/session';
-import { UsageError } from './args';
+import { UsageError, usageErrorText } from './args';
 
 export const EXPORT_USAGE = `Usage: node dist/cli.js export --run DIR [--epoch N] [--format csv|npy] [--out DIR]
 
@@ -58,7 +58,8 @@ export async function exportMain(argv: string[]): Promise<number> {
   try {
     opts = parseExportCli(argv);
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n\n${EXPORT_USAGE}\n`);
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(usageErrorText('export', argv, err.message, EXPORT_USAGE));
     return EXIT.usage;
   }
   if (opts === 'help') {

@@ -14,7 +14,7 @@ import { BENCH_BACKENDS, BENCH_WORKLOAD, benchBackend, type BenchBackend, type B
 import { cudaAdvice, gatherCudaFacts } from '../core/cuda-check';
 import { VULKAN_LOADER, dawnAdapters, dawnDir, vulkanDrivers, vulkanLoader } from './gpu-probe';
 import { adapterLine } from '../trainer/backend/webgpu';
-import { UsageError } from './args';
+import { UsageError, usageErrorText } from './args';
 
 export const GPU_CHECK_USAGE = `Usage: node dist/cli.js gpu-check [--seconds N] [--no-bench]
 
@@ -40,7 +40,7 @@ export async function gpuCheckMain(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({ args: argv, options: { seconds: { type: 'string' }, 'no-bench': { type: 'boolean' }, bench: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n\n${GPU_CHECK_USAGE}\n`);
+    process.stderr.write(usageErrorText('gpu-check', argv, (err as Error).message, GPU_CHECK_USAGE));
     return EXIT.usage;
   }
   if (values.help) {
@@ -54,7 +54,7 @@ export async function gpuCheckMain(argv: string[]): Promise<number> {
     return EXIT.completed;
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`error: ${err.message}\n\n${GPU_CHECK_USAGE}\n`);
+    process.stderr.write(usageErrorText('gpu-check', argv, err.message, GPU_CHECK_USAGE));
     return EXIT.usage;
   }
 }

@@ -15,7 +15,7 @@ import { RUN_FILES, type RunRecord } from '../shared/run';
 import { listedTrainImages } from '../trainer/data/folder-dataset';
 import { consoleToStderr } from '../trainer/quiet';
 import { EXIT, trainInFolder } from '../trainer/session';
-import { USAGE, UsageError, parseCli, readConfigFile, type CliOptions } from './args';
+import { USAGE, UsageError, parseCli, readConfigFile, usageErrorText, type CliOptions } from './args';
 import { evalMain } from './eval';
 import { exportMain } from './export';
 import { gpuCheckMain } from './gpu-check';
@@ -72,7 +72,7 @@ async function main(): Promise<number> {
     dir = opts.resume ? await prepareResume(opts.resume) : await createRun(opts.out, opts.config);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\n\n${USAGE}\n`);
+      process.stderr.write(usageErrorText('train', process.argv.slice(2), err.message, USAGE));
       return EXIT.usage;
     }
     throw err;

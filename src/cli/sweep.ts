@@ -18,7 +18,7 @@ import { pct } from '../shared/format';
 import { ACTIVE_STATUSES, type RunRecord } from '../shared/run';
 import { EXIT } from '../trainer/session';
 import type { PointView, SweepRecord, SweepSnapshot } from '../shared/sweep';
-import { UsageError, readConfigFile } from './args';
+import { UsageError, readConfigFile, usageErrorText } from './args';
 import { SWEEP_USAGE, parseSweepCli, type SweepCliOptions } from './sweep-args';
 
 /** How often the follower looks at the cells (the monitor polls the folders itself). */
@@ -210,7 +210,7 @@ export async function sweepMain(argv: string[]): Promise<number> {
     return await runSweep(opts);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\n\n${SWEEP_USAGE}\n`);
+      process.stderr.write(usageErrorText('sweep', argv, err.message, SWEEP_USAGE));
       return EXIT.usage;
     }
     if (err instanceof SlurmError) {

@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { UsageError, parseCli } from '../../src/cli/args';
 import { DEFAULT_CONFIG } from '../../src/shared/config';
 
@@ -59,3 +62,34 @@ describe('CLI arguments', () => {
     assert.throws(() => parseCli(['--config', 'c.json'], () => ({ alhpa: 1 })), /c\.json: alhpa: unknown setting/);
   });
 });
+
+describe('CLI usage errors (dist/cli.js)', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [path.resolve(__dirname, '../../dist/cli.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  const hint = (command: string) => `Run \`node dist/cli.js ${command} --help\` for the options.`;
+
+  it('print the error and where the options are, not the whole help, for every command', () => {
+    for (const [command, args, error] of [
+      ['train', ['train', '--alpha', 'x'], 'error: --alpha must be a number, got "x"'],
+      ['train', ['train', '--resume', path.join(tmpdir(), 'l2sm-no-such-run')], 'error: --resume'],
+      ['eval', ['eval', '--run', tmpdir(), '--nope'], "error: Unknown option '--nope'"],
+      ['export', ['export', '--run', tmpdir(), '--format', 'xls'], 'error: --format must be csv or npy, got "xls"'],
+      ['sweep', ['sweep', '--vary', 'alpha', '--seeds', 'x'], 'error: --seeds must be a whole number'],
+      ['gpu-check', ['gpu-check', '--seconds', '0'], 'error: --seconds 0'],
+    ] as const) {
+      const r = cli(...args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.deepEqual([lines.length, lines[0].startsWith(error), lines[1]], [2, true, hint(command)], r.stderr);
+      assert.doesNotMatch(r.stderr, /Usage:/);
+    }
+  });
+
+  it('keep the whole help for --help and for a command given no arguments', () => {
+    const help = cli('train', '--help');
+    assert.deepEqual([help.status, help.stdout.startsWith('Usage: node dist/cli.js train')], [0, true]);
+    const bare = cli('eval');
+    assert.equal(bare.status, 2);
+    assert.match(bare.stderr, /^error: --run needs a run folder\n\nUsage: node dist\/cli\.js eval/);
+  });
+});
+
