@@ -9,7 +9,7 @@ import { pct, tarText } from '../shared/format';
 import { TrainerError } from '../trainer/errors';
 import { EXIT } from '../trainer/session';
 import { evaluateCheckpoint } from '../trainer/verify/evaluate';
-import { UsageError, usageErrorText } from './args';
+import { UsageError, joinNegativeValues, usageErrorText } from './args';
 
 export const EVAL_USAGE = `Usage: node dist/cli.js eval --run DIR [--pairs FILE] [--images DIR] [--allow-pairs-outside-folder] [--flip] [--checkpoint NAME] [--json]
 
@@ -42,23 +42,21 @@ export interface EvalCliOptions {
   json: boolean;
 }
 
+const EVAL_OPTIONS = {
+  run: { type: 'string' },
+  pairs: { type: 'string' },
+  images: { type: 'string' },
+  'allow-pairs-outside-folder': { type: 'boolean' },
+  flip: { type: 'boolean' },
+  checkpoint: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseEvalCli(argv: string[]): EvalCliOptions | 'help' {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        run: { type: 'string' },
-        pairs: { type: 'string' },
-        images: { type: 'string' },
-        'allow-pairs-outside-folder': { type: 'boolean' },
-        flip: { type: 'boolean' },
-        checkpoint: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    ({ values } = parseArgs({ args: joinNegativeValues(argv, EVAL_OPTIONS), strict: true, options: EVAL_OPTIONS }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

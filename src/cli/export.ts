@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportRecords, placeInRunFolder, recordedEpochs } from '../core/records';
 import { EXIT } from '../trainer/session';
-import { UsageError, usageErrorText } from './args';
+import { UsageError, joinNegativeValues, usageErrorText } from './args';
 
 export const EXPORT_USAGE = `Usage: node dist/cli.js export --run DIR [--epoch N] [--format csv|npy] [--out DIR]
 
@@ -34,10 +34,12 @@ export interface ExportCliOptions {
   out?: string;
 }
 
+const EXPORT_OPTIONS = { run: { type: 'string' }, epoch: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export function parseExportCli(argv: string[]): ExportCliOptions | 'help' {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { run: { type: 'string' }, epoch: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({ args: joinNegativeValues(argv, EXPORT_OPTIONS), strict: true, options: EXPORT_OPTIONS }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

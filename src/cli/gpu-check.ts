@@ -14,7 +14,7 @@ import { BENCH_BACKENDS, BENCH_WORKLOAD, benchBackend, type BenchBackend, type B
 import { cudaAdvice, gatherCudaFacts } from '../core/cuda-check';
 import { VULKAN_LOADER, dawnAdapters, dawnDir, vulkanDrivers, vulkanLoader } from './gpu-probe';
 import { adapterLine } from '../trainer/backend/webgpu';
-import { UsageError, usageErrorText } from './args';
+import { UsageError, joinNegativeValues, usageErrorText } from './args';
 
 export const GPU_CHECK_USAGE = `Usage: node dist/cli.js gpu-check [--seconds N] [--no-bench]
 
@@ -35,10 +35,12 @@ const BENCH_GRACE_SECONDS = 600;
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
+const GPU_CHECK_OPTIONS = { seconds: { type: 'string' }, 'no-bench': { type: 'boolean' }, bench: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export async function gpuCheckMain(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { seconds: { type: 'string' }, 'no-bench': { type: 'boolean' }, bench: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({ args: joinNegativeValues(argv, GPU_CHECK_OPTIONS), options: GPU_CHECK_OPTIONS, strict: true }));
   } catch (err) {
     process.stderr.write(usageErrorText('gpu-check', argv, (err as Error).message, GPU_CHECK_USAGE));
     return EXIT.usage;

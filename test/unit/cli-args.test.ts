@@ -2,7 +2,10 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { UsageError, parseCli } from '../../src/cli/args';
+import { UsageError, joinNegativeValues, parseCli } from '../../src/cli/args';
+import { parseEvalCli, type EvalCliOptions } from '../../src/cli/eval';
+import { parseExportCli } from '../../src/cli/export';
+import { parseSweepCli } from '../../src/cli/sweep-args';
 import { DEFAULT_CONFIG } from '../../src/shared/config';
 
 const noFile = () => {
@@ -60,6 +63,33 @@ describe('CLI arguments', () => {
     assert.throws(() => parseCli(['--nope'], noFile), UsageError);
     assert.throws(() => parseCli(['fit'], noFile), /unknown command "fit"/);
     assert.throws(() => parseCli(['--config', 'c.json'], () => ({ alhpa: 1 })), /c\.json: alhpa: unknown setting/);
+  });
+});
+
+describe('negative numbers after an option', () => {
+  it('read as the option\'s value in train, eval, export and sweep alike, so its own check says what range it takes', () => {
+    assert.throws(() => parseCli(['--alpha', '-1'], noFile), /alpha: must be greater than 0/);
+    assert.throws(() => parseCli(['train', '--lr', '-1e-3'], noFile), /learningRate: must be greater than 0/);
+    assert.throws(() => parseCli(['--resume', 'runs/x', '--epochs', '-2'], noFile), /--epochs must be a positive integer, got "-2"/);
+    assert.throws(() => parseExportCli(['--run', 'r', '--epoch', '-1']), /--epoch must be a positive whole number, got "-1"/);
+    assert.throws(() => parseSweepCli(['--vary', 'alpha', '--seeds', '-2'], noFile), /--seeds must be a whole number of at least 1, got "-2"/);
+    assert.throws(() => parseSweepCli(['--vary', 'alpha', '--alpha', '-1'], noFile), /alpha: must be greater than 0/);
+    assert.equal((parseEvalCli(['--run', '-1']) as EvalCliOptions).run, '-1', 'a string option takes it too');
+  });
+
+  it('joins only a value option and a number, and nothing after "--"', () => {
+    const options = { alpha: { type: 'string' }, 'alpha-trainable': { type: 'boolean' }, pairs: { type: 'string' } } as const;
+    assert.deepEqual(joinNegativeValues(['--alpha', '-0.5', '--alpha-trainable', '--pairs', '-x.csv', '--alpha=-2', '--', '--alpha', '-1'], options), [
+      '--alpha=-0.5',
+      '--alpha-trainable',
+      '--pairs',
+      '-x.csv',
+      '--alpha=-2',
+      '--',
+      '--alpha',
+      '-1',
+    ]);
+    assert.deepEqual(joinNegativeValues(['--alpha-trainable', '-1', '--alpha', '-.5', '--alpha', '-1e-3', '--alpha'], options), ['--alpha-trainable', '-1', '--alpha=-.5', '--alpha=-1e-3', '--alpha']);
   });
 });
 
