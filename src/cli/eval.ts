@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { EvaluationRefused, appendEvaluation, evaluableRun } from '../core/evaluations';
 import { FAR_TARGETS, stampEvent, type EvaluationEvent } from '../shared/events';
-import { pct, tarText } from '../shared/format';
+import { pct, plural, tarText } from '../shared/format';
 import { TrainerError } from '../trainer/errors';
 import { EXIT } from '../trainer/session';
 import { evaluateCheckpoint } from '../trainer/verify/evaluate';
@@ -78,7 +78,7 @@ export function parseEvalCli(argv: string[]): EvalCliOptions | 'help' {
 export function formatEvaluation(e: EvaluationEvent): string {
   const v = e.verification;
   return [
-    `Evaluated ${e.checkpoint.name} (epoch ${e.checkpoint.epoch}) on ${e.pairsSource}${e.flip ? ', with flip' : ''}: ${v.pairs} pairs over ${e.images} images in ${e.seconds.toFixed(1)} s`,
+    `Evaluated ${e.checkpoint.name} (epoch ${e.checkpoint.epoch}) on ${e.pairsSource}${e.flip ? ', with flip' : ''}: ${plural(v.pairs, 'pair')} over ${plural(e.images, 'image')} in ${e.seconds.toFixed(1)} s`,
     `10-fold accuracy ${pct(v.accuracy, 2)} ± ${pct(v.accuracyStd, 2)}  AUC ${v.auc.toFixed(4)}  EER ${pct(v.eer, 2)}  ` + FAR_TARGETS.map((f) => `TAR@${f.toExponential()} ${tarText(v, f, 2)}`).join('  '),
   ].join('\n');
 }

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { EXIT } from '../trainer/session';
+import { plural } from '../shared/format';
 import { BENCH_BACKENDS, BENCH_WORKLOAD, benchBackend, type BenchBackend, type BenchResult } from './gpu-bench';
 import { cudaAdvice, gatherCudaFacts } from '../core/cuda-check';
 import { VULKAN_LOADER, dawnAdapters, dawnDir, vulkanDrivers, vulkanLoader } from './gpu-probe';
@@ -163,5 +164,5 @@ function onWhat(result: Extract<BenchResult, { ok: true }>): string {
   const { backend } = result;
   if (backend.adapter) return `${backend.adapter.description || backend.adapter.device} (${backend.adapter.hardware ? 'hardware' : 'software'})`;
   if (backend.gpu) return backend.gpuName ?? 'GPU';
-  return `CPU, ${result.threads} thread${result.threads > 1 ? 's' : ''}`;
+  return `CPU, ${plural(result.threads, 'thread')}`;
 }

@@ -14,7 +14,7 @@ import { TRAINER_NODE_FLAGS } from '../core/runtime';
 import { SlurmError, SlurmLauncher, checkCluster } from '../core/slurm';
 import { alphaLowFor, cellLabel, defaultAlphas, sweepSnapshot, trainingClasses } from '../core/sweep';
 import { SweepStore, sweepsRootFor } from '../core/sweep-store';
-import { pct } from '../shared/format';
+import { pct, plural } from '../shared/format';
 import { ACTIVE_STATUSES, type RunRecord } from '../shared/run';
 import { EXIT } from '../trainer/session';
 import type { PointView, SweepRecord, SweepSnapshot } from '../shared/sweep';
@@ -177,7 +177,7 @@ export async function runSweep(opts: SweepCliOptions): Promise<number> {
     sweep = found;
   } else {
     sweep = await createSweep(opts, ctx);
-    ctx.print(`Sweep ${sweep.id}: "${sweep.name}", ${sweep.cells.length} runs (${sweep.launcher === 'slurm' ? 'Slurm job array' : `this machine's queue, ${opts.concurrency} at a time`})`);
+    ctx.print(`Sweep ${sweep.id}: "${sweep.name}", ${plural(sweep.cells.length, 'run')} (${sweep.launcher === 'slurm' ? 'Slurm job array' : `this machine's queue, ${opts.concurrency} at a time`})`);
     ctx.print(`  ${ctx.sweeps.file(sweep.id)}`);
     if (sweep.alphaLow !== undefined) ctx.print(`  alpha_low = ${sweep.alphaLow.toFixed(2)} for C = ${sweep.classes} training classes`);
     if (sweep.launcher === 'slurm') {

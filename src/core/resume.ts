@@ -4,6 +4,7 @@
 
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
+import { plural } from '../shared/format';
 import { RUN_FILES, type DatasetFingerprint, type RunRecord } from '../shared/run';
 import type { CheckpointPosition } from './checkpoints';
 import { latestCheckpoint } from './checkpoints';
@@ -32,12 +33,12 @@ export async function checkResume(dir: string, record: RunRecord, status: RunRec
   const target = epochs ?? record.config.epochs;
   if (status === 'running' || status === 'queued') return { refusal: `run "${record.name}" is ${status}; stop it first`, changes: [] };
   if (status === 'completed' && target <= record.config.epochs) {
-    return { refusal: `run "${record.name}" completed all its ${record.config.epochs} epochs; give a larger epoch count to train it further`, changes: [] };
+    return { refusal: `run "${record.name}" completed all its ${plural(record.config.epochs, 'epoch')}; give a larger epoch count to train it further`, changes: [] };
   }
   const from = (await latestCheckpoint(dir))?.meta;
   if (!from) return { refusal: `run "${record.name}" has no complete checkpoint in ${path.join(dir, RUN_FILES.checkpoints)} (it stopped before its first one), so it can only be started again`, changes: [] };
   if (from.epoch > target || (from.epoch === target && !from.partial)) {
-    return { refusal: `its newest checkpoint is already at epoch ${from.epoch}; give more than ${from.epoch} epochs`, changes: [] };
+    return { refusal: `its newest checkpoint is already at epoch ${from.epoch}; give more than ${plural(from.epoch, 'epoch')}`, changes: [] };
   }
   const changes: string[] = [];
   if (record.trainerVersion && record.trainerVersion !== TRAINER_VERSION) changes.push(`the trainer changed (version ${record.trainerVersion} then, ${TRAINER_VERSION} now)`);
@@ -62,7 +63,7 @@ async function trainingSetRefusal(record: RunRecord, from: CheckpointPosition, n
   const images = await count(record.config).catch(() => undefined);
   if (images === undefined || images === from.trainImages) return undefined;
   return (
-    `its training set would have ${images} images now and had ${from.trainImages} when its newest checkpoint was written. ` +
+    `its training set would have ${plural(images, 'image')} now and had ${from.trainImages} when its newest checkpoint was written. ` +
     'The checkpoint continues a batch order drawn for that many images, so it cannot go on, even when forced. Put the dataset back as it was, or start a new run'
   );
 }

@@ -53,6 +53,9 @@ describe('resume check', () => {
     assert.match((await checkResume(dir, record(), 'stopped')).refusal ?? '', /no complete checkpoint/);
     checkpoint('epoch-004', { epoch: 4, step: 40 });
     assert.match((await checkResume(dir, record({ status: 'completed' }), 'completed')).refusal ?? '', /completed all its 4 epochs/);
+    const one = record({ status: 'completed', config: { ...record().config, epochs: 1 } });
+    assert.match((await checkResume(dir, one, 'completed')).refusal ?? '', /completed all its 1 epoch;/);
+    assert.match((await checkResume(dir, one, 'stopped')).refusal ?? '', /already at epoch 4; give more than 4 epochs/);
     assert.equal((await checkResume(dir, record({ status: 'completed' }), 'completed', 6)).refusal, undefined);
     assert.match((await checkResume(dir, record(), 'running')).refusal ?? '', /is running; stop it first/);
   });
