@@ -63,6 +63,14 @@ export interface CliOptions {
 
 export class UsageError extends Error {}
 
+/**
+ * What a command prints for a usage error: the error and where its options are (the whole help
+ * only when it was given no arguments at all, as someone finding out how to call it).
+ */
+export function usageErrorText(command: string, argv: readonly string[], message: string, usage: string): string {
+  return argv.length ? `error: ${message}\nRun \`node dist/cli.js ${command} --help\` for the options.\n` : `error: ${message}\n\n${usage}\n`;
+}
+
 /** Reads a --config file, or says why it cannot. */
 export function readConfigFile(file: string): unknown {
   try {
@@ -93,45 +101,63 @@ const SWITCHES: Record<string, string> = {
   'strict-protocol': 'dataset.strictProtocol',
 };
 
+/** A negative number, as an option's value: -1, -0.5, -.5, -1e-3. */
+const NEGATIVE_NUMBER = /^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
+/**
+ * `--opt -1` as `--opt=-1` for every option of `options` that takes a value: node:util's
+ * parseArgs refuses a value that starts with "-" as ambiguous, so the option's own check could
+ * not say what range it takes. Anything after "--" is left alone.
+ */
+export function joinNegativeValues(argv: readonly string[], options: Readonly<Record<string, { type: 'string' | 'boolean' }>>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    const takesValue = arg.startsWith('--') && !arg.includes('=') && options[arg.slice(2)]?.type === 'string';
+    if (takesValue && i + 1 < argv.length && NEGATIVE_NUMBER.test(argv[i + 1])) out.push(`${arg}=${argv[++i]}`);
+    else out.push(arg);
+  }
+  return out;
+}
+
+/** The options of `train` (node:util parseArgs). */
+const TRAIN_OPTIONS = {
+  config: { type: 'string' },
+  loss: { type: 'string' },
+  alpha: { type: 'string' },
+  'alpha-trainable': { type: 'boolean' },
+  scale: { type: 'string' },
+  'scale-trainable': { type: 'boolean' },
+  margin: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  'scale-lr': { type: 'string' },
+  'lr-schedule': { type: 'string' },
+  dataset: { type: 'string' },
+  pairs: { type: 'string' },
+  'strict-data': { type: 'boolean' },
+  'allow-pairs-outside-folder': { type: 'boolean' },
+  'strict-protocol': { type: 'boolean' },
+  'report-epoch': { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  optimizer: { type: 'string' },
+  'image-size': { type: 'string' },
+  device: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** Parses argv (without "node cli.js"); `readConfig` loads a --config file. */
 export function parseCli(argv: string[], readConfig: (file: string) => unknown): CliOptions {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string' },
-        loss: { type: 'string' },
-        alpha: { type: 'string' },
-        'alpha-trainable': { type: 'boolean' },
-        scale: { type: 'string' },
-        'scale-trainable': { type: 'boolean' },
-        margin: { type: 'string' },
-        'weight-decay': { type: 'string' },
-        'scale-lr': { type: 'string' },
-        'lr-schedule': { type: 'string' },
-        dataset: { type: 'string' },
-        pairs: { type: 'string' },
-        'strict-data': { type: 'boolean' },
-        'allow-pairs-outside-folder': { type: 'boolean' },
-        'strict-protocol': { type: 'boolean' },
-        'report-epoch': { type: 'string' },
-        epochs: { type: 'string' },
-        'batch-size': { type: 'string' },
-        lr: { type: 'string' },
-        optimizer: { type: 'string' },
-        'image-size': { type: 'string' },
-        device: { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string' },
-        resume: { type: 'string' },
-        force: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseArgs({ args: joinNegativeValues(argv, TRAIN_OPTIONS), allowPositionals: true, strict: true, options: TRAIN_OPTIONS });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

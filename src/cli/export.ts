@@ -5,9 +5,9 @@
 
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { exportRecords, recordedEpochs } from '../core/records';
+import { exportRecords, placeInRunFolder, recordedEpochs } from '../core/records';
 import { EXIT } from '../trainer/session';
-import { UsageError } from './args';
+import { UsageError, joinNegativeValues, usageErrorText } from './args';
 
 export const EXPORT_USAGE = `Usage: node dist/cli.js export --run DIR [--epoch N] [--format csv|npy] [--out DIR]
 
@@ -24,7 +24,8 @@ Options:
   --out DIR              where to write (default: ./<run id>-epoch-N-<format>; never the run folder)
   -h, --help             this help
 
-Exit code: 0 when written, 1 when the run has no such records, 2 for bad arguments.`;
+Exit code: 0 when written, 1 when the folder is no run or the run has no such records (it says
+why), 2 for bad arguments (an --out inside the run folder included).`;
 
 export interface ExportCliOptions {
   run: string;
@@ -33,10 +34,12 @@ export interface ExportCliOptions {
   out?: string;
 }
 
+const EXPORT_OPTIONS = { run: { type: 'string' }, epoch: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export function parseExportCli(argv: string[]): ExportCliOptions | 'help' {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { run: { type: 'string' }, epoch: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({ args: joinNegativeValues(argv, EXPORT_OPTIONS), strict: true, options: EXPORT_OPTIONS }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -57,7 +60,8 @@ export async function exportMain(argv: string[]): Promise<number> {
   try {
     opts = parseExportCli(argv);
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n\n${EXPORT_USAGE}\n`);
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(usageErrorText('export', argv, err.message, EXPORT_USAGE));
     return EXIT.usage;
   }
   if (opts === 'help') {
@@ -69,6 +73,13 @@ export async function exportMain(argv: string[]): Promise<number> {
     const epochs = await recordedEpochs(run);
     const epoch = opts.epoch ?? epochs[epochs.length - 1] ?? 0;
     const out = opts.out ? path.resolve(opts.out) : path.resolve(`${path.basename(run)}-epoch-${epoch}-${opts.format}`);
+    // A folder without records is refused below, saying why.
+    const place = epochs.length ? await placeInRunFolder(run, out) : undefined;
+    if (place) {
+      const which = opts.out ? `--out ${opts.out}` : `the default folder ${out}`;
+      process.stderr.write(`error: ${which} is ${place} ${run}, which only its trainer writes; give --out a folder outside it\n`);
+      return EXIT.usage;
+    }
     const result = await exportRecords(run, out, opts.format, opts.epoch);
     process.stdout.write(`Exported epoch ${result.epoch} of ${run}:\n${result.files.map((f) => `  ${f}`).join('\n')}\n`);
     return EXIT.completed;

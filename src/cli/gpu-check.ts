@@ -10,11 +10,12 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { EXIT } from '../trainer/session';
+import { plural } from '../shared/format';
 import { BENCH_BACKENDS, BENCH_WORKLOAD, benchBackend, type BenchBackend, type BenchResult } from './gpu-bench';
 import { cudaAdvice, gatherCudaFacts } from '../core/cuda-check';
 import { VULKAN_LOADER, dawnAdapters, dawnDir, vulkanDrivers, vulkanLoader } from './gpu-probe';
 import { adapterLine } from '../trainer/backend/webgpu';
-import { UsageError } from './args';
+import { UsageError, joinNegativeValues, usageErrorText } from './args';
 
 export const GPU_CHECK_USAGE = `Usage: node dist/cli.js gpu-check [--seconds N] [--no-bench]
 
@@ -35,12 +36,14 @@ const BENCH_GRACE_SECONDS = 600;
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
+const GPU_CHECK_OPTIONS = { seconds: { type: 'string' }, 'no-bench': { type: 'boolean' }, bench: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export async function gpuCheckMain(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { seconds: { type: 'string' }, 'no-bench': { type: 'boolean' }, bench: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({ args: joinNegativeValues(argv, GPU_CHECK_OPTIONS), options: GPU_CHECK_OPTIONS, strict: true }));
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n\n${GPU_CHECK_USAGE}\n`);
+    process.stderr.write(usageErrorText('gpu-check', argv, (err as Error).message, GPU_CHECK_USAGE));
     return EXIT.usage;
   }
   if (values.help) {
@@ -54,7 +57,7 @@ export async function gpuCheckMain(argv: string[]): Promise<number> {
     return EXIT.completed;
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`error: ${err.message}\n\n${GPU_CHECK_USAGE}\n`);
+    process.stderr.write(usageErrorText('gpu-check', argv, err.message, GPU_CHECK_USAGE));
     return EXIT.usage;
   }
 }
@@ -161,5 +164,5 @@ function onWhat(result: Extract<BenchResult, { ok: true }>): string {
   const { backend } = result;
   if (backend.adapter) return `${backend.adapter.description || backend.adapter.device} (${backend.adapter.hardware ? 'hardware' : 'software'})`;
   if (backend.gpu) return backend.gpuName ?? 'GPU';
-  return `CPU, ${result.threads} thread${result.threads > 1 ? 's' : ''}`;
+  return `CPU, ${plural(result.threads, 'thread')}`;
 }

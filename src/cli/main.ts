@@ -12,9 +12,10 @@ import { RunStore, isRunId } from '../core/run-store';
 import type { RunConfig } from '../shared/config';
 import type { FinishedEvent, TrainerEvent } from '../shared/events';
 import { RUN_FILES, type RunRecord } from '../shared/run';
+import { listedTrainImages } from '../trainer/data/folder-dataset';
 import { consoleToStderr } from '../trainer/quiet';
 import { EXIT, trainInFolder } from '../trainer/session';
-import { USAGE, UsageError, parseCli, readConfigFile, type CliOptions } from './args';
+import { USAGE, UsageError, parseCli, readConfigFile, usageErrorText, type CliOptions } from './args';
 import { evalMain } from './eval';
 import { exportMain } from './export';
 import { gpuCheckMain } from './gpu-check';
@@ -48,7 +49,7 @@ async function prepareResume(resume: NonNullable<CliOptions['resume']>): Promise
   }
   const store = new RunStore(path.dirname(dir));
   const status = (await store.view(path.basename(dir)))?.status ?? record.status;
-  const check = await checkResume(dir, record, status, resume.epochs);
+  const check = await checkResume(dir, record, status, resume.epochs, listedTrainImages);
   if (check.refusal) throw new UsageError(`cannot resume: ${check.refusal}`);
   if (check.changes.length && !resume.force) throw new UsageError(`since the run started, ${check.changes.join('; ')}. Resume anyway with --force.`);
   return dir;
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
     dir = opts.resume ? await prepareResume(opts.resume) : await createRun(opts.out, opts.config);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\n\n${USAGE}\n`);
+      process.stderr.write(usageErrorText('train', process.argv.slice(2), err.message, USAGE));
       return EXIT.usage;
     }
     throw err;

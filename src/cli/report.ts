@@ -2,7 +2,7 @@
 
 import { HEAD_NAMES, headParameters } from '../shared/config';
 import { FAR_TARGETS, type EpochEvent, type FinishedEvent, type StartedEvent, type TrainerEvent } from '../shared/events';
-import { mismatchedNeeded, minMax, pct, protocolText, tarAtFar, tarMeasurable, tarText } from '../shared/format';
+import { mismatchedNeeded, minMax, pct, plural, protocolText, tarAtFar, tarMeasurable, tarText } from '../shared/format';
 import { resultText } from '../shared/summary';
 
 export function formatStarted(e: StartedEvent): string {
@@ -12,14 +12,14 @@ export function formatStarted(e: StartedEvent): string {
   const loss = `${HEAD_NAMES[c.loss]}${params ? ` ${params}` : ' (baseline)'}`;
   return [
     `Backend   ${e.backend.description}${e.workers && e.workers > 1 ? `, data-parallel on ${e.workers} threads` : ''}`,
-    `Data      ${d.source}: ${d.identities} identities, ${d.images} images (${d.imagesPerIdentity.min}-${d.imagesPerIdentity.max} per identity, median ${d.imagesPerIdentity.median})` +
-      `${d.validationImages ? `, ${d.validationImages} held out for validation` : ''}${d.skippedIdentities ? `, ${d.skippedIdentities} identities skipped (too few images)` : ''}` +
-      `${d.skippedImages ? `, ${d.skippedImages.count} undecodable images skipped (${d.skippedImages.examples.join(', ')}${d.skippedImages.count > d.skippedImages.examples.length ? ', ...' : ''})` : ''}`,
-    `Verify    ${d.pairs} pairs (${d.matchedPairs} matched) in ${d.folds} folds over ${d.verifyImages} images of ${d.verifyIdentities} identities, from ${d.pairsSource ?? 'held-out identities'}` +
+    `Data      ${d.source}: ${plural(d.identities, 'identity', 'identities')}, ${plural(d.images, 'image')} (${d.imagesPerIdentity.min}-${d.imagesPerIdentity.max} per identity, median ${d.imagesPerIdentity.median})` +
+      `${d.validationImages ? `, ${d.validationImages} held out for validation` : ''}${d.skippedIdentities ? `, ${plural(d.skippedIdentities, 'identity', 'identities')} skipped (too few images)` : ''}` +
+      `${d.skippedImages ? `, ${plural(d.skippedImages.count, 'undecodable image')} skipped (${d.skippedImages.examples.join(', ')}${d.skippedImages.count > d.skippedImages.examples.length ? ', ...' : ''})` : ''}`,
+    `Verify    ${plural(d.pairs, 'pair')} (${d.matchedPairs} matched) in ${plural(d.folds, 'fold')} over ${plural(d.verifyImages, 'image')} of ${plural(d.verifyIdentities, 'identity', 'identities')}, from ${d.pairsSource ?? 'held-out identities'}` +
       `${d.imageSizes?.length ? `; source image sizes ${d.imageSizes.map((s) => `${s.width}x${s.height} (${s.count})`).join(', ')}${(d.distinctImageSizes ?? 0) > d.imageSizes.length ? ', ...' : ''}` : ''}`,
     ...(d.overlap ? [`Protocol  ${protocolText(d.overlap)}`] : []),
     `Model     ${loss}; ${c.imageSize}x${c.imageSize}x${c.channels} input, width ${c.width}, ${c.embeddingSize}-d embedding, ${e.parameters.toLocaleString('en-US')} parameters`,
-    `Training  ${c.epochs} epochs x ${e.stepsPerEpoch} steps, batch ${c.batchSize}, ${c.optimizer} lr ${c.learningRate}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule})`}, weight decay ${c.weightDecay}, seed ${c.seed}; ${c.loss === 'l2-softmax' || c.loss === 'softmax' ? 'alpha_low' : 's_low'}(p=0.9) = ${e.alphaLow.toFixed(2)}`,
+    `Training  ${plural(c.epochs, 'epoch')} x ${plural(e.stepsPerEpoch, 'step')}, batch ${c.batchSize}, ${c.optimizer} lr ${c.learningRate}${c.lrSchedule === 'constant' ? '' : ` (${c.lrSchedule})`}, weight decay ${c.weightDecay}, seed ${c.seed}; ${c.loss === 'l2-softmax' || c.loss === 'softmax' ? 'alpha_low' : 's_low'}(p=0.9) = ${e.alphaLow.toFixed(2)}`,
   ].join('\n');
 }
 
@@ -58,7 +58,7 @@ export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): 
   const head =
     `Run ${finished.status}` +
     (finished.reason ? ` (${finished.reason})` : '') +
-    ` in ${s.seconds.toFixed(1)} s, ${s.steps} steps, ${Math.round(s.imagesPerSec)} images/s while training` +
+    ` in ${s.seconds.toFixed(1)} s, ${plural(s.steps, 'step')}, ${Math.round(s.imagesPerSec)} images/s while training` +
     (resultText(s) ? `; ${resultText(s)}` : '');
   return epochs.length ? `${head}\n\n${table}${unmeasurableNote(epochs)}` : head;
 }

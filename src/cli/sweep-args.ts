@@ -7,7 +7,7 @@ import type { RunConfig } from '../shared/config';
 import type { SweepAxis, SweepLauncher } from '../shared/sweep';
 import { DEFAULT_SEEDS, parseSweepValues, sweepSetting, sweepableSettings } from '../core/sweep';
 import { DEFAULT_SLURM, splitArgs, type SlurmOptions } from '../core/slurm';
-import { UsageError, parseCli } from './args';
+import { UsageError, joinNegativeValues, parseCli } from './args';
 
 export const SWEEP_USAGE = `Usage: node dist/cli.js sweep --vary SETTING[=V1,V2,...] [--vary SETTING=...] [options]
 
@@ -122,7 +122,7 @@ export function parseSweepCli(argv: string[], readConfig: (file: string) => unkn
   const { own, train } = split(argv);
   let values;
   try {
-    ({ values } = parseArgs({ args: own, options: SWEEP_OPTIONS, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args: joinNegativeValues(own, SWEEP_OPTIONS), options: SWEEP_OPTIONS, strict: true, allowPositionals: false }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

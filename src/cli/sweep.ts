@@ -14,11 +14,11 @@ import { TRAINER_NODE_FLAGS } from '../core/runtime';
 import { SlurmError, SlurmLauncher, checkCluster } from '../core/slurm';
 import { alphaLowFor, cellLabel, defaultAlphas, sweepSnapshot, trainingClasses } from '../core/sweep';
 import { SweepStore, sweepsRootFor } from '../core/sweep-store';
-import { pct } from '../shared/format';
+import { pct, plural } from '../shared/format';
 import { ACTIVE_STATUSES, type RunRecord } from '../shared/run';
 import { EXIT } from '../trainer/session';
 import type { PointView, SweepRecord, SweepSnapshot } from '../shared/sweep';
-import { UsageError, readConfigFile } from './args';
+import { UsageError, readConfigFile, usageErrorText } from './args';
 import { SWEEP_USAGE, parseSweepCli, type SweepCliOptions } from './sweep-args';
 
 /** How often the follower looks at the cells (the monitor polls the folders itself). */
@@ -177,7 +177,7 @@ export async function runSweep(opts: SweepCliOptions): Promise<number> {
     sweep = found;
   } else {
     sweep = await createSweep(opts, ctx);
-    ctx.print(`Sweep ${sweep.id}: "${sweep.name}", ${sweep.cells.length} runs (${sweep.launcher === 'slurm' ? 'Slurm job array' : `this machine's queue, ${opts.concurrency} at a time`})`);
+    ctx.print(`Sweep ${sweep.id}: "${sweep.name}", ${plural(sweep.cells.length, 'run')} (${sweep.launcher === 'slurm' ? 'Slurm job array' : `this machine's queue, ${opts.concurrency} at a time`})`);
     ctx.print(`  ${ctx.sweeps.file(sweep.id)}`);
     if (sweep.alphaLow !== undefined) ctx.print(`  alpha_low = ${sweep.alphaLow.toFixed(2)} for C = ${sweep.classes} training classes`);
     if (sweep.launcher === 'slurm') {
@@ -210,7 +210,7 @@ export async function sweepMain(argv: string[]): Promise<number> {
     return await runSweep(opts);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\n\n${SWEEP_USAGE}\n`);
+      process.stderr.write(usageErrorText('sweep', argv, err.message, SWEEP_USAGE));
       return EXIT.usage;
     }
     if (err instanceof SlurmError) {

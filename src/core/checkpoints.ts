@@ -27,6 +27,8 @@ export interface CheckpointPosition {
   epoch: number;
   step: number;
   partial?: boolean;
+  /** Size of the training set it was trained on (its batch order depends on it). */
+  trainImages?: number;
 }
 
 export function checkpointsDir(runDir: string): string {

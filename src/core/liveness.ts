@@ -2,6 +2,7 @@
 // (run.json and heartbeat.json), so every window on every machine that shares
 // the folder comes to the same answer. Pure apart from the optional pid probe.
 
+import { readFileSync } from 'node:fs';
 import { HEARTBEAT_STALE_MS, type Heartbeat, type RunRecord } from '../shared/run';
 
 export interface Liveness {
@@ -12,16 +13,33 @@ export interface Liveness {
   reason?: string;
 }
 
-/** False only when the process is known to be gone (ESRCH); EPERM means it exists under another user. */
+/**
+ * False only when the process is known to be gone: ESRCH, or (Linux) a zombie, a process that has
+ * exited and waits for its parent to collect its status (kill(pid, 0) still succeeds on it). EPERM
+ * means it exists under another user.
+ */
 export function pidMayBeAlive(pid: number): boolean {
   // kill(0) and kill(-n) address process groups: such pids prove nothing.
   if (!Number.isSafeInteger(pid) || pid <= 0) return true;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
+  return !hasExited(pid);
+}
+
+/** True when /proc says `pid` has exited (state Z, zombie, or X, dead); false where there is no /proc or it cannot tell. */
+function hasExited(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "pid (comm) S ...": the command name may hold spaces and parentheses, the state follows the last ")".
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
 
 /** Folders written before heartbeats existed (format 1) are judged by their pid alone. */

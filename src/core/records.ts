@@ -5,6 +5,7 @@
 // through `imageSrc`, the CLI calls the exports directly.
 
 import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { FAR_TARGETS, type Verification } from '../shared/events';
 import { denseFolds } from '../shared/folds';
@@ -25,8 +26,12 @@ import {
   type ScoreDistributions,
 } from '../shared/insight';
 import { degradationNames, pearson, spearman, thirdsOf } from '../shared/quality';
-import { M, RECORDS_DIR, RECORDS_EMBEDDINGS, RECORDS_SET, T, decodeRecords, metaList, recordsEpochFile, tensor, thumbnailFile, type Records } from '../shared/records';
+import { M, MAX_RECORDED_IMAGES, RECORDS_DIR, RECORDS_EMBEDDINGS, RECORDS_SET, T, decodeRecords, metaList, recordsEpochFile, tensor, thumbnailFile, type Records } from '../shared/records';
+import { ACTIVE_STATUSES, RUN_FILES, type RunRecord } from '../shared/run';
+import { pathExists } from './atomic-file';
 import { csvCell } from './export';
+import { effectiveStatus } from './liveness';
+import { isHeartbeat, isRunRecord } from './run-follower';
 
 const EPOCH_FILE = /^epoch-(\d{3,})\.safetensors$/;
 
@@ -384,13 +389,60 @@ async function npyFiles(runDir: string, view: RunRecordsView): Promise<Record<st
   return out;
 }
 
-/** Writes one epoch's records (the latest when undefined) into `outDir` as CSV tables or .npy arrays. */
+/** `p` with the links of its existing part resolved; the part not created yet is appended as given. */
+async function realPath(p: string): Promise<string> {
+  const abs = path.resolve(p);
+  try {
+    return await fs.realpath(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(await realPath(parent), path.basename(abs));
+  }
+}
+
+/**
+ * Where `dir` lies in the run folder, links and relative paths resolved: "the run folder",
+ * "inside the run folder", or undefined outside it. Only its trainer writes there.
+ */
+export async function placeInRunFolder(runDir: string, dir: string): Promise<string | undefined> {
+  const rel = path.relative(await realPath(runDir), await realPath(dir));
+  if (rel === '') return 'the run folder';
+  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel) ? undefined : 'inside the run folder';
+}
+
+/** The run in `runDir` as readers see it (a running run whose trainer is gone is interrupted); undefined when it holds no readable run.json. */
+async function readRun(runDir: string): Promise<RunRecord | undefined> {
+  const read = async (name: string): Promise<unknown> => JSON.parse(await fs.readFile(path.join(runDir, name), 'utf8'));
+  const record = await read(RUN_FILES.record).catch(() => undefined);
+  if (!isRunRecord(record)) return undefined;
+  const beat = await read(RUN_FILES.heartbeat).catch(() => undefined);
+  return effectiveStatus(record, isHeartbeat(beat) ? beat : undefined, Date.now(), hostname());
+}
+
+/** Why `runDir` has no records, in words: it is no run, its run has not verified an epoch, its records were left out or are missing, or it is older than records. */
+export async function whyNoRecords(runDir: string): Promise<string> {
+  const record = await readRun(runDir);
+  if (!record) return `${runDir} is not a run folder (it has no readable ${RUN_FILES.record})`;
+  const run = `run "${record.name}"`;
+  if (!record.summary?.epochs) {
+    return ACTIVE_STATUSES.has(record.status)
+      ? `${run} has not finished its first verification yet; its records appear with it`
+      : `${run} ended (${record.status}) before its first verification, so it recorded nothing`;
+  }
+  const images = record.dataset?.verifyImages ?? 0;
+  if (images > MAX_RECORDED_IMAGES) return `${run} verifies on ${images.toLocaleString('en-US')} images, more than the ${MAX_RECORDED_IMAGES.toLocaleString('en-US')} records are kept for`;
+  if (await pathExists(path.join(runDir, RECORDS_SET))) return `${run} has lost its records: ${RECORDS_DIR}/ holds no epoch's file`;
+  return `${run} has no records: it was trained${record.trainerVersion ? ` (trainer ${record.trainerVersion})` : ''} before runs kept them`;
+}
+
+/** Writes one epoch's records (the latest when undefined) into `outDir` as CSV tables or .npy arrays; never into the run folder. */
 export async function exportRecords(runDir: string, outDir: string, format: 'csv' | 'npy', epoch?: number): Promise<ExportResult> {
   const epochs = await recordedEpochs(runDir);
+  if (!epochs.length) throw new Error(await whyNoRecords(runDir));
   const chosen = epoch ?? epochs[epochs.length - 1];
-  if (chosen === undefined || !epochs.includes(chosen)) {
-    throw new Error(epochs.length ? `epoch ${epoch} has no records (recorded: ${epochs.join(', ')})` : `${runDir} has no records (runs from before records existed have none)`);
-  }
+  if (!epochs.includes(chosen)) throw new Error(`epoch ${epoch} has no records (recorded: ${epochs.join(', ')})`);
+  const place = await placeInRunFolder(runDir, outDir);
+  if (place) throw new Error(`${outDir} is ${place} ${runDir}, which only its trainer writes: export somewhere else`);
   const view = await loadEpochRecords(runDir, chosen);
   const files = format === 'csv' ? csvFiles(view) : await npyFiles(runDir, view);
   await fs.mkdir(outDir, { recursive: true });

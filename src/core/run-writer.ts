@@ -4,12 +4,14 @@
 // appends events (one complete line per write; fsync at epochs, checkpoints and
 // the end), keeps run.json current (atomic replace), beats the heartbeat, and
 // reads control.json (stop and rename requests from any window or machine).
+// A resume changes the run's record only once it trains: one that ends before
+// its first step leaves the run's result as it was (see keepResult).
 
 import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
-import type { TrainerEvent } from '../shared/events';
+import type { RunSummary, TrainerEvent } from '../shared/events';
 import { HEARTBEAT_MS, RUN_FILES, RUN_FORMAT_VERSION, cleanAnnotations, type ControlRequest, type DatasetFingerprint, type Heartbeat, type Launcher, type RunAnnotations, type RunOwner, type RunRecord } from '../shared/run';
 import { DISK_CODES, endsMidLine, writeFileAtomicSync } from './atomic-file';
 import { HeartbeatThread } from './heartbeat';
@@ -21,6 +23,16 @@ const STEP_SAVE_MS = 1000;
 
 /** control.json is looked at no more often than this (one stat). */
 const CONTROL_POLL_MS = 500;
+
+/** What a resume changes in the record only once it trains (its first step, epoch or checkpoint): until then the run is what it was. */
+type Adopted = Partial<Pick<RunRecord, 'config' | 'fingerprint' | 'trainerVersion' | 'resumes'>>;
+
+/** What a resumed session's start rewrites (the `started` event) and a resume that never trained puts back. */
+const RESULT_FIELDS = ['summary', 'progress', 'backend', 'dataset', 'alphaLow', 'checkpoint'] as const;
+type Result = Partial<Pick<RunRecord, (typeof RESULT_FIELDS)[number]>>;
+
+/** Events that show a session has trained (or written a checkpoint): from them on, the folder holds its work. */
+const TRAINED: ReadonlySet<TrainerEvent['type']> = new Set(['step', 'epoch', 'checkpoint']);
 
 /** The run folder cannot be written (full disk, quota, read-only, I/O error, folder removed). */
 export class RunFolderError extends Error {
@@ -50,12 +62,19 @@ export class RunWriter {
   /** A heartbeat write that failed: the next event write reports it. */
   private failure: RunFolderError | undefined;
   private closed = false;
+  /** A resume that has not trained yet: what it will change, and the run's result before it (see keepResult). */
+  private pending: { adopt: Adopted; before: Result } | undefined;
 
   private constructor(
     readonly dir: string,
     private readonly record: RunRecord,
     opts: WriterOptions,
+    adopt: Adopted,
   ) {
+    if (opts.resume) {
+      const before: Result = JSON.parse(JSON.stringify(Object.fromEntries(RESULT_FIELDS.map((k) => [k, record[k]]))));
+      this.pending = { adopt, before };
+    } else Object.assign(record, adopt);
     this.now = opts.now ?? Date.now;
     this.fd = this.guard(RUN_FILES.events, () => openSync(this.file(RUN_FILES.events), 'a', 0o600));
     // A previous trainer killed mid-write left half a line: the next event starts a line of its own.
@@ -84,27 +103,30 @@ export class RunWriter {
     }
     const now = new Date((opts.now ?? Date.now)()).toISOString();
     const owner: RunOwner = { host: hostname(), pid: process.pid, ...(opts.jobId ? { jobId: opts.jobId } : {}) };
-    Object.assign(record, { format: RUN_FORMAT_VERSION, status: 'running', launcher: opts.launcher, owner, pid: process.pid, trainerVersion: TRAINER_VERSION });
+    Object.assign(record, { format: RUN_FORMAT_VERSION, status: 'running', launcher: opts.launcher, owner, pid: process.pid });
     record.provenance = { ...record.provenance, node: process.version };
     delete record.resumeRequested;
     record.startedAt ??= now;
     record.launchedAt ??= now;
     delete record.endedAt;
+    const adopt: Adopted = { trainerVersion: TRAINER_VERSION };
     if (opts.resume) {
-      record.resumes = (record.resumes ?? 0) + 1;
+      adopt.resumes = (record.resumes ?? 0) + 1;
       delete record.reason;
       delete record.code;
     }
-    if (opts.epochs) record.config = { ...record.config, epochs: opts.epochs };
-    return new RunWriter(dir, record, opts);
+    if (opts.epochs) adopt.config = { ...record.config, epochs: opts.epochs };
+    return new RunWriter(dir, record, opts, adopt);
   }
 
+  /** The config this session trains with (a resume's new epoch count included, before the record takes it). */
   get config(): RunConfig {
-    return this.record.config;
+    return this.pending?.adopt.config ?? this.record.config;
   }
 
+  /** The run's resume count, this session's resume included. */
   get resumes(): number {
-    return this.record.resumes ?? 0;
+    return this.pending?.adopt.resumes ?? this.record.resumes ?? 0;
   }
 
   private file(name: string): string {
@@ -119,9 +141,18 @@ export class RunWriter {
     }
   }
 
-  /** Appends an event and updates run.json; throws RunFolderError when the folder cannot take it. */
-  emit(event: TrainerEvent): void {
+  /**
+   * Appends an event and updates run.json; throws RunFolderError when the folder cannot take it.
+   * Returns the event as written: a resume's `finished` before it trained carries the run's summary as it was.
+   */
+  emit(event: TrainerEvent): TrainerEvent {
     if (this.failure) throw this.failure;
+    const adopted = !!this.pending && TRAINED.has(event.type);
+    if (adopted) this.adoptResume();
+    if (this.pending && event.type === 'finished') {
+      const summary = this.keepResult();
+      if (summary) event = { ...event, summary };
+    }
     const line = Buffer.from(JSON.stringify(event) + '\n', 'utf8');
     this.guard(RUN_FILES.events, () => {
       for (let off = 0; off < line.length; ) off += writeSync(this.fd, line, off, line.length - off);
@@ -140,7 +171,29 @@ export class RunWriter {
       this.setPhase('finished');
     }
     if (event.type === 'epoch' || event.type === 'checkpoint' || event.type === 'finished') this.guard(RUN_FILES.events, () => fsyncSync(this.fd));
-    if (save) this.saveRecord();
+    if (save || adopted) this.saveRecord();
+    return event;
+  }
+
+  /** The resume trains: the record takes its epoch count, fingerprint, trainer version and resume count. */
+  private adoptResume(): void {
+    Object.assign(this.record, (this.pending as NonNullable<RunWriter['pending']>).adopt);
+    this.pending = undefined;
+  }
+
+  /**
+   * A resume that ends before it trained (its checkpoint does not fit, the data cannot be loaded)
+   * leaves the run's result as it was: summary, progress, checkpoint and what the `started` event
+   * rewrote come back (the `finished` event carries the returned summary, the one the run had).
+   */
+  private keepResult(): RunSummary | undefined {
+    const { before } = this.pending as NonNullable<RunWriter['pending']>;
+    this.pending = undefined;
+    for (const k of RESULT_FIELDS) {
+      if (before[k] === undefined) delete this.record[k];
+      else Object.assign(this.record, { [k]: before[k] });
+    }
+    return before.summary;
   }
 
   private log(event: Extract<TrainerEvent, { type: 'log' | 'warning' | 'error' }>): void {
@@ -149,8 +202,12 @@ export class RunWriter {
     this.guard(RUN_FILES.log, () => appendFileSync(this.file(RUN_FILES.log), text, { mode: 0o600 }));
   }
 
-  /** Records what the run trains on (see fingerprint.ts). */
+  /** Records what the run trains on (see fingerprint.ts); a resume's, once it trains. */
   setFingerprint(fingerprint: DatasetFingerprint): void {
+    if (this.pending) {
+      this.pending.adopt.fingerprint = fingerprint;
+      return;
+    }
     this.record.fingerprint = fingerprint;
     this.saveRecord();
   }
@@ -226,6 +283,7 @@ export class RunWriter {
    * says so in run.json if the disk still takes a small file. Never throws.
    */
   failHard(message: string, code: RunRecord['code']): void {
+    if (this.pending) this.keepResult();
     Object.assign(this.record, { status: 'failed', reason: message, code, endedAt: new Date(this.now()).toISOString() });
     try {
       this.saveRecord();

@@ -4,7 +4,7 @@
 // aggregation behind the sweep figure (mean and std over seeds per value).
 
 import { alphaLowerBound, checkField, heldOutIdentities, resolveConfig, setField, type RunConfig } from '../shared/config';
-import { tarAtFar } from '../shared/format';
+import { plural, tarAtFar } from '../shared/format';
 import { reportedResult } from '../shared/summary';
 import type { RunRecord } from '../shared/run';
 import type { BaselineView, CellVariant, CellView, FigureView, PointView, SeriesView, Stat, SweepAxis, SweepCell, SweepMetric, SweepRecord, SweepSnapshot, SweepValue } from '../shared/sweep';
@@ -196,7 +196,7 @@ export function defaultSweepName(def: Pick<SweepDefinition, 'axes' | 'withSoftma
     const extra = i === 0 ? [...(def.withSoftmax ? ['softmax'] : []), ...(def.withLearned ? ['learned'] : [])] : [];
     return `${SHORT[a.field] ?? a.field} (${[...a.values.map(formatValue), ...extra].join(', ')})`;
   });
-  return `${axes.join(' × ')} sweep × ${def.seeds} seed${def.seeds === 1 ? '' : 's'}`;
+  return `${axes.join(' × ')} sweep × ${plural(def.seeds, 'seed')}`;
 }
 
 // ---------------------------------------------------------------- aggregation

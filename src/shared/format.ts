@@ -5,6 +5,11 @@ import type { ProtocolOverlap, Verification } from './events';
 export const pct = (x: number | null | undefined, digits = 1): string =>
   x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)}%`;
 
+/** "1 epoch", "3 epochs", "0 epochs"; `plural` for a word that does not just add "s" ("2 identities"). */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : pluralForm}`;
+}
+
 /** m:ss or h:mm:ss; "–" when unknown. */
 export function formatDuration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '–';

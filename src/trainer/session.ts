@@ -42,8 +42,8 @@ export async function trainInFolder(opts: SessionOptions): Promise<number> {
   const emit = (body: EventBody) => {
     // `finished` is the session's last event: no sample may follow it while the session cleans up.
     if (body.type === 'finished') system?.stop();
-    const event = stampEvent(body);
-    writer.emit(event);
+    // As written: a resume that ends before it trains reports the run's result as it was.
+    const event = writer.emit(stampEvent(body));
     opts.onEvent?.(event);
   };
   try {

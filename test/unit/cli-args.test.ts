@@ -1,5 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { UsageError, parseCli } from '../../src/cli/args';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { UsageError, joinNegativeValues, parseCli } from '../../src/cli/args';
+import { parseEvalCli, type EvalCliOptions } from '../../src/cli/eval';
+import { parseExportCli } from '../../src/cli/export';
+import { parseSweepCli } from '../../src/cli/sweep-args';
 import { DEFAULT_CONFIG } from '../../src/shared/config';
 
 const noFile = () => {
@@ -59,3 +65,61 @@ describe('CLI arguments', () => {
     assert.throws(() => parseCli(['--config', 'c.json'], () => ({ alhpa: 1 })), /c\.json: alhpa: unknown setting/);
   });
 });
+
+describe('negative numbers after an option', () => {
+  it('read as the option\'s value in train, eval, export and sweep alike, so its own check says what range it takes', () => {
+    assert.throws(() => parseCli(['--alpha', '-1'], noFile), /alpha: must be greater than 0/);
+    assert.throws(() => parseCli(['train', '--lr', '-1e-3'], noFile), /learningRate: must be greater than 0/);
+    assert.throws(() => parseCli(['--resume', 'runs/x', '--epochs', '-2'], noFile), /--epochs must be a positive integer, got "-2"/);
+    assert.throws(() => parseExportCli(['--run', 'r', '--epoch', '-1']), /--epoch must be a positive whole number, got "-1"/);
+    assert.throws(() => parseSweepCli(['--vary', 'alpha', '--seeds', '-2'], noFile), /--seeds must be a whole number of at least 1, got "-2"/);
+    assert.throws(() => parseSweepCli(['--vary', 'alpha', '--alpha', '-1'], noFile), /alpha: must be greater than 0/);
+    assert.equal((parseEvalCli(['--run', '-1']) as EvalCliOptions).run, '-1', 'a string option takes it too');
+  });
+
+  it('joins only a value option and a number, and nothing after "--"', () => {
+    const options = { alpha: { type: 'string' }, 'alpha-trainable': { type: 'boolean' }, pairs: { type: 'string' } } as const;
+    assert.deepEqual(joinNegativeValues(['--alpha', '-0.5', '--alpha-trainable', '--pairs', '-x.csv', '--alpha=-2', '--', '--alpha', '-1'], options), [
+      '--alpha=-0.5',
+      '--alpha-trainable',
+      '--pairs',
+      '-x.csv',
+      '--alpha=-2',
+      '--',
+      '--alpha',
+      '-1',
+    ]);
+    assert.deepEqual(joinNegativeValues(['--alpha-trainable', '-1', '--alpha', '-.5', '--alpha', '-1e-3', '--alpha'], options), ['--alpha-trainable', '-1', '--alpha=-.5', '--alpha=-1e-3', '--alpha']);
+  });
+});
+
+describe('CLI usage errors (dist/cli.js)', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [path.resolve(__dirname, '../../dist/cli.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  const hint = (command: string) => `Run \`node dist/cli.js ${command} --help\` for the options.`;
+
+  it('print the error and where the options are, not the whole help, for every command', () => {
+    for (const [command, args, error] of [
+      ['train', ['train', '--alpha', 'x'], 'error: --alpha must be a number, got "x"'],
+      ['train', ['train', '--resume', path.join(tmpdir(), 'l2sm-no-such-run')], 'error: --resume'],
+      ['eval', ['eval', '--run', tmpdir(), '--nope'], "error: Unknown option '--nope'"],
+      ['export', ['export', '--run', tmpdir(), '--format', 'xls'], 'error: --format must be csv or npy, got "xls"'],
+      ['sweep', ['sweep', '--vary', 'alpha', '--seeds', 'x'], 'error: --seeds must be a whole number'],
+      ['gpu-check', ['gpu-check', '--seconds', '0'], 'error: --seconds 0'],
+    ] as const) {
+      const r = cli(...args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      const lines = r.stderr.trim().split('\n');
+      assert.deepEqual([lines.length, lines[0].startsWith(error), lines[1]], [2, true, hint(command)], r.stderr);
+      assert.doesNotMatch(r.stderr, /Usage:/);
+    }
+  });
+
+  it('keep the whole help for --help and for a command given no arguments', () => {
+    const help = cli('train', '--help');
+    assert.deepEqual([help.status, help.stdout.startsWith('Usage: node dist/cli.js train')], [0, true]);
+    const bare = cli('eval');
+    assert.equal(bare.status, 2);
+    assert.match(bare.stderr, /^error: --run needs a run folder\n\nUsage: node dist\/cli\.js eval/);
+  });
+});
+

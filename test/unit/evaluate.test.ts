@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { evalMain } from '../../src/cli/eval';
@@ -78,6 +78,25 @@ describe('evaluating a saved run (eval)', () => {
     assert.match(flipped.out, /on .*pairs\.txt, with flip: 120 pairs over 32 images/);
     const stored = events(dir).filter((e): e is EvaluationEvent => e.type === 'evaluation');
     assert.deepEqual(stored.map((e) => e.flip), [false, true]);
+  });
+
+  it('takes pairs naming images outside their folder with --allow-pairs-outside-folder, the flag its refusal names', async () => {
+    const dir = await trainedRun(path.join(root, 'outside'), tinyConfig({ epochs: 1, workers: 1 }));
+    const faces = path.join(root, 'outside-faces');
+    const held = await writeFaceFolder(faces, { identities: 4, images: 4, size: 16, seed: 5, name: (i) => `Far_${i + 1}` });
+    const files = held.map((id) => readdirSync(path.join(faces, id.name)).sort().map((f) => path.join(faces, id.name, f)));
+    const rows: string[] = [];
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 3; j++) rows.push(`${files[i][j]},${files[i][j + 1]},1`, `${files[i][j]},${files[(i + 1) % 4][j]},0`);
+    mkdirSync(path.join(root, 'elsewhere'));
+    const pairs = path.join(root, 'elsewhere', 'pairs.csv');
+    writeFileSync(pairs, rows.join('\n') + '\n');
+    const refused = await evalCli(['--run', dir, '--pairs', pairs]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /lead outside the pairs images folder.*--allow-pairs-outside-folder/);
+    const allowed = await evalCli(['--run', dir, '--pairs', pairs, '--allow-pairs-outside-folder', '--json']);
+    assert.equal(allowed.code, 0, allowed.err);
+    assert.equal((JSON.parse(allowed.out) as EvaluationEvent).verification.pairs, 24);
+    assert.equal((await evalCli(['--run', dir, '--allow-pairs-outside-folder'])).code, 2, 'it applies to --pairs');
   });
 
   it('refuses a run a trainer owns, a folder that is not a run, and bad arguments', async () => {

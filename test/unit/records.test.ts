@@ -240,17 +240,20 @@ describe('records of the embedding', function () {
       const g = insight!.gallery;
       for (let k = 1; k < g.falseAccepts.length; k++) assert.ok(g.falseAccepts[k].margin <= g.falseAccepts[k - 1].margin);
       assert.ok(g.falseRejects.every((f) => f.score < f.threshold && f.a.src?.startsWith('thumb:')));
-      const csvDir = path.join(out, 'export-csv');
+      // Exports go outside the run folder (only its trainer writes there).
+      const exports = mkdtempSync(path.join(tmpdir(), 'l2sm-records-export-'));
+      const csvDir = path.join(exports, 'csv');
       const csv = await exportRecords(out, csvDir, 'csv', 2);
       assert.deepEqual(csv.files.map((f) => path.basename(f)), ['images.csv', 'pairs.csv', 'train_sample.csv']);
       const pairs = readFileSync(path.join(csvDir, 'pairs.csv'), 'utf8').trim().split('\n');
       assert.equal(pairs.length, 201);
       assert.equal(pairs[0], 'pair,a,b,name_a,name_b,same,fold,score');
-      const npyDir = path.join(out, 'export-npy');
+      const npyDir = path.join(exports, 'npy');
       const exported = await exportRecords(out, npyDir, 'npy');
       assert.ok(exported.files.some((f) => f.endsWith('embedding.npy')), 'the last epoch exports its embeddings too');
-      assert.ok(!(await exportRecords(out, path.join(out, 'npy-1'), 'npy', 1)).files.some((f) => f.endsWith('embedding.npy')), 'an older epoch does not');
-      await assert.rejects(exportRecords(out, path.join(out, 'x'), 'csv', 7), /epoch 7 has no records \(recorded: 1, 2\)/);
+      assert.ok(!(await exportRecords(out, path.join(exports, 'npy-1'), 'npy', 1)).files.some((f) => f.endsWith('embedding.npy')), 'an older epoch does not');
+      await assert.rejects(exportRecords(out, path.join(exports, 'x'), 'csv', 7), /epoch 7 has no records \(recorded: 1, 2\)/);
+      rmSync(exports, { recursive: true, force: true });
     });
   });
 });

@@ -17,6 +17,12 @@ import { Rng } from '../../src/trainer/data/rng';
 import { LocalStep } from '../../src/trainer/train/step';
 import { readWeights, writeWeights, type TensorData } from '../../src/trainer/train/state';
 import { train, type TrainOptions, type TrainPhase } from '../../src/trainer/train/run';
+import { checkResume } from '../../src/core/resume';
+import { RunStore } from '../../src/core/run-store';
+import type { RunRecord } from '../../src/shared/run';
+import { listedTrainImages } from '../../src/trainer/data/folder-dataset';
+import { writeFaceFolder } from '../../src/trainer/data/write-face-folder';
+import { trainInFolder } from '../../src/trainer/session';
 import { tinyConfig } from '../fixtures/trainer';
 
 const CLASSES = 8;
@@ -198,6 +204,36 @@ describe('resuming a run from its checkpoint', () => {
     // Replicas that started fresh would send gradients of other weights: the run would part from the straight one.
     const diff = relativeDiff(await weightsOf(path.join(dir, 'checkpoints', 'epoch-002')), await weightsOf(path.join(whole, 'checkpoints', 'epoch-002')));
     assert.ok(diff < 1e-4, `final weights differ by ${diff}`);
+  });
+});
+
+describe('resuming a run folder whose training set changed', () => {
+  let root: string;
+  before(() => (root = mkdtempSync(path.join(tmpdir(), 'l2sm-resume-folder-'))));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('fails before it trains and leaves the run as it was: its result, epoch count and fingerprint', async () => {
+    const faces = path.join(root, 'faces');
+    const identities = await writeFaceFolder(faces, { identities: 6, images: 6, size: 16, seed: 3 });
+    const store = new RunStore(path.join(root, 'runs'));
+    const created = await store.create(tinyConfig({ epochs: 1, workers: 1, dataset: { path: faces } }), 'folder', { launcher: 'cli' });
+    const dir = store.dir(created.id);
+    assert.equal(await trainInFolder({ dir, launcher: 'cli', shouldStop: () => false }), 0);
+    const done = (await store.get(created.id)) as RunRecord;
+    assert.equal(done.summary?.epochs, 1);
+    assert.equal(await listedTrainImages(done.config), done.dataset?.images, 'the listing counts the training set the trainer loaded');
+    // One more image per identity: the training set grows, and the checkpoint's batch order no longer fits it.
+    const extra = identities.map((id) => path.join(faces, id.name, 'extra.png'));
+    identities.forEach((id, i) => fs.copyFileSync(path.join(faces, id.name, readdirSync(path.join(faces, id.name))[0]), extra[i]));
+    assert.equal(await trainInFolder({ dir, launcher: 'cli', resume: true, epochs: 2, shouldStop: () => false }), 1);
+    const failed = (await store.get(created.id)) as RunRecord;
+    assert.deepEqual([failed.status, failed.code], ['failed', 'resume']);
+    assert.match(failed.reason ?? '', /the training set has \d+ images now and had \d+ then/);
+    assert.deepEqual(failed.summary, done.summary, 'the run keeps its result');
+    assert.deepEqual([failed.config.epochs, failed.fingerprint, failed.progress, failed.resumes], [1, done.fingerprint, done.progress, done.resumes]);
+    extra.forEach((f) => unlinkSync(f));
+    const check = await checkResume(dir, failed, failed.status, 2);
+    assert.deepEqual([check.refusal, check.changes], [undefined, []], 'with the dataset back as it was, it resumes without --force');
   });
 });
 

@@ -1,11 +1,13 @@
 // RunFollower (src/core/run-follower.ts) tails a run folder written by another
 // process; liveness (src/core/liveness.ts) tells a running trainer from a gone one.
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fsSync from 'node:fs';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { effectiveStatus, liveness } from '../../src/core/liveness';
+import { effectiveStatus, liveness, pidMayBeAlive } from '../../src/core/liveness';
+import { RunStore } from '../../src/core/run-store';
 import { RunFollower, type FollowerUpdate } from '../../src/core/run-follower';
 import { DEFAULT_CONFIG } from '../../src/shared/config';
 import type { LogEvent, StepEvent, TrainerEvent } from '../../src/shared/events';
@@ -403,5 +405,33 @@ describe('liveness', () => {
     const done = record({ status: 'completed' });
     assert.equal(effectiveStatus(done, undefined, now, 'laptop'), done);
     assert.equal(liveness(done, beat(0), now, 'laptop').live, false);
+  });
+
+  it('a trainer killed on this host is gone at once, even while it is a zombie its parent has not collected (Linux)', async function () {
+    if (process.platform !== 'linux') this.skip();
+    // `true` exits at once; its parent, exec'ed into sleep, never waits for it: a zombie.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(String(d)))));
+      const state = () => fsSync.readFileSync(`/proc/${zombie}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+      for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(state(), 'Z');
+      assert.equal(pidMayBeAlive(zombie), false);
+      assert.equal(pidMayBeAlive(process.pid), true);
+      const root = mkdtempSync(path.join(os.tmpdir(), 'l2sm-zombie-'));
+      try {
+        const store = new RunStore(root);
+        const run = await store.create(DEFAULT_CONFIG, 'killed', { launcher: 'cli' });
+        writeFileSync(store.file(run.id, 'heartbeat.json'), JSON.stringify({ time: Date.now(), host: os.hostname(), pid: zombie, phase: 'training' }));
+        await store.save({ ...run, owner: { host: os.hostname(), pid: zombie } });
+        const shown = await store.view(run.id);
+        assert.equal(shown?.status, 'interrupted', 'a resume one second after the kill is not refused as running');
+        assert.match(shown?.reason ?? '', /exited without finishing/);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    } finally {
+      parent.kill();
+    }
   });
 });

@@ -7,7 +7,7 @@ import { RunFollower } from '../../src/core/run-follower';
 import { RunStore } from '../../src/core/run-store';
 import { RunFolderError, RunWriter } from '../../src/core/run-writer';
 import { DEFAULT_CONFIG } from '../../src/shared/config';
-import { PROTOCOL_VERSION, type TrainerEvent } from '../../src/shared/events';
+import { PROTOCOL_VERSION, type TrainerEvent, type Verification } from '../../src/shared/events';
 import type { RunRecord } from '../../src/shared/run';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -118,7 +118,8 @@ describe('run writer', () => {
     follower.dispose();
     assert.deepEqual(update.events.map((e) => e.type === 'log' && e.message), ['before', 'after']);
     assert.equal(update.skipped, 1);
-    assert.equal((await store.get(run.id))?.resumes, 1);
+    // The record counts the resume once it trains; the session knows it at once.
+    assert.equal(writer.resumes, 1);
   });
 
   it('a full disk (writes fail with ENOSPC) is a RunFolderError naming the file, and leaves no temp file', async function () {
@@ -129,6 +130,42 @@ describe('run writer', () => {
     writer = RunWriter.open(store.dir(run.id), { launcher: 'local' });
     assert.throws(() => writer!.emit(log('x')), (err: unknown) => err instanceof RunFolderError && /events\.jsonl: the disk is full .*ENOSPC/.test(err.message));
     assert.deepEqual(tmpFiles(root), []);
+  });
+
+  it('a resume that ends before it trains keeps the run\'s result, epoch count, fingerprint and trainer; one that trains takes the new ones', async () => {
+    const created = await store.create({ ...DEFAULT_CONFIG, epochs: 1 }, 'done');
+    const final = { pairs: 100, accuracy: 0.95 } as unknown as Verification;
+    const result = { ...summary, final, bestEpoch: 1, bestAccuracy: 0.95, reported: { epoch: 1, rule: 'final' as const, validationAccuracy: null, verification: final } };
+    const progress = { epoch: 1, epochs: 1, step: 3, stepsPerEpoch: 3, loss: 1, imagesPerSec: 10 };
+    const then = { files: 100, bytes: 1000, hash: 'then' };
+    const done: RunRecord = { ...created, status: 'completed', summary: result, progress, fingerprint: then, trainerVersion: '0.0.1', checkpoint: { epoch: 1, step: 3, name: 'epoch-001', partial: false } };
+    await store.save(done);
+    const dir = store.dir(created.id);
+    writer = RunWriter.open(dir, { launcher: 'cli', resume: true, epochs: 2 });
+    assert.deepEqual([writer.config.epochs, writer.resumes], [2, 1], 'the session trains to the new count');
+    writer.setFingerprint({ files: 101, bytes: 1010, hash: 'now' });
+    const taken = (await store.get(created.id)) as RunRecord;
+    assert.deepEqual([taken.status, taken.config.epochs, taken.fingerprint?.hash, taken.trainerVersion, taken.resumes], ['running', 1, 'then', '0.0.1', undefined]);
+    writer.emit({ v: PROTOCOL_VERSION, time: Date.now(), type: 'started', config: { ...DEFAULT_CONFIG, epochs: 2 }, stepsPerEpoch: 4, alphaLow: 1, dataset: {}, backend: {} } as unknown as TrainerEvent);
+    writer.emit({ v: PROTOCOL_VERSION, time: Date.now(), type: 'error', code: 'resume', message: 'the training set has 101 images now and had 100 then' });
+    const empty = { epochs: 0, steps: 0, seconds: 0, imagesPerSec: 0, finalLoss: null, alpha: null, bestEpoch: null, bestAccuracy: null, final: null };
+    const written = writer.emit({ v: PROTOCOL_VERSION, time: Date.now(), type: 'finished', status: 'failed', code: 'resume', reason: 'the training set has 101 images now', summary: empty });
+    writer.close();
+    writer = undefined;
+    const failed = (await store.get(created.id)) as RunRecord;
+    assert.deepEqual([failed.status, failed.code, failed.reason], ['failed', 'resume', 'the training set has 101 images now']);
+    assert.deepEqual(failed.summary, result, 'the 95% result is kept');
+    assert.deepEqual([failed.progress, failed.checkpoint, failed.dataset, failed.backend], [progress, done.checkpoint, undefined, undefined]);
+    assert.deepEqual([failed.config.epochs, failed.fingerprint, failed.trainerVersion, failed.resumes], [1, then, '0.0.1', undefined]);
+    const lines = readFileSync(store.file(created.id, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((e) => e.type), ['started', 'error', 'finished']);
+    assert.deepEqual([lines[2].summary, (written as { summary: unknown }).summary], [result, result], 'the finished event reports the run as it was');
+
+    writer = RunWriter.open(dir, { launcher: 'cli', resume: true, epochs: 2 });
+    writer.setFingerprint({ files: 101, bytes: 1010, hash: 'now' });
+    writer.emit(step(4));
+    const trained = (await store.get(created.id)) as RunRecord;
+    assert.deepEqual([trained.config.epochs, trained.fingerprint?.hash, trained.trainerVersion !== '0.0.1', trained.resumes], [2, 'now', true, 1]);
   });
 
   it('refuses a folder without a run record', () => {

@@ -1,12 +1,15 @@
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { DEFAULT_CONFIG } from '../../src/shared/config';
-import { PROTOCOL_VERSION, type EpochEvent, type FinishedEvent, type RunSummary, type Verification } from '../../src/shared/events';
+import { PROTOCOL_VERSION, parseEventLine, type EpochEvent, type FinishedEvent, type RunSummary, type StartedEvent, type Verification } from '../../src/shared/events';
 import { addEpochToSummary, reportedEpoch, reportedResult, resultText } from '../../src/shared/summary';
 import { applyToRecord } from '../../src/core/record';
 import { resultLine, runDescription, runTooltip } from '../../src/core/format';
 import type { RunRecord } from '../../src/core/run-store';
 import { cellView } from '../../src/core/sweep';
-import { formatSummary } from '../../src/cli/report';
+import { formatStarted, formatSummary } from '../../src/cli/report';
+import { plural } from '../../src/shared/format';
 
 const verification = (accuracy: number): Verification => ({
   pairs: 2000,
@@ -85,4 +88,17 @@ describe('the CLI\'s final table', () => {
     assert.equal(lines.filter((l) => l.includes('mismatched')).length, 1);
     assert.match(lines[lines.length - 1], /^n\/a: TAR@1e-4 needs 10,000 mismatched pairs; these pairs have 1,000\.$/);
   });
+
+  it('counts in the singular where there is one: "1 epoch x 1 step", "1 step"', () => {
+    const fixture = readFileSync(path.resolve(__dirname, '../fixtures/events/softmax.jsonl'), 'utf8').split('\n');
+    const started = fixture.map((l) => parseEventLine(l)).find((e): e is StartedEvent => e?.type === 'started') as StartedEvent;
+    const one = { ...started, config: { ...started.config, epochs: 1 }, stepsPerEpoch: 1, dataset: { ...started.dataset, folds: 1 } };
+    assert.match(formatStarted(one), /^Training {2}1 epoch x 1 step, batch/m);
+    assert.match(formatStarted(one), / in 1 fold over /);
+    assert.match(formatStarted(started), /^Training {2}3 epochs x 12 steps, batch/m);
+    const finished: FinishedEvent = { v: PROTOCOL_VERSION, time: 0, type: 'finished', status: 'stopped', summary: { ...empty(), steps: 1 } };
+    assert.match(formatSummary([], finished), / 1 step, /);
+    assert.deepEqual([plural(0, 'epoch'), plural(1, 'epoch'), plural(2, 'identity', 'identities')], ['0 epochs', '1 epoch', '2 identities']);
+  });
 });
+

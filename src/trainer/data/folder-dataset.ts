@@ -58,6 +58,19 @@ export function splitIdentities(identities: Identity[], seed: number, holdOut: b
   return { train, held, validation };
 }
 
+/**
+ * How many training images `config`'s folder dataset gives, from its listing and split alone
+ * (nothing is decoded, so an undecodable image counts); undefined for the synthetic set. A resume
+ * compares it with its checkpoint's before it takes the run folder over.
+ */
+export async function listedTrainImages(config: RunConfig): Promise<number | undefined> {
+  const d = config.dataset;
+  if (!d.path) return undefined;
+  const listing = await listImageFolder(d.path, d.minImagesPerIdentity);
+  const split = splitIdentities(listing.identities, config.seed, !d.pairsFile);
+  return split.train.reduce((n, id) => n + id.files.length - (split.validation.get(id.name)?.length ?? 0), 0);
+}
+
 export async function folderDataset(config: RunConfig, log: TrainerLog): Promise<Dataset> {
   const t0 = Date.now();
   const { dataset: d, imageSize, channels, seed } = config;

@@ -31,6 +31,8 @@ export interface EvaluateOptions {
   pairsFile?: string;
   /** Where the pairs' images are; default: next to the pairs file, then the run's dataset folder. */
   imagesFolder?: string;
+  /** Let the pairs file name images outside its images folder, whatever the run's own setting says. */
+  allowPairsOutsideFolder?: boolean;
   flip: boolean;
   /** A checkpoint folder name under checkpoints/; default: the newest complete end-of-epoch one. */
   checkpoint?: string;
@@ -109,14 +111,14 @@ function reportTo(log: (message: string) => void): TrainerLog {
 /**
  * The pairs file's images and pairs, or the run's own verification set (its
  * dataset loaded again). The run's own data settings apply: pairs stay inside
- * their images folder unless it allowed otherwise, and undecodable images are
- * skipped unless it had strict data.
+ * their images folder unless it (or the caller) allowed otherwise, and undecodable
+ * images are skipped unless it had strict data.
  */
 async function verificationSet(config: RunConfig, opts: EvaluateOptions): Promise<{ set: VerificationSet & { imagesRoot?: string }; images: number; close: () => Promise<void> }> {
   const log = reportTo(opts.log);
   const { dataset: d } = config;
   if (opts.pairsFile) {
-    const resolved = await loadPairsFile(path.resolve(opts.pairsFile), opts.imagesFolder ? path.resolve(opts.imagesFolder) : '', d.path ? path.resolve(d.path) : '', { allowOutside: d.allowPairsOutsideFolder });
+    const resolved = await loadPairsFile(path.resolve(opts.pairsFile), opts.imagesFolder ? path.resolve(opts.imagesFolder) : '', d.path ? path.resolve(d.path) : '', { allowOutside: opts.allowPairsOutsideFolder || d.allowPairsOutsideFolder });
     const set = await pairsSet(resolved, config.imageSize, config.channels, log, new SkipReport(d.strictData, log));
     return { set: { ...set, imagesRoot: resolved.imagesRoot }, images: set.verify.count, close: () => set.cache.close() };
   }
