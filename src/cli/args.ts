@@ -27,6 +27,8 @@ Options:
   --lr-schedule NAME     ${LR_SCHEDULES.join(', ')} (default ${DEFAULT_CONFIG.lrSchedule})
   --dataset SRC          "synthetic" (default) or an ImageFolder root (root/<identity>/<image>)
   --pairs FILE           LFW pairs.txt (or CSV path1,path2,same) for verification
+  --pairs-images DIR     folder holding the images the pairs file names (default: the pairs file's folder)
+  --min-images N         skip training identities with fewer images (default ${DEFAULT_CONFIG.dataset.minImagesPerIdentity})
   --strict-data          fail on an undecodable image (default: skip it and report it)
   --allow-pairs-outside-folder
                          let the pairs file name images outside its images folder
@@ -90,6 +92,7 @@ const NUMERIC: Record<string, string> = {
   lr: 'learningRate',
   'image-size': 'imageSize',
   seed: 'seed',
+  'min-images': 'dataset.minImagesPerIdentity',
 };
 
 /** Flags that turn a boolean field on. */
@@ -135,6 +138,8 @@ const TRAIN_OPTIONS = {
   'lr-schedule': { type: 'string' },
   dataset: { type: 'string' },
   pairs: { type: 'string' },
+  'pairs-images': { type: 'string' },
+  'min-images': { type: 'string' },
   'strict-data': { type: 'boolean' },
   'allow-pairs-outside-folder': { type: 'boolean' },
   'strict-protocol': { type: 'boolean' },
@@ -183,6 +188,7 @@ export function parseCli(argv: string[], readConfig: (file: string) => unknown):
   if (values.margin !== undefined) config = setField(config, marginField(config), numberFlag('margin', values.margin));
   if (values.dataset !== undefined) config = setField(config, 'dataset.path', values.dataset === 'synthetic' ? '' : values.dataset);
   if (values.pairs !== undefined) config = setField(config, 'dataset.pairsFile', values.pairs);
+  if (values['pairs-images'] !== undefined) config = setField(config, 'dataset.pairsImages', values['pairs-images']);
   const checked = resolveConfig(config);
   if (!checked.ok) throw new UsageError(formatErrors(checked.errors));
   return { config: checked.config, out: values.out, json: Boolean(values.json), help: false };

@@ -32,6 +32,9 @@ describe('CLI arguments', () => {
     );
     assert.equal(o.out, 'x');
     assert.equal(o.json, true);
+    const d = parseCli(['train', '--pairs', 'p.txt', '--pairs-images', '/data/lfw', '--min-images', '5'], noFile).config.dataset;
+    assert.deepEqual([d.pairsImages, d.minImagesPerIdentity], ['/data/lfw', 5]);
+    assert.throws(() => parseCli(['train', '--min-images', '0'], noFile), /minImagesPerIdentity/);
   });
 
   it('skips undecodable images unless --strict-data; keeps pairs in their folder unless --allow-pairs-outside-folder', () => {

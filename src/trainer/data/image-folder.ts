@@ -136,7 +136,7 @@ export function selectIdentities(root: string, all: Identity[], minImages: numbe
     const have = identities.length === 1 ? `only one identity (${identities[0].name})` : 'no identity';
     fail(
       `${root} has ${have} with at least ${minImages} image(s)${skipped.length ? ` (${skipped.length} identities have fewer and are skipped)` : ''}: ` +
-        'training a classifier needs at least two identities. Add identities, or lower "min images per identity".',
+        'training a classifier needs at least two identities. Add identities, or lower "min images per identity" (setting l2softmax.minImagesPerIdentity, --min-images).',
     );
   }
   return { root, identities, skipped };

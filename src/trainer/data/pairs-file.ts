@@ -225,7 +225,7 @@ export async function loadPairsFile(file: string, imagesFolder: string, training
     if (!best || failures(r) < failures(best)) best = { root, ...r };
     if (!failures(r)) break;
   }
-  if (!best) fail(`Pairs file ${file}: no folder to look for its images in; set the pairs images folder.`);
+  if (!best) fail(`Pairs file ${file}: no folder to look for its images in; set the pairs images folder (setting l2softmax.pairsImagesFolder, --pairs-images).`);
   if (best.outside.length) {
     fail(
       `Pairs file ${name}: ${best.outside.length} image reference(s) lead outside the pairs images folder ${best.root}: ${listSome(best.outside)}. ` +
@@ -237,7 +237,7 @@ export async function loadPairsFile(file: string, imagesFolder: string, training
     fail(
       `Pairs file ${name}: ${pairsMissing} of ${raw.length} pairs name images that are not in ${best.root}: ` +
         `${listSome(best.missing)}. ` +
-        'Set the pairs images folder to where those images are.',
+        'Set the pairs images folder to where those images are (setting l2softmax.pairsImagesFolder, --pairs-images).',
     );
   }
   const files: string[] = [];
