@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { checkResume } from '../core/resume';
+import { datasetPathProblem } from '../core/setting-checks';
 import { gitStateFromCli, hostProvenance } from '../core/provenance';
 import { defaultRunName } from '../core/run-names';
 import { RunStore, isRunId } from '../core/run-store';
@@ -22,8 +23,14 @@ import { gpuCheckMain } from './gpu-check';
 import { formatEpoch, formatStarted, formatSummary } from './report';
 import { sweepMain } from './sweep';
 
+/** The flag that sets each dataset path. */
+const PATH_FLAGS: Readonly<Record<string, string>> = { 'dataset.path': '--dataset', 'dataset.pairsFile': '--pairs', 'dataset.pairsImages': '--pairs-images' };
+
 /** Creates the run folder: `.l2softmax/runs/<id>` by default, or --out (its name must be a valid run id). */
 async function createRun(out: string | undefined, config: RunConfig): Promise<string> {
+  // A path that cannot be read is refused before a run folder exists (it would only hold a failure).
+  const bad = datasetPathProblem(config, process.cwd());
+  if (bad) throw new UsageError(`${PATH_FLAGS[bad.spec.field as string] ?? bad.spec.label} ${bad.problem.message}`);
   const named = async (store: RunStore) => defaultRunName(config, new Date(), (await store.list()).map((r) => r.name));
   const provenance = async (store: RunStore) => hostProvenance('CLI', await gitStateFromCli(process.cwd(), [store.root]));
   if (!out) {

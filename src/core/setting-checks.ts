@@ -3,8 +3,10 @@
 // about warnings): a value its rule refuses, a dataset path that does not exist
 // or is the wrong kind, and a scale below the paper's bound for the dataset.
 
-import { alphaLowerBound, hasScaleS, scaleLowerBound, type LossKind } from '../shared/config';
-import { checkSetting, type SettingSpec } from './settings';
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
+import { alphaLowerBound, getField, hasScaleS, scaleLowerBound, type LossKind, type RunConfig } from '../shared/config';
+import { SETTINGS, checkSetting, type SettingSpec } from './settings';
 
 /** Target probability of the alpha and s lower bounds (the paper's p = 0.9). */
 export const BOUND_P = 0.9;
@@ -15,6 +17,15 @@ export interface SettingProblem {
 }
 
 export type PathKind = 'file' | 'folder' | undefined;
+
+/** What `p` (relative to `base`) names on disk. */
+export function pathKindAt(p: string, base: string): PathKind {
+  try {
+    return statSync(path.resolve(base, p)).isDirectory() ? 'folder' : 'file';
+  } catch {
+    return undefined;
+  }
+}
 
 export interface CheckContext {
   /** What a (possibly workspace-relative) path names, or undefined when nothing is there. */
@@ -63,5 +74,14 @@ export function settingProblem(spec: SettingSpec, value: unknown, ctx: CheckCont
   if (reason) return { severity: 'error', message: reason };
   if (isDatasetPath(spec) && typeof value === 'string') return pathProblem(spec, value, ctx);
   if (typeof value === 'number') return boundProblem(spec, value, ctx);
+  return undefined;
+}
+
+/** The first dataset path of `config` (folder, pairs file, pairs images) that a run could not read, with its setting. */
+export function datasetPathProblem(config: RunConfig, base: string): { spec: SettingSpec; problem: SettingProblem } | undefined {
+  for (const spec of SETTINGS.filter(isDatasetPath)) {
+    const problem = settingProblem(spec, getField(config, spec.field as string), { loss: config.loss, pathKind: (p) => pathKindAt(p, base) });
+    if (problem?.severity === 'error') return { spec, problem };
+  }
   return undefined;
 }

@@ -2,10 +2,9 @@
 // window's runs belong to (one of several in a multi-root workspace): reads go
 // through the validated settings table, failed writes are shown to the user.
 
-import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PathKind } from '../core/setting-checks';
+import { pathKindAt, type PathKind } from '../core/setting-checks';
 import { SETTINGS, SettingReader, configFromSettings, type HostSettings } from '../core/settings';
 import type { ConfigResult, RunConfig } from '../shared/config';
 
@@ -77,9 +76,5 @@ export function withAbsolutePaths(config: RunConfig, base = workspaceBase()): Ru
 
 /** What a dataset path names, relative ones resolved in the workspace. */
 export function pathKind(p: string, base = workspaceBase()): PathKind {
-  try {
-    return statSync(path.resolve(base, p)).isDirectory() ? 'folder' : 'file';
-  } catch {
-    return undefined;
-  }
+  return pathKindAt(p, base);
 }

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { UsageError, joinNegativeValues, parseCli } from '../../src/cli/args';
@@ -114,6 +115,20 @@ describe('CLI usage errors (dist/cli.js)', () => {
       const lines = r.stderr.trim().split('\n');
       assert.deepEqual([lines.length, lines[0].startsWith(error), lines[1]], [2, true, hint(command)], r.stderr);
       assert.doesNotMatch(r.stderr, /Usage:/);
+    }
+  });
+
+  it('refuse a dataset path that cannot be read before a run folder exists', () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'l2sm-cli-paths-'));
+    try {
+      const run = (...args: string[]) => spawnSync(process.execPath, [path.resolve(__dirname, '../../dist/cli.js'), ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+      const missing = run('train', '--dataset', 'no-such-folder');
+      assert.equal(missing.status, 2);
+      assert.match(missing.stderr, /^error: --dataset no-such-folder does not exist\n/);
+      assert.match(run('train', '--pairs', cwd).stderr, /^error: --pairs .* is a folder, not a file\n/);
+      assert.equal(existsSync(path.join(cwd, '.l2softmax')), false, 'a refused run left a run folder behind');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
     }
   });
 

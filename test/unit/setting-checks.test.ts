@@ -1,5 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { scaleBoundFor, settingProblem, type CheckContext } from '../../src/core/setting-checks';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { datasetPathProblem, scaleBoundFor, settingProblem, type CheckContext } from '../../src/core/setting-checks';
+import { DEFAULT_CONFIG } from '../../src/shared/config';
 import { settingSpec, settingTooltip, tooltipDescription } from '../../src/core/settings';
 
 describe('setting checks', () => {
@@ -13,6 +17,22 @@ describe('setting checks', () => {
     assert.equal(settingProblem(spec('datasetFolder'), '/data/faces', ctx()), undefined);
     assert.equal(settingProblem(spec('datasetFolder'), '', ctx()), undefined);
     assert.deepEqual(settingProblem(spec('pairsFile'), '/data/faces', ctx()), { severity: 'error', message: '/data/faces is a folder, not a file' });
+  });
+
+  it('finds the first dataset path of a run config that cannot be read, relative to a base folder', () => {
+    const base = mkdtempSync(path.join(tmpdir(), 'l2sm-paths-'));
+    try {
+      mkdirSync(path.join(base, 'faces'));
+      writeFileSync(path.join(base, 'pairs.txt'), '1 1\n');
+      const config = (dataset: Partial<typeof DEFAULT_CONFIG.dataset>) => ({ ...DEFAULT_CONFIG, dataset: { ...DEFAULT_CONFIG.dataset, ...dataset } });
+      assert.equal(datasetPathProblem(config({ path: 'faces', pairsFile: 'pairs.txt' }), base), undefined);
+      assert.equal(datasetPathProblem(DEFAULT_CONFIG, base), undefined, 'the synthetic faces have no path');
+      const bad = datasetPathProblem(config({ path: 'faces', pairsFile: 'faces' }), base);
+      assert.deepEqual([bad?.spec.key, bad?.problem.message], ['pairsFile', 'faces is a folder, not a file']);
+      assert.equal(datasetPathProblem(config({ pairsImages: 'gone' }), base)?.spec.key, 'pairsImagesFolder');
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 
   it('marks a value its rule refuses', () => {
