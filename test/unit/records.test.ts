@@ -172,8 +172,10 @@ describe('records of the embedding', function () {
 
     it('exports the training sample\'s norms only when the epoch recorded them for the same sample', async () => {
       const trainSample = async (dir: string) => {
-        await exportRecords(dir, path.join(dir, 'csv'), 'csv');
-        return readFileSync(path.join(dir, 'csv', 'train_sample.csv'), 'utf8').trim().split('\n');
+        const out = `${dir}-csv`; // beside the run folder: only its trainer writes inside it
+        dirs.push(out);
+        await exportRecords(dir, out, 'csv');
+        return readFileSync(path.join(out, 'train_sample.csv'), 'utf8').trim().split('\n');
       };
       const pairs = { fold: [0, 1], same: [1, 0], score: [0.5, 0.2] };
       assert.deepEqual(await trainSample(handmadeRun(pairs)), ['train_image,name,identity,quality,norm', '5,t/5,,0.30000001192092896,1.5', '9,t/9,,0.699999988079071,2.5']);
