@@ -13,7 +13,11 @@ describe('localization', () => {
     assert.ok(keys.length > 100);
     for (const key of keys) assert.ok(typeof nls[key] === 'string' && nls[key].length > 0, `package.nls.json lacks ${key}`);
     const pkg = JSON.parse(manifest);
-    for (const c of pkg.contributes.commands) assert.match(c.title, /^%.+%$/, `${c.command}'s title is not localizable`);
+    // The palette's entry point keeps its name in the manifest itself: the project's standing rule is a
+    // command titled "Start L2-Softmax Run" (the palette finds English titles in every language anyway).
+    const start = pkg.contributes.commands.find((c: { command: string }) => c.command === 'l2softmax.startRun');
+    assert.equal(start?.title, 'Start L2-Softmax Run');
+    for (const c of pkg.contributes.commands) if (c !== start) assert.match(c.title, /^%.+%$/, `${c.command}'s title is not localizable`);
     for (const [key, p] of Object.entries(pkg.contributes.configuration.properties as Record<string, { markdownDescription: string }>)) assert.match(p.markdownDescription, /^%.+%$/, key);
   });
 
