@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { checkResume } from '../core/resume';
+import { RunFollower } from '../core/run-follower';
 import { datasetPathProblem } from '../core/setting-checks';
 import { gitStateFromCli, hostProvenance } from '../core/provenance';
 import { defaultRunName } from '../core/run-names';
@@ -96,13 +97,25 @@ async function main(): Promise<number> {
     resume: !!opts.resume,
     epochs: opts.resume?.epochs,
     shouldStop: () => stops > 0,
-    onEvent: opts.json ? (event) => process.stdout.write(JSON.stringify(event) + '\n') : reporter(dir),
+    onEvent: opts.json ? (event) => process.stdout.write(JSON.stringify(event) + '\n') : reporter(dir, opts.resume ? await earlierEpochs(dir) : []),
   });
 }
 
-/** Prints the human report: header, a line per epoch, the final table. */
-function reporter(dir: string): (event: TrainerEvent) => void {
-  const events: TrainerEvent[] = [];
+/** The epoch events a run folder holds already (a resumed run's final table shows every epoch). */
+async function earlierEpochs(dir: string): Promise<TrainerEvent[]> {
+  const follower = new RunFollower(dir);
+  const epochs: TrainerEvent[] = [];
+  try {
+    await follower.poll((events) => void epochs.push(...events.filter((e) => e.type === 'epoch')));
+  } finally {
+    follower.dispose();
+  }
+  return epochs;
+}
+
+/** Prints the human report: header, a line per epoch, the final table (after `history`, the epochs before this session). */
+function reporter(dir: string, history: TrainerEvent[]): (event: TrainerEvent) => void {
+  const events: TrainerEvent[] = [...history];
   const print = (line: string) => process.stdout.write(line + '\n');
   return (event) => {
     if (event.type !== 'step') events.push(event);

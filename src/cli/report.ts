@@ -34,8 +34,11 @@ export function formatEpoch(e: EpochEvent): string {
   );
 }
 
+/** The run's report: its result, then a row per epoch (an epoch trained again after a resume shows its last result). */
 export function formatSummary(events: TrainerEvent[], finished: FinishedEvent): string {
-  const epochs = events.filter((e): e is EpochEvent => e.type === 'epoch');
+  const byEpoch = new Map<number, EpochEvent>();
+  for (const e of events) if (e.type === 'epoch') byEpoch.set(e.epoch, e);
+  const epochs = [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
   const rows = [['epoch', 'loss', 'train acc', 'val acc', 'alpha', '10-fold acc', 'std', 'AUC', 'EER', ...FAR_TARGETS.map((f) => `TAR@${f.toExponential()}`)]];
   for (const e of epochs) {
     const v = e.verification;

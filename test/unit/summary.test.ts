@@ -89,6 +89,16 @@ describe('the CLI\'s final table', () => {
     assert.match(lines[lines.length - 1], /^n\/a: TAR@1e-4 needs 10,000 mismatched pairs; these pairs have 1,000\.$/);
   });
 
+  it('lists every epoch once, in order, the last result of an epoch trained again after a resume', () => {
+    const event = (epoch: number, trainLoss: number): EpochEvent => ({ v: PROTOCOL_VERSION, time: 0, type: 'epoch', epoch, epochs: 3, trainLoss, trainAccuracy: 0.5, alpha: 16, featureNorm: { mean: 1, min: 1, max: 1 }, seconds: 1, imagesPerSec: 1, verification: verification(0.9) });
+    const finished: FinishedEvent = { v: PROTOCOL_VERSION, time: 0, type: 'finished', status: 'completed', summary: empty() };
+    const rows = formatSummary([event(1, 3), event(2, 2), event(3, 1.5), event(2, 1.9)], finished)
+      .split('\n')
+      .filter((l) => /^\s+\d+\s/.test(l))
+      .map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '));
+    assert.deepEqual(rows, ['1 3.000', '2 1.900', '3 1.500']);
+  });
+
   it('counts in the singular where there is one: "1 epoch x 1 step", "1 step"', () => {
     const fixture = readFileSync(path.resolve(__dirname, '../fixtures/events/softmax.jsonl'), 'utf8').split('\n');
     const started = fixture.map((l) => parseEventLine(l)).find((e): e is StartedEvent => e?.type === 'started') as StartedEvent;
