@@ -117,6 +117,9 @@ describe('image folder datasets', function () {
     assert.equal(started!.dataset.verifyIdentities, 2);
     assert.equal(started!.dataset.folds, 10);
     assert.equal(started!.dataset.pairsSource, 'held-out identities');
+    // 8 images each, one kept for validation: the header's per-identity range counts what `images` counts.
+    const d = started!.dataset;
+    assert.deepEqual([d.images, d.validationImages, d.imagesPerIdentity], [70, 10, { min: 7, median: 7, max: 7 }]);
     assert.ok(readdirSync(out).includes('verification-pairs.txt'));
   });
 

@@ -104,15 +104,17 @@ export async function folderDataset(config: RunConfig, log: TrainerLog): Promise
       const facts = folderFacts(set.files.map((file, i) => ({ file, identity: path.basename(path.dirname(file)), measures: set.measures[i] })), pairs.imagesRoot);
       verification = { images: set.verify, pairs: set.pairs, pairsFile: set.lfw, identities: set.identities, facts };
     } else verification = heldOutVerification(split.held, images, position, seed, factsOf);
+    const read = (caches: CachedImages[]) => `${sum(caches, (c) => c.decoded)} images decoded, ${sum(caches, (c) => c.reused)} from the cache`;
     log.info(
-      `Loaded ${listing.root}: ${sum(open, (c) => c.decoded)} images decoded, ${sum(open, (c) => c.reused)} from the cache (${cacheRoot}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `Loaded ${listing.root}: ${read([images])}${open.length > 1 ? `; the pairs' images: ${read(open.slice(1))}` : ''} (${cacheRoot}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
     const sizes = mergeSizes(open.flatMap((c) => c.sizes));
     const stats: DatasetStats = {
       source: listing.root,
       identities: split.train.length,
       images: training.train.count,
-      imagesPerIdentity: minMedianMax(split.train.map((id) => id.files.length)),
+      // Training images, as `images` counts them: the validation images taken from each identity are not.
+      imagesPerIdentity: minMedianMax(split.train.map((id) => id.files.length - (split.validation.get(id.name)?.length ?? 0))),
       verifyIdentities: verification.identities,
       verifyImages: verification.images.count,
       pairs: verification.pairs.a.length,
