@@ -409,12 +409,13 @@ describe('liveness', () => {
 
   it('a trainer killed on this host is gone at once, even while it is a zombie its parent has not collected (Linux)', async function () {
     if (process.platform !== 'linux') this.skip();
-    // `true` exits at once; its parent, exec'ed into sleep, never waits for it: a zombie.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The child exits a second later, when its parent has been exec'ed into sleep, which never waits for it: a
+    // zombie. (A child that exited at once could be reaped by the shell before the exec.)
+    const parent = spawn('sh', ['-c', '(sleep 1; exit 0) & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(String(d)))));
       const state = () => fsSync.readFileSync(`/proc/${zombie}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
-      for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 400 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 25));
       assert.equal(state(), 'Z');
       assert.equal(pidMayBeAlive(zombie), false);
       assert.equal(pidMayBeAlive(process.pid), true);
