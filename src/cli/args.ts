@@ -95,6 +95,9 @@ const NUMERIC: Record<string, string> = {
   'min-images': 'dataset.minImagesPerIdentity',
 };
 
+/** The flag that sets each dataset path (errors about a path name its flag). */
+export const PATH_FLAGS: Readonly<Record<string, string>> = { 'dataset.path': '--dataset', 'dataset.pairsFile': '--pairs', 'dataset.pairsImages': '--pairs-images' };
+
 /** Flags that turn a boolean field on. */
 const SWITCHES: Record<string, string> = {
   'alpha-trainable': 'alphaTrainable',

@@ -17,15 +17,12 @@ import { RUN_FILES, type RunRecord } from '../shared/run';
 import { listedTrainImages } from '../trainer/data/folder-dataset';
 import { consoleToStderr } from '../trainer/quiet';
 import { EXIT, trainInFolder } from '../trainer/session';
-import { USAGE, UsageError, parseCli, readConfigFile, usageErrorText, type CliOptions } from './args';
+import { PATH_FLAGS, USAGE, UsageError, parseCli, readConfigFile, usageErrorText, type CliOptions } from './args';
 import { evalMain } from './eval';
 import { exportMain } from './export';
 import { gpuCheckMain } from './gpu-check';
 import { formatEpoch, formatStarted, formatSummary } from './report';
 import { sweepMain } from './sweep';
-
-/** The flag that sets each dataset path. */
-const PATH_FLAGS: Readonly<Record<string, string>> = { 'dataset.path': '--dataset', 'dataset.pairsFile': '--pairs', 'dataset.pairsImages': '--pairs-images' };
 
 /** Creates the run folder: `.l2softmax/runs/<id>` by default, or --out (its name must be a valid run id). */
 async function createRun(out: string | undefined, config: RunConfig): Promise<string> {

@@ -218,15 +218,22 @@ function thresholdsAt(view: RunRecordsView, operating: OperatingPoint): { at: (k
 
 export type ImageSrc = (image: number, file: string | undefined) => string | undefined;
 
-/** Describes gallery images; the set's lists (JSON in its metadata) are parsed once for all of them. */
+/** What the records say of every verification image; the set's lists (JSON in its metadata) parsed once. */
+function imageColumns(view: RunRecordsView) {
+  return {
+    names: metaList(view.set, M.names),
+    identities: metaList(view.set, M.identities),
+    files: metaList(view.set, M.files),
+    identity: need(view.set, T.imageIdentity, 'I32'),
+    quality: need(view.set, T.imageQuality, 'F32'),
+    degradations: tensor(view.set, T.imageDegradations, 'U8'),
+    norm: need(view.epoch, T.imageNorm, 'F32'),
+  };
+}
+
+/** Describes gallery images. */
 function imageDescriber(view: RunRecordsView, src: ImageSrc): (i: number) => FailureImage {
-  const names = metaList(view.set, M.names);
-  const identities = metaList(view.set, M.identities);
-  const files = metaList(view.set, M.files);
-  const identity = need(view.set, T.imageIdentity, 'I32');
-  const norm = need(view.epoch, T.imageNorm, 'F32');
-  const quality = need(view.set, T.imageQuality, 'F32');
-  const degradations = tensor(view.set, T.imageDegradations, 'U8');
+  const { names, identities, files, identity, quality, degradations, norm } = imageColumns(view);
   return (i) => ({
     index: i,
     name: names[i] ?? String(i),
@@ -330,15 +337,9 @@ function csv(header: string[], rows: unknown[][]): string {
 
 /** images.csv, pairs.csv and train_sample.csv of one epoch: every score, norm and quality in a table. */
 function csvFiles(view: RunRecordsView): Record<string, string> {
-  const names = metaList(view.set, M.names);
-  const identities = metaList(view.set, M.identities);
-  const files = metaList(view.set, M.files);
-  const identity = need(view.set, T.imageIdentity, 'I32');
-  const quality = need(view.set, T.imageQuality, 'F32');
-  const degradations = tensor(view.set, T.imageDegradations, 'U8');
+  const { names, identities, files, identity, quality, degradations, norm } = imageColumns(view);
   const sharpness = tensor(view.set, T.imageSharpness, 'F32');
   const contrast = tensor(view.set, T.imageContrast, 'F32');
-  const norm = need(view.epoch, T.imageNorm, 'F32');
   const xy = need(view.epoch, T.imageXy, 'F32');
   const images = Array.from({ length: view.images }, (_, i) => [
     i,

@@ -9,21 +9,10 @@ import { exportRecords } from '../../src/core/records';
 import { RunStore } from '../../src/core/run-store';
 import type { RunRecord } from '../../src/shared/run';
 import { trainInFolder } from '../../src/trainer/session';
+import { runCli } from '../fixtures/cli';
 import { tinyConfig } from '../fixtures/trainer';
 
-/** Runs `export` with these arguments; returns its exit code and what it printed. */
-async function exportCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const [stdout, stderr] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string) => out.push(s) > 0) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => err.push(s) > 0) as typeof process.stderr.write;
-  try {
-    return { code: await exportMain(args), out: out.join(''), err: err.join('') };
-  } finally {
-    [process.stdout.write, process.stderr.write] = [stdout, stderr];
-  }
-}
+const exportCli = (args: string[]) => runCli(exportMain, args);
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true }).map(String).sort();

@@ -11,6 +11,7 @@ import { RUN_FILES } from '../../src/shared/run';
 import { writeFaceFolder, writePairsTxt } from '../../src/trainer/data/write-face-folder';
 import { trainInFolder } from '../../src/trainer/session';
 import { OWN_PAIRS } from '../../src/trainer/verify/evaluate';
+import { runCli } from '../fixtures/cli';
 import { tinyConfig } from '../fixtures/trainer';
 
 /** Trains `config` to the end in a new run folder under `root`, as the CLI does. */
@@ -25,19 +26,7 @@ function events(dir: string): TrainerEvent[] {
   return readFileSync(path.join(dir, RUN_FILES.events), 'utf8').split('\n').map((l) => parseEventLine(l)).filter((e): e is TrainerEvent => !!e);
 }
 
-/** Runs `eval` with these arguments; returns its exit code and what it printed. */
-async function evalCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const [stdout, stderr] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((s: string) => out.push(s) > 0) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => err.push(s) > 0) as typeof process.stderr.write;
-  try {
-    return { code: await evalMain(args), out: out.join(''), err: err.join('') };
-  } finally {
-    [process.stdout.write, process.stderr.write] = [stdout, stderr];
-  }
-}
+const evalCli = (args: string[]) => runCli(evalMain, args);
 
 describe('evaluating a saved run (eval)', () => {
   let root: string;
