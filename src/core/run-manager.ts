@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import type { RunConfig } from '../shared/config';
-import { ACTIVE_STATUSES, RUN_FILES, cleanAnnotations, type ControlRequest, type Provenance, type RunAnnotations, type RunRecord } from '../shared/run';
+import { ACTIVE_STATUSES, RUN_FILES, cleanAnnotations, unappliedAnnotations, type ControlRequest, type Provenance, type RunAnnotations, type RunRecord } from '../shared/run';
 import { writeFileAtomic } from './atomic-file';
 import { Emitter, type Disposable } from './emitter';
 import type { RunLauncher } from './launcher';
@@ -308,7 +308,7 @@ export class RunManager implements Disposable {
       await this.control(id, clean);
       // A trainer that took its last request before this one leaves it unapplied once ended: apply it here.
       const after = await this.requireRecord(id);
-      if (!(await live()) && !annotated(after, clean)) await this.opts.store.save(Object.assign(after, clean));
+      if (!(await live()) && unappliedAnnotations(after, clean).length) await this.opts.store.save(Object.assign(after, clean));
     } else {
       await this.opts.store.save(Object.assign(await this.requireRecord(id), clean));
     }
@@ -416,9 +416,4 @@ function lastError(logFile: string): string {
   const error = [...lines].reverse().find((l) => /\b\w*Error\b:/.test(l));
   const line = error ?? lines[lines.length - 1];
   return line ? ` Last ${error ? 'error' : 'output'}: ${line.trim().slice(0, 300)}.` : '';
-}
-
-/** Whether `record` already carries every annotation of `change`. */
-function annotated(record: RunRecord, change: RunAnnotations): boolean {
-  return (Object.keys(change) as (keyof RunAnnotations)[]).every((k) => JSON.stringify(record[k]) === JSON.stringify(change[k]));
 }

@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
 import type { RunSummary, TrainerEvent } from '../shared/events';
-import { HEARTBEAT_MS, RUN_FILES, RUN_FORMAT_VERSION, cleanAnnotations, type ControlRequest, type DatasetFingerprint, type Heartbeat, type Launcher, type RunAnnotations, type RunOwner, type RunRecord } from '../shared/run';
+import { HEARTBEAT_MS, RUN_FILES, RUN_FORMAT_VERSION, cleanAnnotations, unappliedAnnotations, type ControlRequest, type DatasetFingerprint, type Heartbeat, type Launcher, type RunOwner, type RunRecord } from '../shared/run';
 import { DISK_CODES, endsMidLine, writeFileAtomicSync } from './atomic-file';
 import { HeartbeatThread } from './heartbeat';
 import { applyToRecord } from './record';
@@ -247,7 +247,7 @@ export class RunWriter {
   /** Takes the name, tags, note and pin a request asks for; true when the record changed. */
   private annotate(request: ControlRequest): boolean {
     const change = cleanAnnotations(request);
-    const changed = (Object.keys(change) as (keyof RunAnnotations)[]).filter((k) => JSON.stringify(change[k]) !== JSON.stringify(this.record[k]));
+    const changed = unappliedAnnotations(this.record, change);
     Object.assign(this.record, change);
     return changed.length > 0;
   }

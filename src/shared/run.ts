@@ -180,6 +180,11 @@ export function cleanAnnotations(change: RunAnnotations): RunAnnotations {
   return out;
 }
 
+/** The annotations of `change` that `record` does not carry yet. */
+export function unappliedAnnotations(record: RunAnnotations, change: RunAnnotations): (keyof RunAnnotations)[] {
+  return (Object.keys(change) as (keyof RunAnnotations)[]).filter((k) => JSON.stringify(change[k]) !== JSON.stringify(record[k]));
+}
+
 export interface DatasetFingerprint {
   /** Files in the dataset folder (0 for the synthetic set). */
   files: number;
