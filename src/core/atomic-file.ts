@@ -4,7 +4,7 @@
 // user-only permissions that files and folders holding a user's data get, and
 // the small questions asked of the file system around them.
 
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, promises as fs, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, readdirSync, promises as fs, renameSync, rmSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** User-only permissions for files and folders that hold a user's data (where the OS has them). */
@@ -102,4 +102,15 @@ export async function pathExists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Removes the temp files a killed writer left in `dir` (a SIGKILL between write and rename); only for a folder's new sole writer. */
+export function removeTempFiles(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (/\.\d+\.[a-z0-9]+\.tmp$/.test(name)) rmSync(path.join(dir, name), { force: true });
 }

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import type { RunConfig } from '../shared/config';
 import type { RunSummary, TrainerEvent } from '../shared/events';
 import { HEARTBEAT_MS, RUN_FILES, RUN_FORMAT_VERSION, cleanAnnotations, unappliedAnnotations, type ControlRequest, type DatasetFingerprint, type Heartbeat, type Launcher, type RunOwner, type RunRecord } from '../shared/run';
-import { DISK_CODES, endsMidLine, writeFileAtomicSync } from './atomic-file';
+import { DISK_CODES, endsMidLine, removeTempFiles, writeFileAtomicSync } from './atomic-file';
 import { HeartbeatThread } from './heartbeat';
 import { applyToRecord } from './record';
 import { TRAINER_VERSION } from './version';
@@ -101,6 +101,8 @@ export class RunWriter {
     if (typeof record !== 'object' || record === null || typeof record.config !== 'object' || record.config === null) {
       throw new RunFolderError(`${file} is not a run record (no config).`);
     }
+    // The folder's writer before this one may have been killed between a write and its rename.
+    removeTempFiles(dir);
     const now = new Date((opts.now ?? Date.now)()).toISOString();
     const owner: RunOwner = { host: hostname(), pid: process.pid, ...(opts.jobId ? { jobId: opts.jobId } : {}) };
     Object.assign(record, { format: RUN_FORMAT_VERSION, status: 'running', launcher: opts.launcher, owner, pid: process.pid });
