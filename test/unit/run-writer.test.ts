@@ -74,9 +74,9 @@ describe('run writer', () => {
 
   it('removes the temp files a killed writer left between a write and its rename when it takes the folder over', async () => {
     const run = await store.create(DEFAULT_CONFIG, 'leftovers');
-    writeFileSync(store.file(run.id, 'run.json.99999.k2x9qa.tmp'), '{"half":');
+    writeFileSync(path.join(store.dir(run.id), 'run.json.99999.k2x9qa.tmp'), '{"half":');
     writer = RunWriter.open(store.dir(run.id), { launcher: 'local' });
-    assert.equal(existsSync(store.file(run.id, 'run.json.99999.k2x9qa.tmp')), false);
+    assert.equal(existsSync(path.join(store.dir(run.id), 'run.json.99999.k2x9qa.tmp')), false);
     assert.equal(existsSync(store.file(run.id, 'run.json')), true);
   });
 
